@@ -1,0 +1,84 @@
+//! Connection addresses built from the manifest's variables.
+//!
+//! Spin only accepts `scheme://host[:port]` in `allowed_outbound_hosts`, so hosts and
+//! credentials are separate variables and the full addresses are assembled here.
+
+/// The address Spin's outbound Redis expects for `host` (`host:port`).
+pub fn redis_address(host: &str) -> String {
+    format!("redis://{host}")
+}
+
+/// Credentials and location of the PostgreSQL database, one field per manifest variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// `host:port`, as listed in `allowed_outbound_hosts`.
+    pub host: String,
+    pub user: String,
+    pub password: String,
+    pub database: String,
+}
+
+impl PostgresConfig {
+    /// The connection URL Spin's outbound PostgreSQL expects. User, password and database
+    /// are percent-encoded so that any character is safe in them.
+    pub fn address(&self) -> String {
+        format!(
+            "postgres://{}:{}@{}/{}",
+            percent_encode(&self.user),
+            percent_encode(&self.password),
+            self.host,
+            percent_encode(&self.database),
+        )
+    }
+}
+
+/// Percent-encodes everything except RFC 3986 unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_address_has_the_redis_scheme() {
+        assert_eq!(redis_address("127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn postgres_address_is_a_url() {
+        let config = PostgresConfig {
+            host: "db.local:5432".into(),
+            user: "postgres".into(),
+            password: "postgres".into(),
+            database: "votes".into(),
+        };
+        assert_eq!(
+            config.address(),
+            "postgres://postgres:postgres@db.local:5432/votes"
+        );
+    }
+
+    #[test]
+    fn postgres_credentials_are_percent_encoded() {
+        let config = PostgresConfig {
+            host: "h:5432".into(),
+            user: "app user".into(),
+            password: "p@ss:w/rd?#%".into(),
+            database: "db".into(),
+        };
+        assert_eq!(
+            config.address(),
+            "postgres://app%20user:p%40ss%3Aw%2Frd%3F%23%25@h:5432/db"
+        );
+    }
+}

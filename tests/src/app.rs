@@ -1,0 +1,375 @@
+//! Running the app of a `spin.toml` the way `spin up` does: every HTTP request and every
+//! Redis message gets a fresh instance of the component its trigger names.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::{BodyExt, Full};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Cache, CacheConfig, Config, Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi_http::p2::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+
+use crate::bindings::{RedisTrigger, RedisTriggerPre};
+use crate::instance::{ComponentContext, Fault, Faults, InstanceState};
+use crate::manifest::{Manifest, ResolvedComponent, Variables};
+use crate::postgres_host::PostgresPool;
+use crate::routes::{Route, best_match};
+
+/// What an HTTP request to the app gets back.
+pub type Response = http::Response<Bytes>;
+
+/// Everything the components wrote to stdout and stderr, kept for tests to read.
+const LOG_CAPACITY: usize = 256 << 20;
+
+/// An app loaded from a manifest, ready to serve requests and messages.
+#[derive(Clone)]
+pub struct App(Arc<AppInner>);
+
+struct AppInner {
+    engine: Engine,
+    variables: Variables,
+    routes: Vec<(String, Route)>,
+    http_components: HashMap<String, (Arc<ComponentContext>, ProxyPre<InstanceState>)>,
+    redis_subscriptions: Vec<RedisSubscription>,
+    faults: Arc<Faults>,
+    log: MemoryOutputPipe,
+}
+
+struct RedisSubscription {
+    address: String,
+    channel: String,
+    context: Arc<ComponentContext>,
+    pre: RedisTriggerPre<InstanceState>,
+}
+
+/// One engine per test process, with compiled code cached on disk across processes.
+static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
+    let mut config = Config::new();
+    let mut cache = CacheConfig::new();
+    cache.with_directory(repository_root().join("target/wasmtime-cache"));
+    if let Ok(cache) = Cache::new(cache) {
+        config.cache(Some(cache));
+    }
+    Engine::new(&config).expect("a default wasmtime configuration is valid")
+});
+
+/// Components compiled in this process, by path.
+static COMPILED: LazyLock<Mutex<HashMap<PathBuf, Component>>> = LazyLock::new(Default::default);
+
+/// The repository this crate lives in, where `spin.toml` is.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repository")
+        .to_path_buf()
+}
+
+impl App {
+    /// Loads `spin.toml` from `root`, taking `SPIN_VARIABLE_*` overrides from `environment`.
+    pub fn load(root: &Path, environment: &HashMap<String, String>) -> anyhow::Result<App> {
+        let manifest = Manifest::from_file(&root.join("spin.toml"))?;
+        let variables = Variables::resolve(&manifest, environment)?;
+        let engine = ENGINE.clone();
+        let mut linker = Linker::<InstanceState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        RedisTrigger::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |state| state)?;
+
+        let postgres = Arc::new(PostgresPool::default());
+        let faults = Arc::new(Faults::default());
+        let log = MemoryOutputPipe::new(LOG_CAPACITY);
+        let context = |id: &str| -> anyhow::Result<Arc<ComponentContext>> {
+            let component = manifest
+                .component
+                .get(id)
+                .with_context(|| format!("no component {id:?} in spin.toml"))?;
+            let resolved = ResolvedComponent::resolve(root, id, component, &variables)?;
+            Ok(Arc::new(ComponentContext {
+                id: resolved.id,
+                allowed_outbound_hosts: resolved.allowed_outbound_hosts,
+                variables: resolved.variables,
+                postgres: postgres.clone(),
+                faults: faults.clone(),
+                log: log.clone(),
+            }))
+        };
+        let instance_pre = |id: &str| -> anyhow::Result<_> {
+            let source = root.join(&manifest.component[id].source);
+            linker
+                .instantiate_pre(&compile(&engine, &source)?)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component {id} imports something Spin does not provide"))
+        };
+
+        let routes = manifest.http_routes()?;
+        let mut http_components = HashMap::new();
+        for (id, _) in &routes {
+            if !http_components.contains_key(id) {
+                let pre = ProxyPre::new(instance_pre(id)?)
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| format!("component {id} is not an HTTP component"))?;
+                http_components.insert(id.clone(), (context(id)?, pre));
+            }
+        }
+
+        let default_address = manifest
+            .application
+            .trigger
+            .redis
+            .as_ref()
+            .map(|redis| &redis.address);
+        let mut redis_subscriptions = Vec::new();
+        for trigger in &manifest.trigger.redis {
+            let address = trigger
+                .address
+                .as_ref()
+                .or(default_address)
+                .context("a Redis trigger needs an address, or [application.trigger.redis]")?;
+            let pre = RedisTriggerPre::new(instance_pre(&trigger.component)?)
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!("component {} is not a Redis component", trigger.component)
+                })?;
+            redis_subscriptions.push(RedisSubscription {
+                address: variables.expand(address)?,
+                channel: variables.expand(&trigger.channel)?,
+                context: context(&trigger.component)?,
+                pre,
+            });
+        }
+
+        Ok(App(Arc::new(AppInner {
+            engine,
+            variables,
+            routes,
+            http_components,
+            redis_subscriptions,
+            faults,
+            log,
+        })))
+    }
+
+    /// The value of an application variable, after `SPIN_VARIABLE_*` overrides.
+    pub fn variable(&self, name: &str) -> Option<&str> {
+        self.0.variables.get(name)
+    }
+
+    /// Everything the components have written to stdout and stderr so far.
+    pub fn logs(&self) -> String {
+        String::from_utf8_lossy(&self.0.log.contents()).into_owned()
+    }
+
+    /// From now on, host calls for which `fault` returns a message trap with it.
+    pub fn inject_fault(&self, fault: Fault) {
+        self.0.faults.set(Some(fault));
+    }
+
+    pub fn clear_faults(&self) {
+        self.0.faults.set(None);
+    }
+
+    /// Serves one HTTP request as Spin's HTTP trigger does: the most specific route picks
+    /// the component, an unmatched path gets an empty 404, a trap an empty 500.
+    pub async fn send(&self, request: http::Request<Bytes>) -> anyhow::Result<Response> {
+        let path = request.uri().path().to_owned();
+        let Some((id, route)) = best_match(&self.0.routes, &path) else {
+            return Ok(empty_response(http::StatusCode::NOT_FOUND));
+        };
+        let (context, pre) = &self.0.http_components[id];
+        let request = spin_request(request, route)?;
+
+        let mut store = Store::new(&self.0.engine, InstanceState::new(context.clone()));
+        let incoming = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)?;
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let outparam = store.data_mut().http().new_response_outparam(sender)?;
+        let pre = pre.clone();
+        let instance = tokio::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, outparam)
+                .await
+        });
+
+        let response = match receiver.await {
+            Ok(Ok(response)) => {
+                let (parts, body) = response.into_parts();
+                match body.collect().await {
+                    Ok(body) => Some(http::Response::from_parts(parts, body.to_bytes())),
+                    Err(_) => None,
+                }
+            }
+            Ok(Err(_)) | Err(_) => None,
+        };
+        if let Err(trap) = instance.await? {
+            self.log(&format!("component {id} trapped: {trap:?}\n"));
+            return Ok(empty_response(http::StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        Ok(response.unwrap_or_else(|| empty_response(http::StatusCode::INTERNAL_SERVER_ERROR)))
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Response> {
+        self.send(http::Request::get(path).body(Bytes::new())?)
+            .await
+    }
+
+    /// Delivers one Redis message to `component` in a fresh instance, as Spin's Redis
+    /// trigger does for each message on the channel.
+    pub async fn deliver(&self, component: &str, payload: &[u8]) -> anyhow::Result<()> {
+        let subscription = self
+            .0
+            .redis_subscriptions
+            .iter()
+            .find(|subscription| subscription.context.id == component)
+            .with_context(|| format!("no Redis trigger for component {component:?}"))?;
+        deliver(&self.0.engine, subscription, payload).await
+    }
+
+    /// Subscribes every Redis trigger to its channel, as `spin up` does, and dispatches the
+    /// messages one at a time until the returned handle is dropped or the connection is lost.
+    /// Returns once the subscriptions are confirmed, so messages published after it are seen.
+    pub async fn start_redis_triggers(&self) -> anyhow::Result<RedisTriggers> {
+        let handled = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for (index, subscription) in self.0.redis_subscriptions.iter().enumerate() {
+            let client = redis::Client::open(subscription.address.as_str())
+                .with_context(|| format!("Redis trigger address {}", subscription.address))?;
+            let mut pubsub = client.get_async_pubsub().await.with_context(|| {
+                format!("connecting the Redis trigger to {}", subscription.address)
+            })?;
+            pubsub.subscribe(&subscription.channel).await?;
+            let app = self.clone();
+            let handled = handled.clone();
+            tasks.push(tokio::spawn(async move {
+                let subscription = &app.0.redis_subscriptions[index];
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = messages.next().await {
+                    if let Err(error) =
+                        deliver(&app.0.engine, subscription, message.get_payload_bytes()).await
+                    {
+                        app.log(&format!("{}: {error:#}\n", subscription.context.id));
+                    }
+                    handled.fetch_add(1, Ordering::SeqCst);
+                }
+                app.log("Redis trigger: connection lost, exiting\n");
+            }));
+        }
+        Ok(RedisTriggers { tasks, handled })
+    }
+
+    fn log(&self, line: &str) {
+        use wasmtime_wasi::p2::OutputStream as _;
+        let _ = self
+            .0
+            .log
+            .clone()
+            .write(Bytes::copy_from_slice(line.as_bytes()));
+    }
+}
+
+async fn deliver(
+    engine: &Engine,
+    subscription: &RedisSubscription,
+    payload: &[u8],
+) -> anyhow::Result<()> {
+    let mut store = Store::new(engine, InstanceState::new(subscription.context.clone()));
+    let instance = subscription.pre.instantiate_async(&mut store).await?;
+    match instance
+        .fermyon_spin_inbound_redis()
+        .call_handle_message(&mut store, &payload.to_vec())
+        .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => bail!("the handler returned an error"),
+        Err(trap) => Err(anyhow::Error::from(trap).context("the handler trapped")),
+    }
+}
+
+/// Running Redis triggers; dropping this stops them.
+pub struct RedisTriggers {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    handled: Arc<AtomicU64>,
+}
+
+impl RedisTriggers {
+    /// How many messages have been dispatched (successfully or not) so far.
+    pub fn messages_handled(&self) -> u64 {
+        self.handled.load(Ordering::SeqCst)
+    }
+
+    /// Whether every trigger is still subscribed (Spin's trigger exits when its connection drops).
+    pub fn is_running(&self) -> bool {
+        self.tasks.iter().all(|task| !task.is_finished())
+    }
+}
+
+impl Drop for RedisTriggers {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn compile(engine: &Engine, source: &Path) -> anyhow::Result<Component> {
+    let mut compiled = COMPILED.lock().unwrap();
+    if let Some(component) = compiled.get(source) {
+        return Ok(component.clone());
+    }
+    let component = Component::from_file(engine, source)
+        .map_err(anyhow::Error::from)
+        .with_context(|| {
+        format!(
+            "loading {}: build the components first with `cargo build --target wasm32-wasip2 --release` (scripts/test does)",
+            source.display()
+        )
+    })?;
+    compiled.insert(source.to_path_buf(), component.clone());
+    Ok(component)
+}
+
+/// The request as Spin hands it to a component: an absolute URI and Spin's routing headers.
+fn spin_request(
+    request: http::Request<Bytes>,
+    route: &Route,
+) -> anyhow::Result<hyper::Request<http_body_util::combinators::BoxBody<Bytes, ErrorCode>>> {
+    let (mut parts, body) = request.into_parts();
+    let authority = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("127.0.0.1:3000")
+        .to_owned();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |path| path.as_str())
+        .to_owned();
+    let full_url = format!("http://{authority}{path_and_query}");
+    parts.uri = full_url.parse()?;
+    let headers = &mut parts.headers;
+    headers.insert(http::header::HOST, authority.parse()?);
+    headers.insert("spin-full-url", full_url.parse()?);
+    headers.insert("spin-matched-route", route.as_str().parse()?);
+    headers.insert("spin-client-addr", "127.0.0.1:0".parse()?);
+    let body = Full::new(body).map_err(|never| match never {}).boxed();
+    Ok(hyper::Request::from_parts(parts, body))
+}
+
+fn empty_response(status: http::StatusCode) -> Response {
+    let mut response = http::Response::new(Bytes::new());
+    *response.status_mut() = status;
+    response
+}

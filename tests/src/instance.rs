@@ -1,0 +1,149 @@
+//! The state of one component instance, and the per-component context shared by all of
+//! its instances: resolved variables, allowed hosts, the Postgres pool, injected faults.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p2::types::{HostFutureIncomingResponse, OutgoingRequestConfig};
+use wasmtime_wasi_http::p2::{HttpResult, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::bindings::variables;
+use crate::manifest::is_variable_name;
+use crate::outbound::{AllowedHost, is_allowed};
+use crate::postgres_host::PostgresPool;
+
+/// A host call that a test can make fail with a trap, to simulate a crash at that point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostCall {
+    RedisOpen,
+    RedisExecute {
+        command: String,
+        arguments: Vec<Vec<u8>>,
+    },
+    PostgresOpen,
+    PostgresStatement(String),
+}
+
+/// Decides, for each host call, whether it traps (and with what message).
+pub type Fault = Arc<dyn Fn(&HostCall) -> Option<String> + Send + Sync>;
+
+#[derive(Default)]
+pub(crate) struct Faults(RwLock<Option<Fault>>);
+
+impl Faults {
+    pub(crate) fn set(&self, fault: Option<Fault>) {
+        *self.0.write().unwrap() = fault;
+    }
+}
+
+pub(crate) struct ComponentContext {
+    pub(crate) id: String,
+    pub(crate) allowed_outbound_hosts: Vec<AllowedHost>,
+    pub(crate) variables: HashMap<String, String>,
+    pub(crate) postgres: Arc<PostgresPool>,
+    pub(crate) faults: Arc<Faults>,
+    pub(crate) log: MemoryOutputPipe,
+}
+
+impl ComponentContext {
+    pub(crate) fn is_allowed(&self, address: &str) -> bool {
+        is_allowed(&self.allowed_outbound_hosts, address)
+    }
+
+    /// Traps if a test asked for `call` to fail.
+    pub(crate) fn check_fault(&self, call: &HostCall) -> wasmtime::Result<()> {
+        match self
+            .faults
+            .0
+            .read()
+            .unwrap()
+            .as_ref()
+            .and_then(|fault| fault(call))
+        {
+            Some(message) => Err(wasmtime::Error::msg(message)),
+            None => Ok(()),
+        }
+    }
+}
+
+pub(crate) struct InstanceState {
+    pub(crate) component: Arc<ComponentContext>,
+    pub(crate) table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    http_hooks: OutboundHttp,
+}
+
+impl InstanceState {
+    pub(crate) fn new(component: Arc<ComponentContext>) -> InstanceState {
+        let wasi = WasiCtx::builder()
+            .stdout(component.log.clone())
+            .stderr(component.log.clone())
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
+        InstanceState {
+            component,
+            table: ResourceTable::new(),
+            wasi,
+            http: WasiHttpCtx::new(),
+            http_hooks: OutboundHttp,
+        }
+    }
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for InstanceState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
+        }
+    }
+}
+
+/// No component of this app lists an HTTP destination in `allowed_outbound_hosts`, so,
+/// as Spin would, every outbound HTTP request is denied.
+struct OutboundHttp;
+
+impl WasiHttpHooks for OutboundHttp {
+    fn send_request(
+        &mut self,
+        _request: hyper::Request<HyperOutgoingBody>,
+        _config: OutgoingRequestConfig,
+    ) -> HttpResult<HostFutureIncomingResponse> {
+        Err(ErrorCode::HttpRequestDenied.into())
+    }
+}
+
+impl variables::Host for InstanceState {
+    async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, variables::Error>> {
+        if !is_variable_name(&name) {
+            return Ok(Err(variables::Error::InvalidName(format!(
+                "{name:?}: variable names are lower_snake_case"
+            ))));
+        }
+        Ok(self
+            .component
+            .variables
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| variables::Error::Undefined(format!("no variable for {name:?}"))))
+    }
+}

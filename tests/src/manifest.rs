@@ -1,0 +1,271 @@
+//! Reading `spin.toml` the way Spin does: components, HTTP routes, Redis triggers,
+//! application variables and the `{{ variable }}` templates that refer to them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail, ensure};
+use serde::Deserialize;
+
+use crate::outbound::AllowedHost;
+use crate::routes::Route;
+
+/// The parts of a Spin manifest (version 2) that running the app depends on.
+#[derive(Debug, Deserialize)]
+pub struct Manifest {
+    spin_manifest_version: u32,
+    pub application: Application,
+    #[serde(default)]
+    pub variables: BTreeMap<String, Variable>,
+    #[serde(default)]
+    pub trigger: Triggers,
+    #[serde(default)]
+    pub component: BTreeMap<String, Component>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Application {
+    pub name: String,
+    #[serde(default)]
+    pub trigger: ApplicationTriggers,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ApplicationTriggers {
+    pub redis: Option<RedisDefaults>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RedisDefaults {
+    pub address: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Variable {
+    pub default: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub secret: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Triggers {
+    #[serde(default)]
+    pub http: Vec<HttpTrigger>,
+    #[serde(default)]
+    pub redis: Vec<RedisTrigger>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HttpTrigger {
+    pub route: String,
+    pub component: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RedisTrigger {
+    pub address: Option<String>,
+    pub channel: String,
+    pub component: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Component {
+    pub source: PathBuf,
+    #[serde(default)]
+    pub allowed_outbound_hosts: Vec<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    pub fn from_file(path: &Path) -> anyhow::Result<Manifest> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let manifest: Manifest =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        ensure!(
+            manifest.spin_manifest_version == 2,
+            "{}: only spin_manifest_version = 2 is supported",
+            path.display()
+        );
+        for (id, route) in manifest.http_routes()? {
+            ensure!(
+                manifest.component.contains_key(&id),
+                "HTTP route {route} names unknown component {id:?}"
+            );
+        }
+        for trigger in &manifest.trigger.redis {
+            ensure!(
+                manifest.component.contains_key(&trigger.component),
+                "Redis trigger names unknown component {:?}",
+                trigger.component
+            );
+        }
+        Ok(manifest)
+    }
+
+    /// The HTTP routes, as (component id, route).
+    pub fn http_routes(&self) -> anyhow::Result<Vec<(String, Route)>> {
+        self.trigger
+            .http
+            .iter()
+            .map(|trigger| Ok((trigger.component.clone(), Route::parse(&trigger.route)?)))
+            .collect()
+    }
+}
+
+/// Application variable values: defaults from the manifest, overridden by
+/// `SPIN_VARIABLE_<NAME>` entries of the environment Spin runs in.
+#[derive(Debug, Clone)]
+pub struct Variables {
+    values: HashMap<String, String>,
+}
+
+impl Variables {
+    pub fn resolve(
+        manifest: &Manifest,
+        environment: &HashMap<String, String>,
+    ) -> anyhow::Result<Variables> {
+        let mut values = HashMap::new();
+        for (name, variable) in &manifest.variables {
+            ensure!(
+                is_variable_name(name),
+                "variable {name:?}: names must be lower_snake_case"
+            );
+            let env_name = format!("SPIN_VARIABLE_{}", name.to_uppercase());
+            let value = match (environment.get(&env_name), &variable.default) {
+                (Some(value), _) => value.clone(),
+                (None, Some(default)) if !variable.required => default.clone(),
+                _ => bail!("variable {name} is required: set {env_name}"),
+            };
+            values.insert(name.clone(), value);
+        }
+        Ok(Variables { values })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// Expands every `{{ name }}` in `template`.
+    pub fn expand(&self, template: &str) -> anyhow::Result<String> {
+        let mut expanded = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(start) = rest.find("{{") {
+            expanded.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find("}}")
+                .with_context(|| format!("unclosed {{{{ in template {template:?}"))?;
+            let name = after[..end].trim();
+            let value = self.get(name).with_context(|| {
+                format!("template {template:?} refers to unknown variable {name:?}")
+            })?;
+            expanded.push_str(value);
+            rest = &after[end + 2..];
+        }
+        expanded.push_str(rest);
+        Ok(expanded)
+    }
+}
+
+pub(crate) fn is_variable_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A component with every template in its configuration expanded.
+#[derive(Debug, Clone)]
+pub struct ResolvedComponent {
+    pub id: String,
+    pub source: PathBuf,
+    pub allowed_outbound_hosts: Vec<AllowedHost>,
+    pub variables: HashMap<String, String>,
+}
+
+impl ResolvedComponent {
+    pub fn resolve(
+        root: &Path,
+        id: &str,
+        component: &Component,
+        variables: &Variables,
+    ) -> anyhow::Result<ResolvedComponent> {
+        let allowed_outbound_hosts = component
+            .allowed_outbound_hosts
+            .iter()
+            .map(|entry| AllowedHost::parse(&variables.expand(entry)?))
+            .collect::<anyhow::Result<_>>()
+            .with_context(|| format!("component {id}: allowed_outbound_hosts"))?;
+        let component_variables = component
+            .variables
+            .iter()
+            .map(|(name, template)| {
+                ensure!(
+                    is_variable_name(name),
+                    "component {id}: variable {name:?} must be lower_snake_case"
+                );
+                Ok((name.clone(), variables.expand(template)?))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(ResolvedComponent {
+            id: id.to_owned(),
+            source: root.join(&component.source),
+            allowed_outbound_hosts,
+            variables: component_variables,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(text: &str) -> Manifest {
+        toml::from_str(text).unwrap()
+    }
+
+    const APP: &str = r#"
+        spin_manifest_version = 2
+        [application]
+        name = "app"
+        [variables]
+        host = { default = "127.0.0.1:6379" }
+        token = { required = true, secret = true }
+    "#;
+
+    #[test]
+    fn environment_overrides_defaults_and_fills_required_variables() {
+        let environment = HashMap::from([
+            ("SPIN_VARIABLE_HOST".to_owned(), "10.0.0.1:7000".to_owned()),
+            ("SPIN_VARIABLE_TOKEN".to_owned(), "s3cret".to_owned()),
+        ]);
+        let variables = Variables::resolve(&manifest(APP), &environment).unwrap();
+        assert_eq!(variables.get("host"), Some("10.0.0.1:7000"));
+        assert_eq!(variables.get("token"), Some("s3cret"));
+    }
+
+    #[test]
+    fn a_missing_required_variable_names_the_environment_variable() {
+        let error = Variables::resolve(&manifest(APP), &HashMap::new()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "variable token is required: set SPIN_VARIABLE_TOKEN"
+        );
+    }
+
+    #[test]
+    fn templates_expand_known_variables_and_reject_unknown_ones() {
+        let environment = HashMap::from([("SPIN_VARIABLE_TOKEN".to_owned(), "t".to_owned())]);
+        let variables = Variables::resolve(&manifest(APP), &environment).unwrap();
+        assert_eq!(
+            variables.expand("redis://{{ host }}/{{token}}").unwrap(),
+            "redis://127.0.0.1:6379/t"
+        );
+        assert!(variables.expand("{{ nope }}").is_err());
+        assert!(variables.expand("{{ host").is_err());
+    }
+}

@@ -1,0 +1,507 @@
+//! `spin:postgres/postgres@4.0.0`, backed by a real PostgreSQL server.
+//!
+//! As in Spin: connections are pooled per address and a closed one (after a server restart)
+//! is replaced by a fresh one; an address outside `allowed_outbound_hosts` fails with
+//! `connection-failed`. Parameters and columns of the types below convert both ways;
+//! a parameter of any other type is a `bad-parameter` error naming it, and a column of
+//! any other type comes back as `unsupported` with its raw bytes.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+use std::sync::Mutex;
+
+use bytes::BytesMut;
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
+use wasmtime::component::Resource;
+
+use crate::bindings::postgres::{
+    Column, DbDataType, DbError, DbValue, Error, HostConnection, Interval, ParameterValue,
+    QueryError, RowSet,
+};
+use crate::instance::{HostCall, InstanceState};
+
+/// Idle connections by address, shared by all instances of an app, as Spin's pool is.
+#[derive(Default)]
+pub struct PostgresPool {
+    idle: Mutex<HashMap<String, Vec<tokio_postgres::Client>>>,
+}
+
+impl PostgresPool {
+    async fn take(&self, address: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let reusable = {
+            let mut idle = self.idle.lock().unwrap();
+            let clients = idle.entry(address.to_owned()).or_default();
+            clients.retain(|client| !client.is_closed());
+            clients.pop()
+        };
+        if let Some(client) = reusable {
+            return Ok(client);
+        }
+        let (client, connection) = tokio_postgres::connect(address, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    fn give_back(&self, address: String, client: tokio_postgres::Client) {
+        if !client.is_closed() {
+            self.idle
+                .lock()
+                .unwrap()
+                .entry(address)
+                .or_default()
+                .push(client);
+        }
+    }
+}
+
+/// The host side of a guest's `connection` resource.
+pub struct PostgresConnection {
+    address: String,
+    client: tokio_postgres::Client,
+}
+
+impl crate::bindings::postgres::Host for InstanceState {}
+
+type Reply<T> = wasmtime::Result<Result<T, Error>>;
+
+impl HostConnection for InstanceState {
+    async fn open(&mut self, address: String) -> Reply<Resource<PostgresConnection>> {
+        self.component.check_fault(&HostCall::PostgresOpen)?;
+        if !self.component.is_allowed(&address) {
+            return Ok(Err(Error::ConnectionFailed(format!(
+                "address {address} is not permitted"
+            ))));
+        }
+        match self.component.postgres.take(&address).await {
+            Ok(client) => Ok(Ok(self
+                .table
+                .push(PostgresConnection { address, client })?)),
+            Err(error) => Ok(Err(Error::ConnectionFailed(error_text(&error)))),
+        }
+    }
+
+    async fn query(
+        &mut self,
+        connection: Resource<PostgresConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Reply<RowSet> {
+        self.component
+            .check_fault(&HostCall::PostgresStatement(statement.clone()))?;
+        let client = &self.table.get(&connection)?.client;
+        let params = match to_sql_params(params) {
+            Ok(params) => params,
+            Err(error) => return Ok(Err(error)),
+        };
+        let statement = match client.prepare(&statement).await {
+            Ok(statement) => statement,
+            Err(error) => return Ok(Err(query_failed(&error))),
+        };
+        let rows = match client.query(&statement, &borrow(&params)).await {
+            Ok(rows) => rows,
+            Err(error) => return Ok(Err(query_failed(&error))),
+        };
+        let columns = statement
+            .columns()
+            .iter()
+            .map(|column| Column {
+                name: column.name().to_owned(),
+                data_type: data_type(column.type_()),
+            })
+            .collect();
+        let rows = rows
+            .iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|index| db_value(row, index))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>();
+        Ok(rows.map(|rows| RowSet { columns, rows }))
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<PostgresConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Reply<u64> {
+        self.component
+            .check_fault(&HostCall::PostgresStatement(statement.clone()))?;
+        let client = &self.table.get(&connection)?.client;
+        let params = match to_sql_params(params) {
+            Ok(params) => params,
+            Err(error) => return Ok(Err(error)),
+        };
+        Ok(client
+            .execute(&statement, &borrow(&params))
+            .await
+            .map_err(|error| query_failed(&error)))
+    }
+
+    async fn drop(&mut self, connection: Resource<PostgresConnection>) -> wasmtime::Result<()> {
+        let PostgresConnection { address, client } = self.table.delete(connection)?;
+        self.component.postgres.give_back(address, client);
+        Ok(())
+    }
+}
+
+fn error_text(error: &tokio_postgres::Error) -> String {
+    match error.source() {
+        Some(source) => format!("{error}: {source}"),
+        None => error.to_string(),
+    }
+}
+
+fn query_failed(error: &tokio_postgres::Error) -> Error {
+    let Some(db) = error.as_db_error() else {
+        return Error::QueryFailed(QueryError::Text(error_text(error)));
+    };
+    Error::QueryFailed(QueryError::DbError(DbError {
+        as_text: error_text(error),
+        severity: db.severity().to_owned(),
+        code: db.code().code().to_owned(),
+        message: db.message().to_owned(),
+        detail: db.detail().map(str::to_owned),
+        extras: [
+            ("hint", db.hint()),
+            ("table", db.table()),
+            ("column", db.column()),
+            ("constraint", db.constraint()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_owned(), value?.to_owned())))
+        .collect(),
+    }))
+}
+
+type SqlParam = Box<dyn ToSql + Sync + Send>;
+
+fn borrow(params: &[SqlParam]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| param.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+fn to_sql_params(params: Vec<ParameterValue>) -> Result<Vec<SqlParam>, Error> {
+    params.into_iter().map(to_sql).collect()
+}
+
+fn to_sql(value: ParameterValue) -> Result<SqlParam, Error> {
+    use ParameterValue as P;
+    Ok(match value {
+        P::Boolean(value) => Box::new(value),
+        P::Int8(value) => Box::new(value),
+        P::Int16(value) => Box::new(value),
+        P::Int32(value) => Box::new(value),
+        P::Int64(value) => Box::new(value),
+        P::Floating32(value) => Box::new(value),
+        P::Floating64(value) => Box::new(value),
+        P::Str(value) => Box::new(value),
+        P::Binary(value) => Box::new(value),
+        P::Date((year, month, day)) => Box::new(date(year, month, day)?),
+        P::Time((hour, minute, second, nanos)) => Box::new(time(hour, minute, second, nanos)?),
+        P::Datetime((year, month, day, hour, minute, second, nanos)) => Box::new(
+            NaiveDateTime::new(date(year, month, day)?, time(hour, minute, second, nanos)?),
+        ),
+        P::Timestamp(seconds) => {
+            Box::new(chrono::DateTime::from_timestamp(seconds, 0).ok_or_else(|| {
+                Error::BadParameter(format!("timestamp {seconds} is out of range"))
+            })?)
+        }
+        P::Uuid(text) => Box::new(
+            uuid::Uuid::parse_str(&text)
+                .map_err(|error| Error::BadParameter(format!("uuid {text:?}: {error}")))?,
+        ),
+        P::Jsonb(bytes) => Box::new(Jsonb(bytes)),
+        P::ArrayInt32(values) => Box::new(values),
+        P::ArrayInt64(values) => Box::new(values),
+        P::ArrayStr(values) => Box::new(values),
+        P::Interval(interval) => Box::new(IntervalValue(interval)),
+        P::DbNull => Box::new(Null),
+        P::Decimal(_)
+        | P::ArrayDecimal(_)
+        | P::RangeInt32(_)
+        | P::RangeInt64(_)
+        | P::RangeDecimal(_) => {
+            return Err(Error::BadParameter(format!(
+                "parameter type {} is not supported by the test host",
+                parameter_type_name(&value)
+            )));
+        }
+    })
+}
+
+fn parameter_type_name(value: &ParameterValue) -> &'static str {
+    match value {
+        ParameterValue::Decimal(_) => "decimal",
+        ParameterValue::ArrayDecimal(_) => "array-decimal",
+        ParameterValue::RangeInt32(_) => "range-int32",
+        ParameterValue::RangeInt64(_) => "range-int64",
+        ParameterValue::RangeDecimal(_) => "range-decimal",
+        _ => "this",
+    }
+}
+
+fn date(year: i32, month: u8, day: u8) -> Result<NaiveDate, Error> {
+    NaiveDate::from_ymd_opt(year, month.into(), day.into())
+        .ok_or_else(|| Error::BadParameter(format!("invalid date {year}-{month}-{day}")))
+}
+
+fn time(hour: u8, minute: u8, second: u8, nanos: u32) -> Result<NaiveTime, Error> {
+    NaiveTime::from_hms_nano_opt(hour.into(), minute.into(), second.into(), nanos).ok_or_else(
+        || Error::BadParameter(format!("invalid time {hour}:{minute}:{second}.{nanos}")),
+    )
+}
+
+fn data_type(ty: &Type) -> DbDataType {
+    match *ty {
+        Type::BOOL => DbDataType::Boolean,
+        Type::CHAR => DbDataType::Int8,
+        Type::INT2 => DbDataType::Int16,
+        Type::INT4 => DbDataType::Int32,
+        Type::INT8 => DbDataType::Int64,
+        Type::FLOAT4 => DbDataType::Floating32,
+        Type::FLOAT8 => DbDataType::Floating64,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DbDataType::Str,
+        Type::BYTEA => DbDataType::Binary,
+        Type::DATE => DbDataType::Date,
+        Type::TIME => DbDataType::Time,
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => DbDataType::Datetime,
+        Type::UUID => DbDataType::Uuid,
+        Type::JSONB | Type::JSON => DbDataType::Jsonb,
+        Type::NUMERIC => DbDataType::Decimal,
+        Type::INT4_ARRAY => DbDataType::ArrayInt32,
+        Type::INT8_ARRAY => DbDataType::ArrayInt64,
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => DbDataType::ArrayStr,
+        Type::INTERVAL => DbDataType::Interval,
+        _ => DbDataType::Other(ty.name().to_owned()),
+    }
+}
+
+fn db_value(row: &tokio_postgres::Row, index: usize) -> Result<DbValue, Error> {
+    fn get<'a, T: FromSql<'a>>(
+        row: &'a tokio_postgres::Row,
+        index: usize,
+    ) -> Result<Option<T>, Error> {
+        row.try_get(index).map_err(|error| {
+            Error::ValueConversionFailed(format!("column {index}: {}", error_text(&error)))
+        })
+    }
+    fn value<T>(value: Option<T>, wrap: impl FnOnce(T) -> DbValue) -> DbValue {
+        value.map_or(DbValue::DbNull, wrap)
+    }
+    let ty = row.columns()[index].type_().clone();
+    Ok(match ty {
+        Type::BOOL => value(get(row, index)?, DbValue::Boolean),
+        Type::CHAR => value(get(row, index)?, DbValue::Int8),
+        Type::INT2 => value(get(row, index)?, DbValue::Int16),
+        Type::INT4 => value(get(row, index)?, DbValue::Int32),
+        Type::INT8 => value(get(row, index)?, DbValue::Int64),
+        Type::FLOAT4 => value(get(row, index)?, DbValue::Floating32),
+        Type::FLOAT8 => value(get(row, index)?, DbValue::Floating64),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            value(get(row, index)?, DbValue::Str)
+        }
+        Type::BYTEA => value(get(row, index)?, DbValue::Binary),
+        Type::DATE => value(get::<NaiveDate>(row, index)?, |date| {
+            DbValue::Date((date.year(), date.month() as u8, date.day() as u8))
+        }),
+        Type::TIME => value(get::<NaiveTime>(row, index)?, |time| {
+            DbValue::Time((
+                time.hour() as u8,
+                time.minute() as u8,
+                time.second() as u8,
+                time.nanosecond(),
+            ))
+        }),
+        Type::TIMESTAMP => value(get::<NaiveDateTime>(row, index)?, datetime),
+        Type::TIMESTAMPTZ => value(
+            get::<chrono::DateTime<chrono::Utc>>(row, index)?,
+            |instant| datetime(instant.naive_utc()),
+        ),
+        Type::UUID => value(get::<uuid::Uuid>(row, index)?, |uuid| {
+            DbValue::Uuid(uuid.to_string())
+        }),
+        Type::JSONB | Type::JSON => value(get::<Jsonb>(row, index)?, |json| DbValue::Jsonb(json.0)),
+        Type::NUMERIC => value(get::<Numeric>(row, index)?, |number| {
+            DbValue::Decimal(number.0)
+        }),
+        Type::INT4_ARRAY => value(get(row, index)?, DbValue::ArrayInt32),
+        Type::INT8_ARRAY => value(get(row, index)?, DbValue::ArrayInt64),
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => value(get(row, index)?, DbValue::ArrayStr),
+        Type::INTERVAL => value(get::<IntervalValue>(row, index)?, |interval| {
+            DbValue::Interval(interval.0)
+        }),
+        _ => value(get::<Raw>(row, index)?, |raw| DbValue::Unsupported(raw.0)),
+    })
+}
+
+fn datetime(value: NaiveDateTime) -> DbValue {
+    DbValue::Datetime((
+        value.year(),
+        value.month() as u8,
+        value.day() as u8,
+        value.hour() as u8,
+        value.minute() as u8,
+        value.second() as u8,
+        value.nanosecond(),
+    ))
+}
+
+type SqlResult<T> = Result<T, Box<dyn std::error::Error + Sync + Send>>;
+
+/// A typed SQL NULL that binds to a parameter of any type.
+#[derive(Debug)]
+struct Null;
+
+impl ToSql for Null {
+    fn to_sql(&self, _: &Type, _: &mut BytesMut) -> SqlResult<IsNull> {
+        Ok(IsNull::Yes)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    to_sql_checked!();
+}
+
+/// JSON text, sent and received in PostgreSQL's binary `jsonb` format (version byte 1).
+#[derive(Debug)]
+struct Jsonb(Vec<u8>);
+
+impl ToSql for Jsonb {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> SqlResult<IsNull> {
+        if *ty == Type::JSONB {
+            out.extend_from_slice(&[1]);
+        }
+        out.extend_from_slice(&self.0);
+        Ok(IsNull::No)
+    }
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::JSONB | Type::JSON)
+    }
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for Jsonb {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> SqlResult<Self> {
+        match (ty, raw.split_first()) {
+            (&Type::JSONB, Some((1, json))) => Ok(Jsonb(json.to_vec())),
+            (&Type::JSONB, _) => Err("unknown jsonb format version".into()),
+            _ => Ok(Jsonb(raw.to_vec())),
+        }
+    }
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::JSONB | Type::JSON)
+    }
+}
+
+/// `interval` in PostgreSQL's binary format: microseconds, days, months.
+#[derive(Debug)]
+struct IntervalValue(Interval);
+
+impl ToSql for IntervalValue {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> SqlResult<IsNull> {
+        out.extend_from_slice(&self.0.micros.to_be_bytes());
+        out.extend_from_slice(&self.0.days.to_be_bytes());
+        out.extend_from_slice(&self.0.months.to_be_bytes());
+        Ok(IsNull::No)
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::INTERVAL
+    }
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for IntervalValue {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> SqlResult<Self> {
+        let raw: [u8; 16] = raw.try_into()?;
+        Ok(IntervalValue(Interval {
+            micros: i64::from_be_bytes(raw[0..8].try_into()?),
+            days: i32::from_be_bytes(raw[8..12].try_into()?),
+            months: i32::from_be_bytes(raw[12..16].try_into()?),
+        }))
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::INTERVAL
+    }
+}
+
+/// `numeric` as base-10 text, decoded from PostgreSQL's binary format (base-10000 digits).
+struct Numeric(String);
+
+impl<'a> FromSql<'a> for Numeric {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> SqlResult<Self> {
+        let word = |index: usize| -> SqlResult<i16> {
+            let bytes = raw
+                .get(index * 2..index * 2 + 2)
+                .ok_or("truncated numeric")?;
+            Ok(i16::from_be_bytes([bytes[0], bytes[1]]))
+        };
+        let digits = word(0)? as usize;
+        let weight = word(1)? as i32;
+        let sign = word(2)? as u16;
+        let scale = word(3)? as usize;
+        match sign {
+            0xC000 => return Ok(Numeric("NaN".to_owned())),
+            0xD000 => return Ok(Numeric("Infinity".to_owned())),
+            0xF000 => return Ok(Numeric("-Infinity".to_owned())),
+            _ => {}
+        }
+        let groups = (0..digits)
+            .map(|index| word(4 + index))
+            .collect::<SqlResult<Vec<_>>>()?;
+        let group = |position: i32| -> i16 {
+            usize::try_from(weight - position)
+                .ok()
+                .and_then(|index| groups.get(index).copied())
+                .unwrap_or(0)
+        };
+        let mut text = String::new();
+        if sign == 0x4000 {
+            text.push('-');
+        }
+        let mut integer = String::new();
+        for position in (0..=weight).rev() {
+            let value = group(position);
+            if integer.is_empty() {
+                integer = value.to_string();
+            } else {
+                integer.push_str(&format!("{value:04}"));
+            }
+        }
+        if integer.is_empty() {
+            integer.push('0');
+        }
+        text.push_str(&integer);
+        if scale > 0 {
+            let mut fraction = String::new();
+            let mut position = -1;
+            while fraction.len() < scale {
+                fraction.push_str(&format!("{:04}", group(position)));
+                position -= 1;
+            }
+            fraction.truncate(scale);
+            text.push('.');
+            text.push_str(&fraction);
+        }
+        Ok(Numeric(text))
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::NUMERIC
+    }
+}
+
+/// The raw binary value of a column of a type this host does not convert.
+struct Raw(Vec<u8>);
+
+impl<'a> FromSql<'a> for Raw {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> SqlResult<Self> {
+        Ok(Raw(raw.to_vec()))
+    }
+    fn accepts(ty: &Type) -> bool {
+        !matches!(ty.kind(), Kind::Pseudo)
+    }
+}

@@ -1,0 +1,202 @@
+//! `fermyon:spin/redis@2.0.0`, backed by a real Redis server.
+//!
+//! As in Spin: every `open` is a new TCP connection (no pooling), an address outside the
+//! component's `allowed_outbound_hosts` is refused with `invalid-address`, and `execute`
+//! flattens array replies into one list.
+
+use redis::AsyncCommands;
+use wasmtime::component::Resource;
+
+use crate::bindings::redis::{Error, HostConnection, Payload, RedisParameter, RedisResult};
+use crate::instance::{HostCall, InstanceState};
+
+/// The host side of a guest's `connection` resource.
+pub struct RedisConnection {
+    connection: redis::aio::MultiplexedConnection,
+}
+
+impl crate::bindings::redis::Host for InstanceState {}
+impl crate::bindings::redis_types::Host for InstanceState {}
+
+type Reply<T> = wasmtime::Result<Result<T, Error>>;
+
+impl InstanceState {
+    fn redis(
+        &mut self,
+        connection: &Resource<RedisConnection>,
+    ) -> wasmtime::Result<redis::aio::MultiplexedConnection> {
+        Ok(self.table.get(connection)?.connection.clone())
+    }
+}
+
+impl HostConnection for InstanceState {
+    async fn open(&mut self, address: String) -> Reply<Resource<RedisConnection>> {
+        self.component.check_fault(&HostCall::RedisOpen)?;
+        if !self.component.is_allowed(&address) {
+            return Ok(Err(Error::InvalidAddress));
+        }
+        let Ok(client) = redis::Client::open(address.as_str()) else {
+            return Ok(Err(Error::InvalidAddress));
+        };
+        match client.get_multiplexed_async_connection().await {
+            Ok(connection) => Ok(Ok(self.table.push(RedisConnection { connection })?)),
+            Err(error) => Ok(Err(other(error))),
+        }
+    }
+
+    async fn publish(
+        &mut self,
+        connection: Resource<RedisConnection>,
+        channel: String,
+        payload: Payload,
+    ) -> Reply<()> {
+        let mut redis = self.redis(&connection)?;
+        Ok(redis
+            .publish::<_, _, ()>(channel, payload)
+            .await
+            .map_err(other))
+    }
+
+    async fn get(
+        &mut self,
+        connection: Resource<RedisConnection>,
+        key: String,
+    ) -> Reply<Option<Payload>> {
+        let mut redis = self.redis(&connection)?;
+        Ok(redis.get(key).await.map_err(other))
+    }
+
+    async fn set(
+        &mut self,
+        connection: Resource<RedisConnection>,
+        key: String,
+        value: Payload,
+    ) -> Reply<()> {
+        let mut redis = self.redis(&connection)?;
+        Ok(redis.set(key, value).await.map_err(other))
+    }
+
+    async fn incr(&mut self, connection: Resource<RedisConnection>, key: String) -> Reply<i64> {
+        let mut redis = self.redis(&connection)?;
+        Ok(redis.incr(key, 1).await.map_err(other))
+    }
+
+    async fn del(
+        &mut self,
+        connection: Resource<RedisConnection>,
+        keys: Vec<String>,
+    ) -> Reply<u32> {
+        let mut redis = self.redis(&connection)?;
+        Ok(redis.del(keys).await.map_err(other))
+    }
+
+    async fn sadd(
+        &mut self,
+        connection: Resource<RedisConnection>,
+        key: String,
+        values: Vec<String>,
+    ) -> Reply<u32> {
+        let mut redis = self.redis(&connection)?;
+        Ok(redis.sadd(key, values).await.map_err(other))
+    }
+
+    async fn smembers(
+        &mut self,
+        connection: Resource<RedisConnection>,
+        key: String,
+    ) -> Reply<Vec<String>> {
+        let mut redis = self.redis(&connection)?;
+        Ok(redis.smembers(key).await.map_err(other))
+    }
+
+    async fn srem(
+        &mut self,
+        connection: Resource<RedisConnection>,
+        key: String,
+        values: Vec<String>,
+    ) -> Reply<u32> {
+        let mut redis = self.redis(&connection)?;
+        Ok(redis.srem(key, values).await.map_err(other))
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<RedisConnection>,
+        command: String,
+        arguments: Vec<RedisParameter>,
+    ) -> Reply<Vec<RedisResult>> {
+        self.component.check_fault(&HostCall::RedisExecute {
+            command: command.clone(),
+            arguments: arguments
+                .iter()
+                .map(|argument| match argument {
+                    RedisParameter::Int64(value) => value.to_string().into_bytes(),
+                    RedisParameter::Binary(bytes) => bytes.clone(),
+                })
+                .collect(),
+        })?;
+        let mut redis = self.redis(&connection)?;
+        let mut cmd = redis::cmd(&command);
+        for argument in arguments {
+            match argument {
+                RedisParameter::Int64(value) => cmd.arg(value),
+                RedisParameter::Binary(bytes) => cmd.arg(bytes),
+            };
+        }
+        match cmd.query_async::<redis::Value>(&mut redis).await {
+            Ok(value) => {
+                let mut results = Vec::new();
+                flatten(value, &mut results);
+                Ok(Ok(results))
+            }
+            Err(error) => Ok(Err(other(error))),
+        }
+    }
+
+    async fn drop(&mut self, connection: Resource<RedisConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+fn other(error: redis::RedisError) -> Error {
+    Error::Other(error.to_string())
+}
+
+/// Spin's conversion of a reply: nested arrays become one flat list, status replies
+/// (`OK` included) become `status`.
+fn flatten(value: redis::Value, results: &mut Vec<RedisResult>) {
+    use redis::Value;
+    match value {
+        Value::Nil => results.push(RedisResult::Nil),
+        Value::Int(value) => results.push(RedisResult::Int64(value)),
+        Value::BulkString(bytes) => results.push(RedisResult::Binary(bytes)),
+        Value::SimpleString(status) => results.push(RedisResult::Status(status)),
+        Value::Okay => results.push(RedisResult::Status("OK".to_owned())),
+        Value::Array(values) | Value::Set(values) => {
+            for value in values {
+                flatten(value, results);
+            }
+        }
+        Value::Map(pairs) => {
+            for (key, value) in pairs {
+                flatten(key, results);
+                flatten(value, results);
+            }
+        }
+        Value::Boolean(value) => results.push(RedisResult::Int64(value.into())),
+        Value::Double(value) => results.push(RedisResult::Binary(value.to_string().into_bytes())),
+        Value::VerbatimString { text, .. } => results.push(RedisResult::Binary(text.into_bytes())),
+        Value::BigNumber(number) => results.push(RedisResult::Binary(number)),
+        Value::Attribute { data, .. } => flatten(*data, results),
+        Value::Push { data, .. } => {
+            for value in data {
+                flatten(value, results);
+            }
+        }
+        Value::ServerError(error) => {
+            results.push(RedisResult::Status(error.to_string()));
+        }
+        _ => {}
+    }
+}

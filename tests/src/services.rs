@@ -1,0 +1,566 @@
+//! Redis and PostgreSQL for tests.
+//!
+//! Each test gets its own: `REDIS_URL` / `DATABASE_URL` when set (tests using them then run
+//! one at a time, and each gets a fresh database), otherwise a throwaway `redis-server` or
+//! `postgres` process on a free port in a temporary directory, stopped when the test ends;
+//! otherwise, with the `testcontainers` feature, a container when a Docker engine answers.
+//! When none of these is possible the error says what to install.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use tempfile::TempDir;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// How long a server may take to accept connections after it starts.
+const STARTUP_LIMIT: Duration = Duration::from_secs(60);
+
+/// Tests that share an external server take turns.
+static EXTERNAL_SERVICES: LazyLock<Mutex<()>> = LazyLock::new(|| Mutex::new(()));
+
+/// A Redis server for one test.
+pub struct TestRedis {
+    host: String,
+    backend: RedisBackend,
+    _turn: Option<MutexGuard<'static, ()>>,
+}
+
+enum RedisBackend {
+    External,
+    Process(ServerProcess),
+    #[cfg(feature = "testcontainers")]
+    Container(testcontainers::ContainerAsync<testcontainers::GenericImage>),
+}
+
+impl TestRedis {
+    /// A Redis server that starts empty.
+    pub async fn start() -> anyhow::Result<TestRedis> {
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            let turn = EXTERNAL_SERVICES.lock().await;
+            let host = host_of_url(&url).context("REDIS_URL")?;
+            let redis = TestRedis {
+                host,
+                backend: RedisBackend::External,
+                _turn: Some(turn),
+            };
+            redis::cmd("FLUSHALL")
+                .exec_async(&mut redis.connection().await?)
+                .await
+                .context("emptying the Redis at REDIS_URL")?;
+            return Ok(redis);
+        }
+        if let Some(process) = ServerProcess::redis()? {
+            let redis = TestRedis {
+                host: process.host(),
+                backend: RedisBackend::Process(process),
+                _turn: None,
+            };
+            wait_for_redis(&redis.url()).await?;
+            return Ok(redis);
+        }
+        #[cfg(feature = "testcontainers")]
+        if let Some(container) = containers::redis().await? {
+            let host = containers::host(&container, 6379).await?;
+            return Ok(TestRedis {
+                host,
+                backend: RedisBackend::Container(container),
+                _turn: None,
+            });
+        }
+        bail!(
+            "tests need Redis: install redis-server (Debian: apt-get install redis-server), \
+             or set REDIS_URL to a Redis they may empty"
+        )
+    }
+
+    /// `host:port`, the form of the `redis_host` variable.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}", self.host)
+    }
+
+    pub async fn connection(&self) -> anyhow::Result<redis::aio::MultiplexedConnection> {
+        let client = redis::Client::open(self.url())?;
+        client
+            .get_multiplexed_async_connection()
+            .await
+            .with_context(|| format!("connecting to Redis at {}", self.host))
+    }
+
+    /// Stops the server; its data is kept for [`TestRedis::restart`].
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        self.process()?.stop()
+    }
+
+    /// Starts the stopped server again on the same port, with the data it saved.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.process()?.restart()?;
+        wait_for_redis(&self.url()).await
+    }
+
+    fn process(&mut self) -> anyhow::Result<&mut ServerProcess> {
+        match &mut self.backend {
+            RedisBackend::Process(process) => Ok(process),
+            _ => bail!("stopping Redis needs a local redis-server: install it and unset REDIS_URL"),
+        }
+    }
+}
+
+/// A PostgreSQL database for one test.
+pub struct TestPostgres {
+    pub host: String,
+    pub user: String,
+    pub password: String,
+    pub database: String,
+    backend: PostgresBackend,
+    _turn: Option<MutexGuard<'static, ()>>,
+}
+
+enum PostgresBackend {
+    External,
+    Process(ServerProcess),
+    #[cfg(feature = "testcontainers")]
+    Container(testcontainers::ContainerAsync<testcontainers::GenericImage>),
+}
+
+const TEST_USER: &str = "postgres";
+const TEST_PASSWORD: &str = "postgres";
+
+impl TestPostgres {
+    /// An empty database.
+    pub async fn start() -> anyhow::Result<TestPostgres> {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            return Self::external(&url).await;
+        }
+        if let Some(process) = ServerProcess::postgres()? {
+            let postgres = TestPostgres {
+                host: process.host(),
+                user: TEST_USER.to_owned(),
+                password: TEST_PASSWORD.to_owned(),
+                database: "postgres".to_owned(),
+                backend: PostgresBackend::Process(process),
+                _turn: None,
+            };
+            wait_for_postgres(&postgres).await?;
+            return Ok(postgres);
+        }
+        #[cfg(feature = "testcontainers")]
+        if let Some(container) = containers::postgres(TEST_PASSWORD).await? {
+            let postgres = TestPostgres {
+                host: containers::host(&container, 5432).await?,
+                user: TEST_USER.to_owned(),
+                password: TEST_PASSWORD.to_owned(),
+                database: "postgres".to_owned(),
+                backend: PostgresBackend::Container(container),
+                _turn: None,
+            };
+            wait_for_postgres(&postgres).await?;
+            return Ok(postgres);
+        }
+        bail!(
+            "tests need PostgreSQL: put its server binaries (initdb, postgres) on PATH \
+             (Debian: apt-get install postgresql), or set DATABASE_URL"
+        )
+    }
+
+    async fn external(url: &str) -> anyhow::Result<TestPostgres> {
+        let turn = EXTERNAL_SERVICES.lock().await;
+        let config: tokio_postgres::Config = url.parse().context("DATABASE_URL")?;
+        let host = match (config.get_hosts().first(), config.get_ports().first()) {
+            (Some(tokio_postgres::config::Host::Tcp(host)), port) => {
+                format!("{host}:{}", port.copied().unwrap_or(5432))
+            }
+            _ => bail!("DATABASE_URL must name a TCP host"),
+        };
+        let mut postgres = TestPostgres {
+            host,
+            user: config.get_user().unwrap_or("postgres").to_owned(),
+            password: config
+                .get_password()
+                .map(|password| String::from_utf8_lossy(password).into_owned())
+                .unwrap_or_default(),
+            database: config.get_dbname().unwrap_or("postgres").to_owned(),
+            backend: PostgresBackend::External,
+            _turn: Some(turn),
+        };
+        let database = format!("voting_test_{}", std::process::id());
+        let client = postgres.client().await?;
+        client
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}"
+            ))
+            .await
+            .context("creating a test database at DATABASE_URL (needs CREATEDB)")?;
+        postgres.database = database;
+        Ok(postgres)
+    }
+
+    /// A client connected to the test database.
+    pub async fn client(&self) -> anyhow::Result<tokio_postgres::Client> {
+        let (client, connection) = tokio_postgres::connect(&self.address(), tokio_postgres::NoTls)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL at {}", self.host))?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    /// The URL a component builds from the manifest's variables.
+    pub fn address(&self) -> String {
+        voting_shared::address::PostgresConfig {
+            host: self.host.clone(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            database: self.database.clone(),
+        }
+        .address()
+    }
+
+    /// Stops the server; its data is kept for [`TestPostgres::restart`].
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        self.process()?.stop()
+    }
+
+    /// Starts the stopped server again on the same port.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.process()?.restart()?;
+        wait_for_postgres(self).await
+    }
+
+    fn process(&mut self) -> anyhow::Result<&mut ServerProcess> {
+        match &mut self.backend {
+            PostgresBackend::Process(process) => Ok(process),
+            _ => bail!(
+                "stopping PostgreSQL needs local server binaries: install them and unset DATABASE_URL"
+            ),
+        }
+    }
+}
+
+/// The `SPIN_VARIABLE_*` settings that point the app at these services.
+pub fn spin_variables(
+    redis: &TestRedis,
+    postgres: &TestPostgres,
+) -> std::collections::HashMap<String, String> {
+    [
+        ("REDIS_HOST", redis.host().to_owned()),
+        ("POSTGRES_HOST", postgres.host.clone()),
+        ("POSTGRES_USER", postgres.user.clone()),
+        ("POSTGRES_PASSWORD", postgres.password.clone()),
+        ("POSTGRES_DATABASE", postgres.database.clone()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (format!("SPIN_VARIABLE_{name}"), value))
+    .collect()
+}
+
+/// A server process in a temporary directory, killed when dropped.
+struct ServerProcess {
+    command: Vec<String>,
+    run_as_postgres: bool,
+    port: u16,
+    child: Option<Child>,
+    dir: TempDir,
+}
+
+impl ServerProcess {
+    fn redis() -> anyhow::Result<Option<ServerProcess>> {
+        if !on_path("redis-server") {
+            return Ok(None);
+        }
+        let dir = tempfile::tempdir()?;
+        let port = free_port()?;
+        let command = [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--dir",
+            &dir.path().display().to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "no",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut process = ServerProcess {
+            command,
+            run_as_postgres: false,
+            port,
+            child: None,
+            dir,
+        };
+        process.restart()?;
+        Ok(Some(process))
+    }
+
+    fn postgres() -> anyhow::Result<Option<ServerProcess>> {
+        if !on_path("postgres") || !on_path("initdb") {
+            return Ok(None);
+        }
+        let run_as_postgres = is_root();
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        copy_template_cluster(&data, run_as_postgres)?;
+        let port = free_port()?;
+        let command = [
+            "postgres",
+            "-D",
+            &data.display().to_string(),
+            "-p",
+            &port.to_string(),
+            "-k",
+            &dir.path().display().to_string(),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if run_as_postgres {
+            chown_to_postgres(dir.path())?;
+        }
+        let mut process = ServerProcess {
+            command,
+            run_as_postgres,
+            port,
+            child: None,
+            dir,
+        };
+        process.restart()?;
+        Ok(Some(process))
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) -> anyhow::Result<()> {
+        ensure!(self.child.is_none(), "the server is already running");
+        let mut command = server_command(&self.command, self.run_as_postgres);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", self.command[0]))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    fn stop(&mut self) -> anyhow::Result<()> {
+        let mut child = self.child.take().context("the server is not running")?;
+        // SIGINT: PostgreSQL's fast shutdown; Redis saves its append-only file and exits.
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()?;
+        child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn server_command(command: &[String], run_as_postgres: bool) -> Command {
+    if run_as_postgres {
+        // PostgreSQL refuses to run as root.
+        let mut wrapped = Command::new("setpriv");
+        wrapped.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--",
+        ]);
+        wrapped.args(command);
+        wrapped
+    } else {
+        let mut plain = Command::new(&command[0]);
+        plain.args(&command[1..]);
+        plain
+    }
+}
+
+/// `initdb` is slow, so one cluster per machine is made once under `target/` and copied.
+fn copy_template_cluster(data: &Path, run_as_postgres: bool) -> anyhow::Result<()> {
+    let template = crate::repository_root().join("target/test-postgres-template");
+    if !template.join("PG_VERSION").exists() {
+        std::fs::create_dir_all(template.parent().context("template has a parent")?)?;
+        let staging = tempfile::Builder::new()
+            .prefix("test-postgres-staging")
+            .tempdir_in(template.parent().context("template has a parent")?)?
+            .keep();
+        let password_file = staging.join("pwfile");
+        std::fs::write(&password_file, TEST_PASSWORD)?;
+        let cluster = staging.join("data");
+        if run_as_postgres {
+            chown_to_postgres(&staging)?;
+        }
+        let initdb = [
+            "initdb",
+            "-D",
+            &cluster.display().to_string(),
+            "-U",
+            TEST_USER,
+            &format!("--pwfile={}", password_file.display()),
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            "--no-sync",
+            "--encoding=UTF8",
+            "--locale=C",
+        ]
+        .map(str::to_owned);
+        let output = server_command(&initdb, run_as_postgres)
+            .output()
+            .context("running initdb")?;
+        ensure!(
+            output.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // Another test process may have won the race; either copy is as good.
+        if std::fs::rename(&cluster, &template).is_err() {
+            ensure!(
+                template.join("PG_VERSION").exists(),
+                "could not create {}",
+                template.display()
+            );
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&template)
+        .arg(data)
+        .status()?;
+    ensure!(status.success(), "copying {} failed", template.display());
+    Ok(())
+}
+
+fn chown_to_postgres(path: &Path) -> anyhow::Result<()> {
+    let status = Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(path)
+        .status()?;
+    ensure!(
+        status.success(),
+        "chown postgres {} failed (is there a postgres user?)",
+        path.display()
+    );
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn host_of_url(url: &str) -> anyhow::Result<String> {
+    let destination = crate::outbound::Destination::of_address(url)?;
+    Ok(format!("{}:{}", destination.host, destination.port))
+}
+
+async fn wait_for_redis(url: &str) -> anyhow::Result<()> {
+    let client = redis::Client::open(url)?;
+    let started = Instant::now();
+    loop {
+        let ping = async {
+            let mut connection = client.get_multiplexed_async_connection().await?;
+            redis::cmd("PING").exec_async(&mut connection).await
+        };
+        match ping.await {
+            Ok(()) => return Ok(()),
+            Err(error) if started.elapsed() > STARTUP_LIMIT => {
+                return Err(error).with_context(|| format!("Redis at {url} did not start"));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+async fn wait_for_postgres(postgres: &TestPostgres) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        match postgres.client().await {
+            Ok(_) => return Ok(()),
+            Err(error) if started.elapsed() > STARTUP_LIMIT => {
+                return Err(error).context("PostgreSQL did not start");
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+#[cfg(feature = "testcontainers")]
+mod containers {
+    use testcontainers::core::{IntoContainerPort, WaitFor};
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+
+    /// A Redis container, or `None` when no Docker engine answers.
+    pub async fn redis() -> anyhow::Result<Option<ContainerAsync<GenericImage>>> {
+        let image = GenericImage::new("redis", "7-alpine")
+            .with_exposed_port(6379.tcp())
+            .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"));
+        Ok(image.start().await.ok())
+    }
+
+    /// A PostgreSQL container, or `None` when no Docker engine answers.
+    pub async fn postgres(password: &str) -> anyhow::Result<Option<ContainerAsync<GenericImage>>> {
+        let image = GenericImage::new("postgres", "15-alpine")
+            .with_exposed_port(5432.tcp())
+            .with_wait_for(WaitFor::message_on_stderr(
+                "database system is ready to accept connections",
+            ))
+            .with_env_var("POSTGRES_PASSWORD", password);
+        Ok(image.start().await.ok())
+    }
+
+    pub async fn host(
+        container: &ContainerAsync<GenericImage>,
+        port: u16,
+    ) -> anyhow::Result<String> {
+        let port = container.get_host_port_ipv4(port).await?;
+        Ok(format!("127.0.0.1:{port}"))
+    }
+}
