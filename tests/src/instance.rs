@@ -147,3 +147,53 @@ impl variables::Host for InstanceState {
             .ok_or_else(|| variables::Error::Undefined(format!("no variable for {name:?}"))))
     }
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// The state of an instance whose component may reach exactly `allowed`.
+    pub(crate) fn instance_allowing(allowed: &[&str]) -> InstanceState {
+        InstanceState::new(Arc::new(ComponentContext {
+            id: "probe".to_owned(),
+            allowed_outbound_hosts: allowed
+                .iter()
+                .map(|entry| AllowedHost::parse(entry).unwrap())
+                .collect(),
+            variables: HashMap::from([("greeting".to_owned(), "hello".to_owned())]),
+            postgres: Arc::default(),
+            faults: Arc::default(),
+            log: MemoryOutputPipe::new(1 << 20),
+        }))
+    }
+
+    /// A borrowed handle to `resource`, as a guest passes to a method.
+    pub(crate) fn borrow<T: 'static>(
+        resource: &wasmtime::component::Resource<T>,
+    ) -> wasmtime::component::Resource<T> {
+        wasmtime::component::Resource::new_borrow(resource.rep())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::instance_allowing;
+    use super::variables::{Error, Host};
+
+    #[tokio::test]
+    async fn variables_get_returns_component_variables_and_names_errors() {
+        let mut instance = instance_allowing(&[]);
+        assert_eq!(
+            instance.get("greeting".into()).await.unwrap().unwrap(),
+            "hello"
+        );
+        assert!(matches!(
+            instance.get("missing".into()).await.unwrap(),
+            Err(Error::Undefined(_))
+        ));
+        assert!(matches!(
+            instance.get("Greeting".into()).await.unwrap(),
+            Err(Error::InvalidName(_))
+        ));
+    }
+}

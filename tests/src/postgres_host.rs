@@ -505,3 +505,250 @@ impl<'a> FromSql<'a> for Raw {
         !matches!(ty.kind(), Kind::Pseudo)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instance::test_support::{borrow, instance_allowing};
+    use crate::services::TestPostgres;
+
+    async fn connected() -> (TestPostgres, InstanceState, Resource<PostgresConnection>) {
+        let postgres = TestPostgres::start().await.unwrap();
+        let mut host = instance_allowing(&[&format!("postgres://{}", postgres.host)]);
+        let connection = host.open(postgres.address()).await.unwrap().unwrap();
+        (postgres, host, connection)
+    }
+
+    fn db_error_code(error: Error) -> String {
+        match error {
+            Error::QueryFailed(QueryError::DbError(db)) => db.code,
+            other => panic!("expected a database error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn parameters_and_columns_of_each_supported_type_round_trip() {
+        let (_postgres, mut host, connection) = connected().await;
+        let params = vec![
+            ParameterValue::Boolean(true),
+            ParameterValue::Int16(-2),
+            ParameterValue::Int32(70_000),
+            ParameterValue::Int64(1 << 40),
+            ParameterValue::Floating32(1.5),
+            ParameterValue::Floating64(-2.25),
+            ParameterValue::Str("héllo".into()),
+            ParameterValue::Binary(vec![0, 255]),
+            ParameterValue::Date((2024, 2, 29)),
+            ParameterValue::Time((23, 59, 58, 1000)),
+            ParameterValue::Datetime((2024, 1, 2, 3, 4, 5, 0)),
+            ParameterValue::Uuid("67e55044-10b1-426f-9247-bb680e5fe0c8".into()),
+            ParameterValue::Jsonb(br#"{"a": 1}"#.to_vec()),
+            ParameterValue::ArrayInt32(vec![Some(1), None]),
+            ParameterValue::ArrayInt64(vec![Some(5)]),
+            ParameterValue::ArrayStr(vec![Some("x".into()), None]),
+            ParameterValue::Interval(Interval {
+                micros: 1_500_000,
+                days: 2,
+                months: 3,
+            }),
+            ParameterValue::DbNull,
+        ];
+        let statement = "SELECT $1::bool, $2::int2, $3::int4, $4::int8, $5::float4, $6::float8, \
+            $7::text, $8::bytea, $9::date, $10::time, $11::timestamp, $12::uuid, $13::jsonb, \
+            $14::int4[], $15::int8[], $16::text[], $17::interval, $18::text";
+        let rows = host
+            .query(borrow(&connection), statement.into(), params)
+            .await
+            .unwrap()
+            .unwrap();
+        let types: Vec<DbDataType> = rows
+            .columns
+            .iter()
+            .map(|column| column.data_type.clone())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                DbDataType::Boolean,
+                DbDataType::Int16,
+                DbDataType::Int32,
+                DbDataType::Int64,
+                DbDataType::Floating32,
+                DbDataType::Floating64,
+                DbDataType::Str,
+                DbDataType::Binary,
+                DbDataType::Date,
+                DbDataType::Time,
+                DbDataType::Datetime,
+                DbDataType::Uuid,
+                DbDataType::Jsonb,
+                DbDataType::ArrayInt32,
+                DbDataType::ArrayInt64,
+                DbDataType::ArrayStr,
+                DbDataType::Interval,
+                DbDataType::Str,
+            ]
+        );
+        assert_eq!(
+            rows.rows,
+            [vec![
+                DbValue::Boolean(true),
+                DbValue::Int16(-2),
+                DbValue::Int32(70_000),
+                DbValue::Int64(1 << 40),
+                DbValue::Floating32(1.5),
+                DbValue::Floating64(-2.25),
+                DbValue::Str("héllo".into()),
+                DbValue::Binary(vec![0, 255]),
+                DbValue::Date((2024, 2, 29)),
+                DbValue::Time((23, 59, 58, 1000)),
+                DbValue::Datetime((2024, 1, 2, 3, 4, 5, 0)),
+                DbValue::Uuid("67e55044-10b1-426f-9247-bb680e5fe0c8".into()),
+                DbValue::Jsonb(br#"{"a": 1}"#.to_vec()),
+                DbValue::ArrayInt32(vec![Some(1), None]),
+                DbValue::ArrayInt64(vec![Some(5)]),
+                DbValue::ArrayStr(vec![Some("x".into()), None]),
+                DbValue::Interval(Interval {
+                    micros: 1_500_000,
+                    days: 2,
+                    months: 3
+                }),
+                DbValue::DbNull,
+            ]]
+        );
+    }
+
+    #[tokio::test]
+    async fn numeric_columns_come_back_as_decimal_text_and_unknown_types_as_raw_bytes() {
+        let (_postgres, mut host, connection) = connected().await;
+        let statement = "SELECT 12345.678::numeric, 0.05::numeric, -10000::numeric, 0::numeric, \
+            (SELECT COUNT(*) FROM generate_series(1, 3)), '1.2.3.4'::inet";
+        let rows = host
+            .query(borrow(&connection), statement.into(), vec![])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            rows.rows[0][..5],
+            [
+                DbValue::Decimal("12345.678".into()),
+                DbValue::Decimal("0.05".into()),
+                DbValue::Decimal("-10000".into()),
+                DbValue::Decimal("0".into()),
+                DbValue::Int64(3),
+            ]
+        );
+        assert!(matches!(rows.rows[0][5], DbValue::Unsupported(_)));
+        assert_eq!(rows.columns[5].data_type, DbDataType::Other("inet".into()));
+    }
+
+    #[tokio::test]
+    async fn execute_reports_affected_rows_including_array_batch_upserts() {
+        let (_postgres, mut host, connection) = connected().await;
+        let c = || borrow(&connection);
+        let create = "CREATE TABLE votes (id VARCHAR(255) NOT NULL UNIQUE, vote VARCHAR(255) NOT NULL, seq BIGINT NOT NULL)";
+        assert_eq!(
+            host.execute(c(), create.into(), vec![])
+                .await
+                .unwrap()
+                .unwrap(),
+            0
+        );
+        let upsert = "INSERT INTO votes (id, vote, seq) \
+            SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::int8[]) \
+            ON CONFLICT (id) DO UPDATE SET vote = EXCLUDED.vote, seq = EXCLUDED.seq \
+            WHERE votes.seq < EXCLUDED.seq";
+        let batch = |ids: &[&str], votes: &[&str], seqs: &[i64]| {
+            vec![
+                ParameterValue::ArrayStr(ids.iter().map(|id| Some(id.to_string())).collect()),
+                ParameterValue::ArrayStr(votes.iter().map(|vote| Some(vote.to_string())).collect()),
+                ParameterValue::ArrayInt64(seqs.iter().map(|seq| Some(*seq)).collect()),
+            ]
+        };
+        let applied = host
+            .execute(
+                c(),
+                upsert.into(),
+                batch(&["v1", "v2"], &["a", "b"], &[1, 2]),
+            )
+            .await;
+        assert_eq!(applied.unwrap().unwrap(), 2);
+        let stale_and_newer = batch(&["v1", "v2"], &["b", "a"], &[0, 3]);
+        assert_eq!(
+            host.execute(c(), upsert.into(), stale_and_newer)
+                .await
+                .unwrap()
+                .unwrap(),
+            1
+        );
+        let tally = "SELECT vote, COUNT(id) AS count FROM votes GROUP BY vote ORDER BY vote";
+        let rows = host
+            .query(c(), tally.into(), vec![])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            rows.rows,
+            [vec![DbValue::Str("a".into()), DbValue::Int64(2)]]
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_carry_postgres_codes_and_unsupported_parameters_are_named() {
+        let (_postgres, mut host, connection) = connected().await;
+        let c = || borrow(&connection);
+        let syntax = host
+            .query(c(), "SELEC 1".into(), vec![])
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(db_error_code(syntax), "42601");
+        let missing = host
+            .execute(c(), "DELETE FROM nowhere".into(), vec![])
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(db_error_code(missing), "42P01");
+        let decimal = vec![ParameterValue::Decimal("1.5".into())];
+        match host
+            .query(c(), "SELECT $1::numeric".into(), decimal)
+            .await
+            .unwrap()
+        {
+            Err(Error::BadParameter(message)) => assert!(message.contains("decimal"), "{message}"),
+            other => panic!("expected bad-parameter, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn open_refuses_hosts_not_allowed_and_reports_unreachable_servers() {
+        let postgres = TestPostgres::start().await.unwrap();
+        let mut host = instance_allowing(&["postgres://127.0.0.1:1"]);
+        match host.open(postgres.address()).await.unwrap() {
+            Err(Error::ConnectionFailed(message)) => {
+                assert!(message.contains("not permitted"), "{message}")
+            }
+            other => panic!("expected connection-failed, got {:?}", other.map(|_| ())),
+        }
+        let unreachable = "postgres://postgres:postgres@127.0.0.1:1/postgres".to_owned();
+        assert!(matches!(
+            host.open(unreachable).await.unwrap(),
+            Err(Error::ConnectionFailed(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn pooled_connections_recover_after_a_server_restart() {
+        let (mut postgres, mut host, connection) = connected().await;
+        host.drop(connection).await.unwrap();
+        postgres.stop().unwrap();
+        postgres.restart().await.unwrap();
+        let connection = host.open(postgres.address()).await.unwrap().unwrap();
+        let rows = host
+            .query(borrow(&connection), "SELECT 1::int4".into(), vec![])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows.rows, [vec![DbValue::Int32(1)]]);
+    }
+}

@@ -200,3 +200,138 @@ fn flatten(value: redis::Value, results: &mut Vec<RedisResult>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instance::test_support::{borrow, instance_allowing};
+    use crate::services::TestRedis;
+
+    fn binary(text: &str) -> RedisResult {
+        RedisResult::Binary(text.as_bytes().to_vec())
+    }
+
+    #[tokio::test]
+    async fn typed_operations_round_trip_through_a_real_redis() {
+        let redis = TestRedis::start().await.unwrap();
+        let mut host = instance_allowing(&[&redis.url()]);
+        let connection = host.open(redis.url()).await.unwrap().unwrap();
+        let c = || borrow(&connection);
+
+        assert_eq!(host.get(c(), "k".into()).await.unwrap().unwrap(), None);
+        host.set(c(), "k".into(), b"v\x00\xff".to_vec())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            host.get(c(), "k".into()).await.unwrap().unwrap(),
+            Some(b"v\x00\xff".to_vec())
+        );
+        assert_eq!(host.incr(c(), "n".into()).await.unwrap().unwrap(), 1);
+        assert_eq!(host.incr(c(), "n".into()).await.unwrap().unwrap(), 2);
+        assert!(matches!(
+            host.incr(c(), "k".into()).await.unwrap(),
+            Err(Error::Other(_))
+        ));
+        assert_eq!(
+            host.del(c(), vec!["k".into(), "n".into(), "absent".into()])
+                .await
+                .unwrap()
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            host.sadd(c(), "s".into(), vec!["a".into(), "b".into(), "a".into()])
+                .await
+                .unwrap()
+                .unwrap(),
+            2
+        );
+        let mut members = host.smembers(c(), "s".into()).await.unwrap().unwrap();
+        members.sort();
+        assert_eq!(members, ["a", "b"]);
+        assert_eq!(
+            host.srem(c(), "s".into(), vec!["a".into(), "z".into()])
+                .await
+                .unwrap()
+                .unwrap(),
+            1
+        );
+        host.publish(c(), "channel".into(), b"hi".to_vec())
+            .await
+            .unwrap()
+            .unwrap();
+        host.drop(connection).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn execute_flattens_replies_and_reports_errors() {
+        let redis = TestRedis::start().await.unwrap();
+        let mut host = instance_allowing(&[&redis.url()]);
+        let connection = host.open(redis.url()).await.unwrap().unwrap();
+        let c = || borrow(&connection);
+        let script = "return {1, 'two', {3, 'four'}}";
+        let results = host
+            .execute(
+                c(),
+                "EVAL".into(),
+                vec![
+                    RedisParameter::Binary(script.into()),
+                    RedisParameter::Int64(0),
+                ],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            results,
+            [
+                RedisResult::Int64(1),
+                binary("two"),
+                RedisResult::Int64(3),
+                binary("four")
+            ]
+        );
+        let set = vec![
+            RedisParameter::Binary(b"k".to_vec()),
+            RedisParameter::Int64(7),
+        ];
+        assert_eq!(
+            host.execute(c(), "SET".into(), set).await.unwrap().unwrap(),
+            [RedisResult::Status("OK".into())]
+        );
+        let get = vec![RedisParameter::Binary(b"k".to_vec())];
+        assert_eq!(
+            host.execute(c(), "GET".into(), get).await.unwrap().unwrap(),
+            [binary("7")]
+        );
+        let missing = vec![RedisParameter::Binary(b"missing".to_vec())];
+        assert_eq!(
+            host.execute(c(), "GET".into(), missing)
+                .await
+                .unwrap()
+                .unwrap(),
+            [RedisResult::Nil]
+        );
+        assert!(matches!(
+            host.execute(c(), "NOSUCHCOMMAND".into(), vec![])
+                .await
+                .unwrap(),
+            Err(Error::Other(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn open_refuses_hosts_not_allowed_and_reports_unreachable_ones() {
+        let redis = TestRedis::start().await.unwrap();
+        let mut host = instance_allowing(&["redis://127.0.0.1:1"]);
+        assert!(matches!(
+            host.open(redis.url()).await.unwrap(),
+            Err(Error::InvalidAddress)
+        ));
+        assert!(matches!(
+            host.open("redis://127.0.0.1:1".into()).await.unwrap(),
+            Err(Error::Other(_))
+        ));
+    }
+}
