@@ -8,7 +8,7 @@ use spin_test_host::repository_root;
 fn spin_sdk_dir() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["metadata", "--format-version", "1"])
         .current_dir(repository_root())
         .output()
         .unwrap();
