@@ -1,9 +1,179 @@
-//! The results page (placeholder until the pipeline lands).
+//! The result component: `GET /result` (the live results page), `GET /result/api` (the tally
+//! as JSON) and `GET /healthz` (whether Redis and PostgreSQL answer).
 
-use spin_sdk::http::{Request, Response};
-use spin_sdk::http_component;
+mod page;
+mod tally;
+
+use anyhow::Context;
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::pg4::{self, DbValue, PgError, QueryError};
+use spin_sdk::{http_component, redis, variables};
+use voting_shared::address::{PostgresConfig, redis_address};
+use voting_shared::choice::Labels;
+use voting_shared::schema::TALLY_VOTES;
+
+use crate::tally::Tally;
+
+/// SQLSTATE undefined_table: no vote has been written yet.
+const UNDEFINED_TABLE: &str = "42P01";
 
 #[http_component]
-fn handle_result(_request: Request) -> Response {
-    Response::new(503, "Results are not available yet.\n")
+fn handle_result(request: Request) -> Response {
+    if !matches!(request.method(), Method::Get | Method::Head) {
+        return text(405, "Method not allowed: use GET.\n")
+            .header("allow", "GET, HEAD")
+            .build();
+    }
+    let labels = match labels() {
+        Ok(labels) => labels,
+        Err(error) => {
+            eprintln!("result: {error:#}");
+            return text(
+                500,
+                "The results page is misconfigured; see the server log.\n",
+            )
+            .build();
+        }
+    };
+    match request.path().trim_end_matches('/') {
+        "/result" => results_page(&labels),
+        "/result/api" => results_api(&request, &labels),
+        "/healthz" => health(),
+        _ => text(
+            404,
+            "Not found: the results are at /result and /result/api.\n",
+        )
+        .build(),
+    }
+}
+
+fn results_page(labels: &Labels) -> Response {
+    let tally = read_tally()
+        .inspect_err(|error| eprintln!("result: {error:#}"))
+        .ok();
+    let status = if tally.is_some() { 200 } else { 503 };
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html; charset=utf-8")
+        .body(page::render(labels, tally))
+        .build()
+}
+
+fn results_api(request: &Request, labels: &Labels) -> Response {
+    let tally = match read_tally() {
+        Ok(tally) => tally,
+        Err(error) => {
+            eprintln!("result: {error:#}");
+            let body = serde_json::json!({
+                "error": "results are unavailable: PostgreSQL is not answering; retry shortly"
+            });
+            return json(503, &body).build();
+        }
+    };
+    let etag = tally.etag(labels);
+    let unchanged = request
+        .header("if-none-match")
+        .and_then(|value| value.as_str())
+        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
+    let mut response = if unchanged {
+        let mut builder = Response::builder();
+        builder.status(304);
+        builder
+    } else {
+        json(200, &tally.to_json(labels))
+    };
+    response
+        .header("etag", etag)
+        .header("cache-control", "no-cache")
+        .build()
+}
+
+/// 200 when Redis and PostgreSQL both answer, else 503 naming what is down.
+fn health() -> Response {
+    let redis = check_redis().inspect_err(|error| eprintln!("healthz: {error:#}"));
+    let postgres = check_postgres().inspect_err(|error| eprintln!("healthz: {error:#}"));
+    let state = |result: &anyhow::Result<()>| if result.is_ok() { "ok" } else { "down" };
+    let healthy = redis.is_ok() && postgres.is_ok();
+    let body = serde_json::json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        "redis": state(&redis),
+        "postgres": state(&postgres),
+    });
+    json(if healthy { 200 } else { 503 }, &body).build()
+}
+
+fn check_redis() -> anyhow::Result<()> {
+    let host = variable("redis_host")?;
+    let connection = redis::Connection::open(&redis_address(&host))
+        .with_context(|| format!("connecting to Redis at {host}"))?;
+    connection.execute("PING", &[]).context("PING")?;
+    Ok(())
+}
+
+fn check_postgres() -> anyhow::Result<()> {
+    let config = postgres_config()?;
+    connect(&config)?
+        .query("SELECT 1", &[])
+        .context("SELECT 1")?;
+    Ok(())
+}
+
+fn read_tally() -> anyhow::Result<Tally> {
+    let database = connect(&postgres_config()?)?;
+    let rows = match database.query(TALLY_VOTES, &[]) {
+        Ok(rows) => rows.rows,
+        Err(PgError::QueryFailed(QueryError::DbError(error))) if error.code == UNDEFINED_TABLE => {
+            return Ok(Tally::default());
+        }
+        Err(error) => return Err(error).context("counting votes"),
+    };
+    Ok(Tally::from_rows(rows.into_iter().filter_map(
+        |row| match row.as_slice() {
+            [DbValue::Str(vote), DbValue::Int64(count)] => Some((vote.clone(), *count)),
+            _ => None,
+        },
+    )))
+}
+
+fn connect(config: &PostgresConfig) -> anyhow::Result<pg4::Connection> {
+    pg4::Connection::open(&config.address())
+        .with_context(|| format!("connecting to PostgreSQL at {}", config.host))
+}
+
+fn postgres_config() -> anyhow::Result<PostgresConfig> {
+    Ok(PostgresConfig {
+        host: variable("postgres_host")?,
+        user: variable("postgres_user")?,
+        password: variable("postgres_password")?,
+        database: variable("postgres_database")?,
+    })
+}
+
+fn labels() -> anyhow::Result<Labels> {
+    Ok(Labels {
+        a: variable("option_a")?,
+        b: variable("option_b")?,
+    })
+}
+
+fn variable(name: &str) -> anyhow::Result<String> {
+    variables::get(name).with_context(|| format!("reading variable {name}"))
+}
+
+fn text(status: u16, body: &str) -> spin_sdk::http::ResponseBuilder {
+    let mut builder = Response::builder();
+    builder
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(body.to_owned());
+    builder
+}
+
+fn json(status: u16, body: &serde_json::Value) -> spin_sdk::http::ResponseBuilder {
+    let mut builder = Response::builder();
+    builder
+        .status(status)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    builder
 }

@@ -1,9 +1,276 @@
-//! The voting page (placeholder until the pipeline lands).
+//! The vote component: the voting page (`GET /`, `POST /` with a form) and the JSON API
+//! (`POST /api/vote`). A vote is appended to the Redis list `votes` and announced on the votes
+//! channel in one atomic script, one Redis round trip.
 
-use spin_sdk::http::{Request, Response};
+mod ballot;
+mod page;
+mod voter;
+
+use anyhow::{Context, bail};
+use futures::{SinkExt, StreamExt};
+use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
 use spin_sdk::http_component;
+use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use spin_sdk::variables;
+use voting_shared::address::redis_address;
+use voting_shared::choice::{Choice, Labels};
+use voting_shared::queue::{ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
+
+use crate::ballot::BadBallot;
+use crate::voter::{CHOICE_COOKIE, VOTER_COOKIE, Voter};
+
+/// Where the cookie-signing secret lives when the `cookie_secret` variable is empty.
+const COOKIE_SECRET_KEY: &str = "voting:cookie_secret";
+/// Creates the secret on first use; every instance then reads the same one.
+const COOKIE_SECRET_SCRIPT: &str =
+    "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])";
+
+/// Which interface a request came through, which decides how answers are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Interface {
+    Page,
+    Api,
+}
+
+/// A response, built by plain functions and sent by [`send`].
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
 
 #[http_component]
-fn handle_vote(_request: Request) -> Response {
-    Response::new(503, "Voting is not available yet.\n")
+async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
+    let reply = match labels() {
+        Ok(labels) => route(request, &labels).await,
+        Err(error) => {
+            eprintln!("vote: {error:#}");
+            Reply::text(
+                500,
+                "The voting page is misconfigured; see the server log.\n",
+            )
+        }
+    };
+    send(reply, response_out).await;
+}
+
+async fn route(request: IncomingRequest, labels: &Labels) -> Reply {
+    let path = request.path_with_query().unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default();
+    let api = path.trim_end_matches('/') == "/api/vote";
+    match (api, request.method()) {
+        (true, Method::Post) => cast(request, Interface::Api, labels).await,
+        (true, _) => Reply::error(Interface::Api, 405, labels, "use POST").header("allow", "POST"),
+        (false, Method::Get | Method::Head) => {
+            Reply::page(200, labels, displayed_choice(&request), None)
+        }
+        (false, Method::Post) => cast(request, Interface::Page, labels).await,
+        (false, _) => Reply::error(Interface::Page, 405, labels, "use GET or POST")
+            .header("allow", "GET, HEAD, POST"),
+    }
+}
+
+/// Validates the ballot, then queues it. Nothing is queued unless the ballot is valid.
+async fn cast(request: IncomingRequest, interface: Interface, labels: &Labels) -> Reply {
+    let cookies = header_values(&request, "cookie");
+    let choice = match read_ballot(request, interface).await {
+        Ok(choice) => choice,
+        Err(bad) => return Reply::error(interface, bad.status(), labels, &bad.message(labels)),
+    };
+    let voter = match queue_vote(voter::cookie(&cookies, VOTER_COOKIE), choice) {
+        Ok(voter) => voter,
+        Err(error) => {
+            eprintln!("vote: {error:#}");
+            let message = "voting is unavailable right now: Redis is not answering. \
+                           Your vote was not recorded; please try again in a moment.";
+            return Reply::error(interface, 503, labels, message);
+        }
+    };
+    let reply = match interface {
+        Interface::Page => Reply::page(200, labels, Some(choice), None),
+        Interface::Api => Reply::json(
+            202,
+            serde_json::json!({ "voter_id": voter.id, "vote": choice.as_str() }),
+        ),
+    };
+    let reply = match &voter.new_cookie {
+        Some(value) => reply.header("set-cookie", &voter::set_cookie(VOTER_COOKIE, value)),
+        None => reply,
+    };
+    reply.header(
+        "set-cookie",
+        &voter::set_cookie(CHOICE_COOKIE, choice.as_str()),
+    )
+}
+
+async fn read_ballot(request: IncomingRequest, interface: Interface) -> Result<Choice, BadBallot> {
+    let expected = match interface {
+        Interface::Page => ballot::FORM,
+        Interface::Api => ballot::JSON,
+    };
+    let content_type = header_values(&request, "content-type");
+    if !ballot::has_content_type(content_type.first().map(String::as_str), expected) {
+        return Err(BadBallot::WrongContentType { expected });
+    }
+    let declared_length = header_values(&request, "content-length")
+        .first()
+        .and_then(|length| length.parse::<usize>().ok());
+    if declared_length.is_some_and(|length| length > ballot::MAX_BODY_BYTES) {
+        return Err(BadBallot::TooLarge);
+    }
+    let mut body = Vec::new();
+    let mut chunks = request.into_body_stream();
+    while let Some(chunk) = chunks.next().await {
+        body.extend(chunk.map_err(|_| BadBallot::Malformed("body"))?);
+        if body.len() > ballot::MAX_BODY_BYTES {
+            return Err(BadBallot::TooLarge);
+        }
+    }
+    match interface {
+        Interface::Page => ballot::from_form(&body),
+        Interface::Api => ballot::from_json(&body),
+    }
+}
+
+/// Identifies the voter and queues the vote: one Redis round trip when `cookie_secret` is set.
+fn queue_vote(cookie: Option<&str>, choice: Choice) -> anyhow::Result<Voter> {
+    let host = variables::get("redis_host").context("reading variable redis_host")?;
+    let channel = variables::get("votes_channel").context("reading variable votes_channel")?;
+    let redis = Connection::open(&redis_address(&host))
+        .with_context(|| format!("connecting to Redis at {host}"))?;
+    let secret = cookie_secret(&redis)?;
+    let voter = voter::identify(cookie, secret.as_bytes(), random_bytes()?);
+    let arguments = [
+        binary(ENQUEUE_SCRIPT),
+        RedisParameter::Int64(2),
+        binary(VOTES_KEY),
+        binary(SEQUENCE_KEY),
+        binary(&voter.id),
+        binary(choice.as_str()),
+        binary(&channel),
+    ];
+    redis
+        .execute("EVAL", &arguments)
+        .with_context(|| format!("queuing a vote in Redis at {host}"))?;
+    Ok(voter)
+}
+
+/// The `cookie_secret` variable, or when it is empty a random secret kept in Redis.
+fn cookie_secret(redis: &Connection) -> anyhow::Result<String> {
+    let configured = variables::get("cookie_secret").context("reading variable cookie_secret")?;
+    if !configured.is_empty() {
+        return Ok(configured);
+    }
+    let candidate = voter::hex(&random_bytes::<32>()?);
+    let arguments = [
+        binary(COOKIE_SECRET_SCRIPT),
+        RedisParameter::Int64(1),
+        binary(COOKIE_SECRET_KEY),
+        binary(&candidate),
+    ];
+    match redis
+        .execute("EVAL", &arguments)
+        .context("reading the cookie secret")?
+        .as_slice()
+    {
+        [RedisResult::Binary(secret)] => Ok(String::from_utf8_lossy(secret).into_owned()),
+        other => bail!("unexpected reply to the cookie secret script: {other:?}"),
+    }
+}
+
+/// The choice to highlight: the visitor's last vote, if they have a voter cookie.
+fn displayed_choice(request: &IncomingRequest) -> Option<Choice> {
+    let cookies = header_values(request, "cookie");
+    voter::cookie(&cookies, VOTER_COOKIE)?;
+    Choice::parse(voter::cookie(&cookies, CHOICE_COOKIE)?)
+}
+
+fn labels() -> anyhow::Result<Labels> {
+    Ok(Labels {
+        a: variables::get("option_a").context("reading variable option_a")?,
+        b: variables::get("option_b").context("reading variable option_b")?,
+    })
+}
+
+fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
+    let mut bytes = [0; N];
+    getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+    Ok(bytes)
+}
+
+fn binary(text: &str) -> RedisParameter {
+    RedisParameter::Binary(text.as_bytes().to_vec())
+}
+
+fn header_values(request: &IncomingRequest, name: &str) -> Vec<String> {
+    request
+        .headers()
+        .get(&name.to_owned())
+        .into_iter()
+        .map(|value| String::from_utf8_lossy(&value).into_owned())
+        .collect()
+}
+
+impl Reply {
+    fn new(status: u16, content_type: &str, body: String) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body,
+        }
+    }
+
+    fn text(status: u16, body: &str) -> Reply {
+        Reply::new(status, "text/plain; charset=utf-8", body.to_owned())
+    }
+
+    fn page(status: u16, labels: &Labels, chosen: Option<Choice>, notice: Option<&str>) -> Reply {
+        Reply::new(
+            status,
+            "text/html; charset=utf-8",
+            page::render(labels, chosen, notice),
+        )
+    }
+
+    fn json(status: u16, body: serde_json::Value) -> Reply {
+        Reply::new(status, "application/json", body.to_string())
+    }
+
+    /// An error answer in the interface's format: the page with a notice, or JSON.
+    fn error(interface: Interface, status: u16, labels: &Labels, message: &str) -> Reply {
+        match interface {
+            Interface::Page => Reply::page(status, labels, None, Some(message)),
+            Interface::Api => Reply::json(status, serde_json::json!({ "error": message })),
+        }
+    }
+
+    fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+async fn send(reply: Reply, response_out: ResponseOutparam) {
+    let headers: Vec<(String, Vec<u8>)> = reply
+        .headers
+        .into_iter()
+        .map(|(name, value)| (name, value.into_bytes()))
+        .collect();
+    let response = match Fields::from_list(&headers) {
+        Ok(fields) => OutgoingResponse::new(fields),
+        Err(error) => {
+            eprintln!("vote: invalid response headers: {error:?}");
+            let response = OutgoingResponse::new(Fields::new());
+            let _ = response.set_status_code(500);
+            response_out.set(response);
+            return;
+        }
+    };
+    let _ = response.set_status_code(reply.status);
+    let mut body = response.take_body();
+    response_out.set(response);
+    // A client that went away is not an error worth more than a log line.
+    if let Err(error) = body.send(reply.body.into_bytes()).await {
+        eprintln!("vote: writing the response: {error:?}");
+    }
 }

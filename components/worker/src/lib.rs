@@ -1,9 +1,157 @@
-//! The vote worker (placeholder until the pipeline lands).
+//! The worker: each message on the votes channel is a doorbell. The worker then drains the
+//! Redis list `votes` into PostgreSQL, a batch at a time: read the head of the list, upsert
+//! the batch in one statement, and only then remove it from the list. A failure anywhere
+//! leaves the batch queued for the next doorbell; replaying a batch changes nothing.
 
+use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
-use spin_sdk::redis_component;
+use spin_sdk::pg4::{self, ParameterValue, PgError, QueryError};
+use spin_sdk::redis::{self, RedisParameter, RedisResult};
+use spin_sdk::{redis_component, variables};
+use voting_shared::address::{PostgresConfig, redis_address};
+use voting_shared::queue::{
+    ACKNOWLEDGE_SCRIPT, BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, Poison, READ_SCRIPT, Upsert,
+    VOTES_KEY, plan_batch,
+};
+use voting_shared::schema::{CREATE_SCHEMA, SCHEMA_MISSING, UPSERT_VOTES};
 
 #[redis_component]
 fn on_doorbell(_message: Bytes) -> anyhow::Result<()> {
+    match drain() {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            eprintln!("worker: {error:#}");
+            Err(anyhow!(
+                "votes stay queued and are retried on the next doorbell"
+            ))
+        }
+    }
+}
+
+/// Moves every queued vote into PostgreSQL; returns how many entries left the queue.
+fn drain() -> anyhow::Result<usize> {
+    let redis_host = variable("redis_host")?;
+    let postgres = PostgresConfig {
+        host: variable("postgres_host")?,
+        user: variable("postgres_user")?,
+        password: variable("postgres_password")?,
+        database: variable("postgres_database")?,
+    };
+    let redis = redis::Connection::open(&redis_address(&redis_host))
+        .with_context(|| format!("connecting to Redis at {redis_host}"))?;
+    let database = pg4::Connection::open(&postgres.address())
+        .with_context(|| format!("connecting to PostgreSQL at {}", postgres.host))?;
+    let mut drained = 0;
+    loop {
+        let (now_micros, entries) = read_batch(&redis)?;
+        if entries.is_empty() {
+            return Ok(drained);
+        }
+        let plan = plan_batch(now_micros, &entries);
+        for (position, Poison(reason)) in &plan.poison {
+            eprintln!(
+                "worker: moving an entry to {DEAD_LETTER_KEY} ({reason}): {}",
+                String::from_utf8_lossy(&entries[*position])
+            );
+        }
+        write(&database, &plan.upserts)?;
+        drained += acknowledge(&redis, &entries, &plan)?;
+        if entries.len() < BATCH_SIZE {
+            return Ok(drained);
+        }
+    }
+}
+
+fn variable(name: &str) -> anyhow::Result<String> {
+    variables::get(name).with_context(|| format!("reading variable {name}"))
+}
+
+/// The Redis server time (µs) and up to [`BATCH_SIZE`] entries from the head of the queue.
+fn read_batch(redis: &redis::Connection) -> anyhow::Result<(i64, Vec<Vec<u8>>)> {
+    let arguments = [
+        binary(READ_SCRIPT.as_bytes()),
+        RedisParameter::Int64(1),
+        binary(VOTES_KEY.as_bytes()),
+        RedisParameter::Int64(BATCH_SIZE as i64),
+    ];
+    let reply = redis
+        .execute("EVAL", &arguments)
+        .context("reading queued votes")?;
+    let Some((RedisResult::Int64(now_micros), entries)) = reply.split_first() else {
+        bail!("unexpected reply reading queued votes: {reply:?}");
+    };
+    let entries = entries
+        .iter()
+        .map(|entry| match entry {
+            RedisResult::Binary(bytes) => Ok(bytes.clone()),
+            other => Err(anyhow!("unexpected queue entry {other:?}")),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok((*now_micros, entries))
+}
+
+/// Upserts the batch in one statement, creating the schema first if it is missing.
+fn write(database: &pg4::Connection, upserts: &[Upsert]) -> anyhow::Result<()> {
+    if upserts.is_empty() {
+        return Ok(());
+    }
+    let parameters = [
+        ParameterValue::ArrayStr(upserts.iter().map(|u| Some(u.voter_id.clone())).collect()),
+        ParameterValue::ArrayStr(
+            upserts
+                .iter()
+                .map(|u| Some(u.choice.as_str().to_owned()))
+                .collect(),
+        ),
+        ParameterValue::ArrayInt64(upserts.iter().map(|u| Some(u.seq)).collect()),
+    ];
+    match database.execute(UPSERT_VOTES, &parameters) {
+        Err(PgError::QueryFailed(QueryError::DbError(error)))
+            if SCHEMA_MISSING.contains(&error.code.as_str()) =>
+        {
+            database
+                .execute(CREATE_SCHEMA, &[])
+                .context("creating the votes table")?;
+            database
+                .execute(UPSERT_VOTES, &parameters)
+                .context("writing votes")?;
+        }
+        result => {
+            result.context("writing votes")?;
+        }
+    }
     Ok(())
+}
+
+/// Removes the committed batch from the queue and dead-letters its poison entries.
+fn acknowledge(
+    redis: &redis::Connection,
+    entries: &[Vec<u8>],
+    plan: &BatchPlan,
+) -> anyhow::Result<usize> {
+    let mut arguments = vec![
+        binary(ACKNOWLEDGE_SCRIPT.as_bytes()),
+        RedisParameter::Int64(2),
+        binary(VOTES_KEY.as_bytes()),
+        binary(DEAD_LETTER_KEY.as_bytes()),
+        RedisParameter::Int64(entries.len() as i64),
+    ];
+    arguments.extend(entries.iter().map(|entry| binary(entry)));
+    arguments.extend(
+        plan.poison
+            .iter()
+            .map(|(position, _)| RedisParameter::Int64(*position as i64 + 1)),
+    );
+    match redis
+        .execute("EVAL", &arguments)
+        .context("removing written votes from the queue")?
+        .as_slice()
+    {
+        [RedisResult::Int64(removed)] => Ok(*removed as usize),
+        other => bail!("unexpected reply removing written votes: {other:?}"),
+    }
+}
+
+fn binary(bytes: &[u8]) -> RedisParameter {
+    RedisParameter::Binary(bytes.to_vec())
 }

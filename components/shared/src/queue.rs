@@ -1,0 +1,295 @@
+//! The vote queue: a Redis list of JSON entries, wire-compatible with the original app.
+//!
+//! The vote component appends an entry and rings a doorbell on the votes channel in one
+//! atomic script ([`ENQUEUE_SCRIPT`]). The worker reads a batch from the head of the list
+//! ([`READ_SCRIPT`]), writes it to PostgreSQL, and only then removes it
+//! ([`ACKNOWLEDGE_SCRIPT`]), so a crash at any point leaves the batch queued for the next
+//! doorbell. Applying a batch twice is harmless: every vote carries a sequence number and
+//! the database keeps, per voter, the vote with the highest one.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::choice::Choice;
+
+/// The list of queued votes (the original app's key).
+pub const VOTES_KEY: &str = "votes";
+/// Entries that can never be processed, moved aside so they do not block the queue.
+pub const DEAD_LETTER_KEY: &str = "votes:dead";
+/// The last sequence number handed out.
+pub const SEQUENCE_KEY: &str = "votes:seq";
+/// What the vote component publishes on the votes channel; the worker ignores the payload.
+pub const DOORBELL: &str = "vote";
+/// How many entries the worker reads, writes and acknowledges at a time.
+pub const BATCH_SIZE: usize = 250;
+/// The longest voter id the `votes` table accepts (`VARCHAR(255)`).
+pub const MAX_VOTER_ID_CHARS: usize = 255;
+
+/// Appends a vote and rings the doorbell, atomically.
+/// KEYS: the votes list, the sequence key. ARGV: voter id, vote, channel.
+/// The sequence number is the server time in microseconds, bumped past the last one handed
+/// out, so it increases strictly even if Redis loses the sequence key. Returns it.
+pub const ENQUEUE_SCRIPT: &str = r#"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local seq = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0') + 1)
+redis.call('SET', KEYS[2], string.format('%d', seq))
+redis.call('RPUSH', KEYS[1], string.format('{"voter_id":%s,"vote":%s,"seq":%d,"ts":%d}',
+  cjson.encode(ARGV[1]), cjson.encode(ARGV[2]), seq, math.floor(now / 1000)))
+redis.call('PUBLISH', ARGV[3], 'vote')
+return seq
+"#;
+
+/// Reads up to ARGV[1] entries from the head of the list KEYS[1], without removing them.
+/// Returns the server time in microseconds followed by the entries.
+pub const READ_SCRIPT: &str = r#"
+local time = redis.call('TIME')
+local entries = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+table.insert(entries, 1, tonumber(time[1]) * 1000000 + tonumber(time[2]))
+return entries
+"#;
+
+/// Removes a committed batch from the head of the list and dead-letters its poison entries.
+/// KEYS: the votes list, the dead-letter list. ARGV: n, the n entries as read, then the
+/// 1-based positions of the poison entries. A concurrent worker may already have removed
+/// part or all of the batch, so only what is still at the head is removed. Returns how many.
+pub const ACKNOWLEDGE_SCRIPT: &str = r#"
+local n = tonumber(ARGV[1])
+local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
+local start = nil
+for i = 1, n do
+  local matches = true
+  for j = i, n do
+    if head[j - i + 1] ~= ARGV[j + 1] then matches = false; break end
+  end
+  if matches then start = i; break end
+end
+if start == nil then return 0 end
+redis.call('LTRIM', KEYS[1], n - start + 1, -1)
+for k = n + 2, #ARGV do
+  local position = tonumber(ARGV[k])
+  if position >= start then redis.call('RPUSH', KEYS[2], ARGV[position + 1]) end
+end
+return n - start + 1
+"#;
+
+/// A queue entry in the original app's format, as its Python vote service pushed them.
+#[derive(Debug, Serialize)]
+pub struct LegacyEntry<'a> {
+    pub voter_id: &'a str,
+    pub vote: &'a str,
+}
+
+impl LegacyEntry<'_> {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("two strings always serialize")
+    }
+}
+
+/// A valid queued vote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vote {
+    pub voter_id: String,
+    pub choice: Choice,
+    /// Absent in entries pushed by the original app.
+    pub seq: Option<i64>,
+}
+
+/// Why an entry can never be processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Poison(pub String);
+
+/// Parses and validates one queue entry.
+pub fn parse_entry(entry: &[u8]) -> Result<Vote, Poison> {
+    let poison = |reason: &str| Poison(reason.to_owned());
+    let value: Value = serde_json::from_slice(entry).map_err(|_| poison("not JSON"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| poison("not a JSON object"))?;
+    let voter_id = object
+        .get("voter_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| poison("voter_id is missing or not a string"))?;
+    if voter_id.is_empty()
+        || voter_id.chars().count() > MAX_VOTER_ID_CHARS
+        || voter_id.contains('\0')
+    {
+        return Err(poison("voter_id is empty, too long or contains NUL"));
+    }
+    let vote = object
+        .get("vote")
+        .and_then(Value::as_str)
+        .ok_or_else(|| poison("vote is missing or not a string"))?;
+    let choice = Choice::parse(vote).ok_or_else(|| poison("vote is not a known option"))?;
+    let seq = match object.get("seq") {
+        None | Some(Value::Null) => None,
+        Some(seq) => Some(
+            seq.as_i64()
+                .filter(|seq| *seq >= 0)
+                .ok_or_else(|| poison("seq is not a non-negative integer"))?,
+        ),
+    };
+    Ok(Vote {
+        voter_id: voter_id.to_owned(),
+        choice,
+        seq,
+    })
+}
+
+/// The latest vote of one voter within a batch, to upsert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upsert {
+    pub voter_id: String,
+    pub choice: Choice,
+    pub seq: i64,
+}
+
+/// What to do with a batch read from the queue.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BatchPlan {
+    /// One row per voter, sorted by voter id so concurrent workers lock rows in one order.
+    pub upserts: Vec<Upsert>,
+    /// Positions (0-based) of poison entries, with the reason.
+    pub poison: Vec<(usize, Poison)>,
+}
+
+/// Plans a batch read at `now_micros` (Redis server time). Entries of the original format
+/// have no sequence number; they get `now_micros` plus their position, so within a batch
+/// the later entry wins, and they rank after every vote queued before they were read.
+pub fn plan_batch(now_micros: i64, entries: &[Vec<u8>]) -> BatchPlan {
+    let mut latest: HashMap<String, (i64, Choice)> = HashMap::new();
+    let mut poison = Vec::new();
+    for (position, entry) in entries.iter().enumerate() {
+        match parse_entry(entry) {
+            Ok(vote) => {
+                let seq = vote.seq.unwrap_or(now_micros + position as i64);
+                let current = latest.entry(vote.voter_id).or_insert((seq, vote.choice));
+                if seq >= current.0 {
+                    *current = (seq, vote.choice);
+                }
+            }
+            Err(reason) => poison.push((position, reason)),
+        }
+    }
+    let mut upserts: Vec<Upsert> = latest
+        .into_iter()
+        .map(|(voter_id, (seq, choice))| Upsert {
+            voter_id,
+            choice,
+            seq,
+        })
+        .collect();
+    upserts.sort_by(|a, b| a.voter_id.cmp(&b.voter_id));
+    BatchPlan { upserts, poison }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(json: &str) -> Vec<u8> {
+        json.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn parses_our_entries_and_the_original_format() {
+        assert_eq!(
+            parse_entry(br#"{"voter_id":"v1","vote":"a","seq":17,"ts":5}"#),
+            Ok(Vote {
+                voter_id: "v1".into(),
+                choice: Choice::A,
+                seq: Some(17)
+            })
+        );
+        let legacy = LegacyEntry {
+            voter_id: "4f2a",
+            vote: "b",
+        }
+        .to_json();
+        assert_eq!(legacy, r#"{"voter_id":"4f2a","vote":"b"}"#);
+        assert_eq!(
+            parse_entry(legacy.as_bytes()),
+            Ok(Vote {
+                voter_id: "4f2a".into(),
+                choice: Choice::B,
+                seq: None
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_entries_that_can_never_be_processed() {
+        let long_id = format!(r#"{{"voter_id":"{}","vote":"a"}}"#, "x".repeat(256));
+        let poison = [
+            "",
+            "not json",
+            "[1,2]",
+            r#"{"vote":"a"}"#,
+            r#"{"voter_id":7,"vote":"a"}"#,
+            r#"{"voter_id":"","vote":"a"}"#,
+            r#"{"voter_id":"v\u0000","vote":"a"}"#,
+            long_id.as_str(),
+            r#"{"voter_id":"v"}"#,
+            r#"{"voter_id":"v","vote":"c"}"#,
+            r#"{"voter_id":"v","vote":"a","seq":-1}"#,
+            r#"{"voter_id":"v","vote":"a","seq":"x"}"#,
+        ];
+        for json in poison {
+            assert!(parse_entry(json.as_bytes()).is_err(), "{json:?}");
+        }
+        let longest = format!(r#"{{"voter_id":"{}","vote":"a"}}"#, "é".repeat(255));
+        assert!(parse_entry(longest.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn keeps_each_voters_latest_vote_sorted_by_voter() {
+        let plan = plan_batch(
+            1_000,
+            &[
+                entry(r#"{"voter_id":"z","vote":"a","seq":5}"#),
+                entry(r#"{"voter_id":"y","vote":"a","seq":9}"#),
+                entry(r#"{"voter_id":"z","vote":"b","seq":7}"#),
+                entry(r#"{"voter_id":"y","vote":"b","seq":8}"#),
+            ],
+        );
+        assert_eq!(
+            plan.upserts,
+            [
+                Upsert {
+                    voter_id: "y".into(),
+                    choice: Choice::A,
+                    seq: 9
+                },
+                Upsert {
+                    voter_id: "z".into(),
+                    choice: Choice::B,
+                    seq: 7
+                },
+            ]
+        );
+        assert!(plan.poison.is_empty());
+    }
+
+    #[test]
+    fn original_format_entries_are_ordered_by_position_after_the_read_time() {
+        let plan = plan_batch(
+            1_000,
+            &[
+                entry(r#"{"voter_id":"v","vote":"a"}"#),
+                entry("garbage"),
+                entry(r#"{"voter_id":"v","vote":"b"}"#),
+            ],
+        );
+        assert_eq!(
+            plan.upserts,
+            [Upsert {
+                voter_id: "v".into(),
+                choice: Choice::B,
+                seq: 1_002
+            }]
+        );
+        assert_eq!(plan.poison, [(1, Poison("not JSON".into()))]);
+    }
+}
