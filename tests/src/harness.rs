@@ -1,9 +1,13 @@
 //! Starting the app with its own Redis and PostgreSQL, for one test.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use redis::AsyncCommands;
 
 use crate::services::{TestPostgres, TestRedis, spin_variables};
-use crate::{App, repository_root};
+use crate::{App, Response, repository_root};
 
 /// The app from the repository's `spin.toml`, wired to a fresh Redis and PostgreSQL.
 pub struct TestEnv {
@@ -57,4 +61,139 @@ fn environment(
             .map(|(name, value)| (name.to_string(), value.to_string())),
     );
     environment
+}
+
+impl TestEnv {
+    /// Delivers one doorbell to a fresh worker instance and waits for it to finish.
+    pub async fn drain(&self) -> anyhow::Result<()> {
+        self.app
+            .deliver("worker", voting_shared::queue::DOORBELL.as_bytes())
+            .await
+    }
+
+    /// How many entries wait in the Redis list `votes`.
+    pub async fn queue_length(&self) -> anyhow::Result<usize> {
+        Ok(self
+            .redis()
+            .await?
+            .llen(voting_shared::queue::VOTES_KEY)
+            .await?)
+    }
+
+    /// The tallies by the original app's result query, as (a, b).
+    pub async fn tally_in_database(&self) -> anyhow::Result<(i64, i64)> {
+        let client = self.postgres.client().await?;
+        let mut tally = (0, 0);
+        for row in client
+            .query(voting_shared::schema::TALLY_VOTES, &[])
+            .await?
+        {
+            let vote: String = row.get(0);
+            let count: i64 = row.get(1);
+            match vote.as_str() {
+                "a" => tally.0 = count,
+                "b" => tally.1 = count,
+                other => anyhow::bail!("unexpected vote {other:?} in the database"),
+            }
+        }
+        Ok(tally)
+    }
+
+    /// Each voter's vote in the database.
+    pub async fn votes_in_database(&self) -> anyhow::Result<HashMap<String, String>> {
+        let client = self.postgres.client().await?;
+        let rows = client.query("SELECT id, vote FROM votes", &[]).await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    /// Polls `/result/api` until it reports `total` votes, and returns that answer.
+    pub async fn wait_for_total(&self, total: i64) -> anyhow::Result<serde_json::Value> {
+        let deadline = Instant::now() + WAIT_LIMIT;
+        loop {
+            let response = self.app.get("/result/api").await?;
+            if response.status() == 200 {
+                let tally: serde_json::Value = serde_json::from_slice(response.body())?;
+                if tally["total"] == total {
+                    return Ok(tally);
+                }
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "/result/api never reached {total} votes"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// How long to wait for something that must happen eventually (not a timing assertion: a
+/// bound so a broken build fails instead of hanging).
+const WAIT_LIMIT: Duration = Duration::from_secs(180);
+
+/// A client with a cookie jar, as a browser keeps the voter cookie.
+pub struct Browser {
+    app: App,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    pub fn new(app: &App) -> Browser {
+        Browser {
+            app: app.clone(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(String::as_str)
+    }
+
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_owned(), value.to_owned());
+    }
+
+    /// Sends a request with the jar's cookies and keeps the cookies the answer sets.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> anyhow::Result<Response> {
+        let mut request = http::Request::builder().method(method).uri(path);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request = request.header("cookie", jar.join("; "));
+        }
+        let response = self
+            .app
+            .send(request.body(Bytes::copy_from_slice(body))?)
+            .await?;
+        for header in response.headers().get_all("set-cookie") {
+            let pair = header.to_str()?.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Ok(response)
+    }
+
+    /// Votes through the page's form, as the browser would submit it.
+    pub async fn vote(&mut self, choice: &str) -> anyhow::Result<Response> {
+        let body = format!("vote={choice}");
+        self.send(
+            "POST",
+            "/",
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes(),
+        )
+        .await
+    }
 }

@@ -16,5 +16,5 @@ pub mod routes;
 pub mod services;
 
 pub use app::{App, RedisTriggers, Response, repository_root};
-pub use harness::TestEnv;
+pub use harness::{Browser, TestEnv};
 pub use instance::{Fault, HostCall};
