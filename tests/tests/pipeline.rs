@@ -401,7 +401,9 @@ async fn every_bad_request_gets_its_4xx_and_queues_nothing() {
     let form = Some("application/x-www-form-urlencoded");
     let json = Some("application/json");
     let oversized = format!("vote=a&pad={}", "x".repeat(5000));
-    let cases: Vec<(&str, &str, Option<&str>, &[u8], u16)> = vec![
+    // (method, path, content type, body, expected status)
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a [u8], u16);
+    let cases: Vec<Case> = vec![
         ("POST", "/", form, b"vote=c", 400),
         ("POST", "/", form, b"vote=", 400),
         ("POST", "/", form, b"", 400),

@@ -44,7 +44,7 @@ impl Tally {
         }
     }
 
-    pub fn to_json(&self, labels: &Labels) -> serde_json::Value {
+    pub fn to_json(self, labels: &Labels) -> serde_json::Value {
         serde_json::json!({
             "a": self.a,
             "b": self.b,

@@ -205,7 +205,7 @@ fn binary(text: &str) -> RedisParameter {
 fn header_values(request: &IncomingRequest, name: &str) -> Vec<String> {
     request
         .headers()
-        .get(&name.to_owned())
+        .get(name)
         .into_iter()
         .map(|value| String::from_utf8_lossy(&value).into_owned())
         .collect()
