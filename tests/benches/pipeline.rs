@@ -1,0 +1,108 @@
+//! End-to-end benchmark of the voting pipeline under the test host, with real Redis and
+//! PostgreSQL: 3000 votes from distinct voters through `POST /` while the Redis trigger runs
+//! as Spin runs it, then the time from the last POST answer to the last vote visible in
+//! `/result/api`; and the Redis and PostgreSQL round trips per vote and per batch.
+//!
+//! Run: `cargo build --target wasm32-wasip2 --release -p vote -p worker -p result`
+//! then `cargo bench -p spin-test-host --bench pipeline`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use spin_test_host::{App, Browser, HostCall, TestEnv};
+
+const VOTES: usize = 3000;
+const CLIENTS: usize = 8;
+const RUNS: usize = 3;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let secret = [("SPIN_VARIABLE_COOKIE_SECRET", "benchmark secret")];
+    let mut latencies = Vec::new();
+    for run in 1..=RUNS {
+        let env = TestEnv::start_with(&secret).await?;
+        let _triggers = env.app.start_redis_triggers().await?;
+        let started = Instant::now();
+        post_votes(&env.app, VOTES).await?;
+        let last_post = Instant::now();
+        wait_for_total(&env.app, VOTES).await?;
+        let visible = last_post.elapsed();
+        let posting = last_post - started;
+        println!(
+            "run {run}: {VOTES} POSTs in {:.2} s ({:.0} votes/s, {CLIENTS} clients); \
+             last POST → last vote visible in /result/api: {} ms",
+            posting.as_secs_f64(),
+            VOTES as f64 / posting.as_secs_f64(),
+            visible.as_millis()
+        );
+        latencies.push(visible);
+    }
+    latencies.sort();
+    println!("median last POST → visible: {} ms", latencies[RUNS / 2].as_millis());
+
+    let env = TestEnv::start_with(&secret).await?;
+    let calls = count_host_calls(&env.app);
+    post_votes(&env.app, 1000).await?;
+    report("per vote (vote component)", &calls, 1000);
+    calls.lock().unwrap().clear();
+    env.drain().await?;
+    let batches = 1000_usize.div_ceil(voting_shared::queue::BATCH_SIZE);
+    report(&format!("per batch of {} (worker, one doorbell)", voting_shared::queue::BATCH_SIZE), &calls, batches);
+    Ok(())
+}
+
+async fn post_votes(app: &App, votes: usize) -> anyhow::Result<()> {
+    let clients = (0..CLIENTS).map(|client| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            for vote in (client..votes).step_by(CLIENTS) {
+                let choice = if vote % 3 == 2 { "b" } else { "a" };
+                let response = Browser::new(&app).vote(choice).await?;
+                anyhow::ensure!(response.status() == 200, "vote answered {}", response.status());
+            }
+            Ok(())
+        })
+    });
+    for client in clients {
+        client.await??;
+    }
+    Ok(())
+}
+
+async fn wait_for_total(app: &App, total: usize) -> anyhow::Result<()> {
+    loop {
+        let response = app.get("/result/api").await?;
+        let tally: serde_json::Value = serde_json::from_slice(response.body())?;
+        if tally["total"] == total {
+            anyhow::ensure!(tally["a"] == 2000 && tally["b"] == 1000, "wrong tally {tally}");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+type Calls = Arc<Mutex<BTreeMap<&'static str, usize>>>;
+
+fn count_host_calls(app: &App) -> Calls {
+    let calls: Calls = Arc::default();
+    let counter = calls.clone();
+    app.inject_fault(Arc::new(move |call: &HostCall| {
+        let kind = match call {
+            HostCall::RedisOpen => "Redis connections opened",
+            HostCall::RedisExecute { .. } => "Redis commands (round trips)",
+            HostCall::PostgresOpen => "PostgreSQL connections taken from the pool",
+            HostCall::PostgresStatement(_) => "PostgreSQL statements (round trips)",
+        };
+        *counter.lock().unwrap().entry(kind).or_default() += 1;
+        None
+    }));
+    calls
+}
+
+fn report(what: &str, calls: &Calls, per: usize) {
+    println!("{what}:");
+    for (kind, count) in calls.lock().unwrap().iter() {
+        println!("  {kind}: {:.2}", *count as f64 / per as f64);
+    }
+}
