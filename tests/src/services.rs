@@ -32,8 +32,9 @@ pub struct TestRedis {
 enum RedisBackend {
     External,
     Process(ServerProcess),
+    /// Held so the container lives as long as the test; dropping it removes the container.
     #[cfg(feature = "testcontainers")]
-    Container(testcontainers::ContainerAsync<testcontainers::GenericImage>),
+    Container { _container: testcontainers::ContainerAsync<testcontainers::GenericImage> },
 }
 
 impl TestRedis {
@@ -67,7 +68,7 @@ impl TestRedis {
             let host = containers::host(&container, 6379).await?;
             return Ok(TestRedis {
                 host,
-                backend: RedisBackend::Container(container),
+                backend: RedisBackend::Container { _container: container },
                 _turn: None,
             });
         }
@@ -126,8 +127,9 @@ pub struct TestPostgres {
 enum PostgresBackend {
     External,
     Process(ServerProcess),
+    /// Held so the container lives as long as the test; dropping it removes the container.
     #[cfg(feature = "testcontainers")]
-    Container(testcontainers::ContainerAsync<testcontainers::GenericImage>),
+    Container { _container: testcontainers::ContainerAsync<testcontainers::GenericImage> },
 }
 
 const TEST_USER: &str = "postgres";
@@ -158,7 +160,7 @@ impl TestPostgres {
                 user: TEST_USER.to_owned(),
                 password: TEST_PASSWORD.to_owned(),
                 database: "postgres".to_owned(),
-                backend: PostgresBackend::Container(container),
+                backend: PostgresBackend::Container { _container: container },
                 _turn: None,
             };
             wait_for_postgres(&postgres).await?;
@@ -218,6 +220,7 @@ impl TestPostgres {
             user: self.user.clone(),
             password: self.password.clone(),
             database: self.database.clone(),
+            ssl_mode: "disable".to_owned(),
         }
         .address()
     }

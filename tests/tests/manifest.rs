@@ -58,6 +58,8 @@ fn variables_resolve_to_their_defaults() {
         ("postgres_password", "postgres"),
         ("postgres_database", "postgres"),
         ("votes_channel", "votes"),
+        ("postgres_sslmode", "prefer"),
+        ("cookie_secret", ""),
     ];
     for (name, value) in expected {
         assert_eq!(app.variable(name), Some(value), "{name}");

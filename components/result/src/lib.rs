@@ -141,12 +141,7 @@ fn connect(config: &PostgresConfig) -> anyhow::Result<pg4::Connection> {
 }
 
 fn postgres_config() -> anyhow::Result<PostgresConfig> {
-    Ok(PostgresConfig {
-        host: variable("postgres_host")?,
-        user: variable("postgres_user")?,
-        password: variable("postgres_password")?,
-        database: variable("postgres_database")?,
-    })
+    PostgresConfig::from_variables(variable)
 }
 
 fn labels() -> anyhow::Result<Labels> {

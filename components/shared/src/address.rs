@@ -16,18 +16,35 @@ pub struct PostgresConfig {
     pub user: String,
     pub password: String,
     pub database: String,
+    /// `prefer` (TLS when the server offers it), `require`, or `disable` (needed for a
+    /// server with a self-signed certificate, which Spin's client rejects).
+    pub ssl_mode: String,
 }
 
 impl PostgresConfig {
-    /// The connection URL Spin's outbound PostgreSQL expects. User, password and database
-    /// are percent-encoded so that any character is safe in them.
+    /// Reads the `postgres_*` variables through `variable` (Spin's `variables::get`).
+    pub fn from_variables(
+        mut variable: impl FnMut(&str) -> anyhow::Result<String>,
+    ) -> anyhow::Result<PostgresConfig> {
+        Ok(PostgresConfig {
+            host: variable("postgres_host")?,
+            user: variable("postgres_user")?,
+            password: variable("postgres_password")?,
+            database: variable("postgres_database")?,
+            ssl_mode: variable("postgres_sslmode")?,
+        })
+    }
+
+    /// The connection URL Spin's outbound PostgreSQL expects. User, password, database and
+    /// mode are percent-encoded so that any character is safe in them.
     pub fn address(&self) -> String {
         format!(
-            "postgres://{}:{}@{}/{}",
+            "postgres://{}:{}@{}/{}?sslmode={}",
             percent_encode(&self.user),
             percent_encode(&self.password),
             self.host,
             percent_encode(&self.database),
+            percent_encode(&self.ssl_mode),
         )
     }
 }
@@ -48,6 +65,16 @@ fn percent_encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_every_postgres_variable() {
+        let config = PostgresConfig::from_variables(|name| Ok(format!("<{name}>"))).unwrap();
+        assert_eq!(config.host, "<postgres_host>");
+        assert_eq!(config.user, "<postgres_user>");
+        assert_eq!(config.password, "<postgres_password>");
+        assert_eq!(config.database, "<postgres_database>");
+        assert_eq!(config.ssl_mode, "<postgres_sslmode>");
+    }
 
     #[test]
     fn redis_address_has_the_redis_scheme() {
@@ -75,10 +102,11 @@ mod tests {
             user: "app user".into(),
             password: "p@ss:w/rd?#%".into(),
             database: "db".into(),
+            ssl_mode: "disable".into(),
         };
         assert_eq!(
             config.address(),
-            "postgres://app%20user:p%40ss%3Aw%2Frd%3F%23%25@h:5432/db"
+            "postgres://app%20user:p%40ss%3Aw%2Frd%3F%23%25@h:5432/db?sslmode=disable"
         );
     }
 }

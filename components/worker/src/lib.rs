@@ -31,12 +31,7 @@ fn on_doorbell(_message: Bytes) -> anyhow::Result<()> {
 /// Moves every queued vote into PostgreSQL; returns how many entries left the queue.
 fn drain() -> anyhow::Result<usize> {
     let redis_host = variable("redis_host")?;
-    let postgres = PostgresConfig {
-        host: variable("postgres_host")?,
-        user: variable("postgres_user")?,
-        password: variable("postgres_password")?,
-        database: variable("postgres_database")?,
-    };
+    let postgres = PostgresConfig::from_variables(variable)?;
     let redis = redis::Connection::open(&redis_address(&redis_host))
         .with_context(|| format!("connecting to Redis at {redis_host}"))?;
     let database = pg4::Connection::open(&postgres.address())
