@@ -5,7 +5,7 @@ wasmtime::component::bindgen!({
     world: "voting-app:components/redis-trigger",
     imports: { default: async | trappable },
     exports: { default: async },
-    additional_derives: [PartialEq],
+    additional_derives: [PartialEq, Clone],
     with: {
         "fermyon:spin/redis.connection": crate::redis_host::RedisConnection,
         "spin:postgres/postgres.connection": crate::postgres_host::PostgresConnection,

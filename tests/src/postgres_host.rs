@@ -534,93 +534,138 @@ mod tests {
     #[tokio::test]
     async fn parameters_and_columns_of_each_supported_type_round_trip() {
         let (_postgres, mut host, connection) = connected().await;
-        let params = vec![
-            ParameterValue::Boolean(true),
-            ParameterValue::Int16(-2),
-            ParameterValue::Int32(70_000),
-            ParameterValue::Int64(1 << 40),
-            ParameterValue::Floating32(1.5),
-            ParameterValue::Floating64(-2.25),
-            ParameterValue::Str("héllo".into()),
-            ParameterValue::Binary(vec![0, 255]),
-            ParameterValue::Date((2024, 2, 29)),
-            ParameterValue::Time((23, 59, 58, 1000)),
-            ParameterValue::Datetime((2024, 1, 2, 3, 4, 5, 0)),
-            ParameterValue::Uuid("67e55044-10b1-426f-9247-bb680e5fe0c8".into()),
-            ParameterValue::Jsonb(br#"{"a": 1}"#.to_vec()),
-            ParameterValue::ArrayInt32(vec![Some(1), None]),
-            ParameterValue::ArrayInt64(vec![Some(5)]),
-            ParameterValue::ArrayStr(vec![Some("x".into()), None]),
-            ParameterValue::Interval(Interval {
-                micros: 1_500_000,
-                days: 2,
-                months: 3,
-            }),
-            ParameterValue::DbNull,
+        let interval = Interval {
+            micros: 1_500_000,
+            days: 2,
+            months: 3,
+        };
+        // (parameter, SQL type it is cast to, the column type and value that come back)
+        let cases = [
+            (
+                ParameterValue::Boolean(true),
+                "bool",
+                DbDataType::Boolean,
+                DbValue::Boolean(true),
+            ),
+            (
+                ParameterValue::Int16(-2),
+                "int2",
+                DbDataType::Int16,
+                DbValue::Int16(-2),
+            ),
+            (
+                ParameterValue::Int32(70_000),
+                "int4",
+                DbDataType::Int32,
+                DbValue::Int32(70_000),
+            ),
+            (
+                ParameterValue::Int64(1 << 40),
+                "int8",
+                DbDataType::Int64,
+                DbValue::Int64(1 << 40),
+            ),
+            (
+                ParameterValue::Floating32(1.5),
+                "float4",
+                DbDataType::Floating32,
+                DbValue::Floating32(1.5),
+            ),
+            (
+                ParameterValue::Floating64(-2.25),
+                "float8",
+                DbDataType::Floating64,
+                DbValue::Floating64(-2.25),
+            ),
+            (
+                ParameterValue::Str("héllo".into()),
+                "text",
+                DbDataType::Str,
+                DbValue::Str("héllo".into()),
+            ),
+            (
+                ParameterValue::Binary(vec![0, 255]),
+                "bytea",
+                DbDataType::Binary,
+                DbValue::Binary(vec![0, 255]),
+            ),
+            (
+                ParameterValue::Date((2024, 2, 29)),
+                "date",
+                DbDataType::Date,
+                DbValue::Date((2024, 2, 29)),
+            ),
+            (
+                ParameterValue::Time((23, 59, 58, 1000)),
+                "time",
+                DbDataType::Time,
+                DbValue::Time((23, 59, 58, 1000)),
+            ),
+            (
+                ParameterValue::Datetime((2024, 1, 2, 3, 4, 5, 0)),
+                "timestamp",
+                DbDataType::Datetime,
+                DbValue::Datetime((2024, 1, 2, 3, 4, 5, 0)),
+            ),
+            (
+                ParameterValue::Uuid("67e55044-10b1-426f-9247-bb680e5fe0c8".into()),
+                "uuid",
+                DbDataType::Uuid,
+                DbValue::Uuid("67e55044-10b1-426f-9247-bb680e5fe0c8".into()),
+            ),
+            (
+                ParameterValue::Jsonb(br#"{"a": 1}"#.to_vec()),
+                "jsonb",
+                DbDataType::Jsonb,
+                DbValue::Jsonb(br#"{"a": 1}"#.to_vec()),
+            ),
+            (
+                ParameterValue::ArrayInt32(vec![Some(1), None]),
+                "int4[]",
+                DbDataType::ArrayInt32,
+                DbValue::ArrayInt32(vec![Some(1), None]),
+            ),
+            (
+                ParameterValue::ArrayInt64(vec![Some(5)]),
+                "int8[]",
+                DbDataType::ArrayInt64,
+                DbValue::ArrayInt64(vec![Some(5)]),
+            ),
+            (
+                ParameterValue::ArrayStr(vec![Some("x".into()), None]),
+                "text[]",
+                DbDataType::ArrayStr,
+                DbValue::ArrayStr(vec![Some("x".into()), None]),
+            ),
+            (
+                ParameterValue::Interval(interval),
+                "interval",
+                DbDataType::Interval,
+                DbValue::Interval(interval),
+            ),
+            (
+                ParameterValue::DbNull,
+                "text",
+                DbDataType::Str,
+                DbValue::DbNull,
+            ),
         ];
-        let statement = "SELECT $1::bool, $2::int2, $3::int4, $4::int8, $5::float4, $6::float8, \
-            $7::text, $8::bytea, $9::date, $10::time, $11::timestamp, $12::uuid, $13::jsonb, \
-            $14::int4[], $15::int8[], $16::text[], $17::interval, $18::text";
+        let casts: Vec<String> = cases
+            .iter()
+            .enumerate()
+            .map(|(index, (_, sql_type, _, _))| format!("${}::{sql_type}", index + 1))
+            .collect();
+        let statement = format!("SELECT {}", casts.join(", "));
+        let params = cases.iter().map(|case| case.0.clone()).collect();
         let rows = host
-            .query(borrow(&connection), statement.into(), params)
+            .query(borrow(&connection), statement, params)
             .await
             .unwrap()
             .unwrap();
-        let types: Vec<DbDataType> = rows
-            .columns
-            .iter()
-            .map(|column| column.data_type.clone())
-            .collect();
-        assert_eq!(
-            types,
-            [
-                DbDataType::Boolean,
-                DbDataType::Int16,
-                DbDataType::Int32,
-                DbDataType::Int64,
-                DbDataType::Floating32,
-                DbDataType::Floating64,
-                DbDataType::Str,
-                DbDataType::Binary,
-                DbDataType::Date,
-                DbDataType::Time,
-                DbDataType::Datetime,
-                DbDataType::Uuid,
-                DbDataType::Jsonb,
-                DbDataType::ArrayInt32,
-                DbDataType::ArrayInt64,
-                DbDataType::ArrayStr,
-                DbDataType::Interval,
-                DbDataType::Str,
-            ]
-        );
-        assert_eq!(
-            rows.rows,
-            [vec![
-                DbValue::Boolean(true),
-                DbValue::Int16(-2),
-                DbValue::Int32(70_000),
-                DbValue::Int64(1 << 40),
-                DbValue::Floating32(1.5),
-                DbValue::Floating64(-2.25),
-                DbValue::Str("héllo".into()),
-                DbValue::Binary(vec![0, 255]),
-                DbValue::Date((2024, 2, 29)),
-                DbValue::Time((23, 59, 58, 1000)),
-                DbValue::Datetime((2024, 1, 2, 3, 4, 5, 0)),
-                DbValue::Uuid("67e55044-10b1-426f-9247-bb680e5fe0c8".into()),
-                DbValue::Jsonb(br#"{"a": 1}"#.to_vec()),
-                DbValue::ArrayInt32(vec![Some(1), None]),
-                DbValue::ArrayInt64(vec![Some(5)]),
-                DbValue::ArrayStr(vec![Some("x".into()), None]),
-                DbValue::Interval(Interval {
-                    micros: 1_500_000,
-                    days: 2,
-                    months: 3
-                }),
-                DbValue::DbNull,
-            ]]
-        );
+        for (index, (parameter, _, data_type, value)) in cases.into_iter().enumerate() {
+            assert_eq!(rows.columns[index].data_type, data_type, "{parameter:?}");
+            assert_eq!(rows.rows[0][index], value, "{parameter:?}");
+        }
     }
 
     #[tokio::test]

@@ -34,7 +34,9 @@ enum RedisBackend {
     Process(ServerProcess),
     /// Held so the container lives as long as the test; dropping it removes the container.
     #[cfg(feature = "testcontainers")]
-    Container { _container: testcontainers::ContainerAsync<testcontainers::GenericImage> },
+    Container {
+        _container: testcontainers::ContainerAsync<testcontainers::GenericImage>,
+    },
 }
 
 impl TestRedis {
@@ -68,7 +70,9 @@ impl TestRedis {
             let host = containers::host(&container, 6379).await?;
             return Ok(TestRedis {
                 host,
-                backend: RedisBackend::Container { _container: container },
+                backend: RedisBackend::Container {
+                    _container: container,
+                },
                 _turn: None,
             });
         }
@@ -129,7 +133,9 @@ enum PostgresBackend {
     Process(ServerProcess),
     /// Held so the container lives as long as the test; dropping it removes the container.
     #[cfg(feature = "testcontainers")]
-    Container { _container: testcontainers::ContainerAsync<testcontainers::GenericImage> },
+    Container {
+        _container: testcontainers::ContainerAsync<testcontainers::GenericImage>,
+    },
 }
 
 const TEST_USER: &str = "postgres";
@@ -160,7 +166,9 @@ impl TestPostgres {
                 user: TEST_USER.to_owned(),
                 password: TEST_PASSWORD.to_owned(),
                 database: "postgres".to_owned(),
-                backend: PostgresBackend::Container { _container: container },
+                backend: PostgresBackend::Container {
+                    _container: container,
+                },
                 _turn: None,
             };
             wait_for_postgres(&postgres).await?;

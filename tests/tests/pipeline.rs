@@ -617,3 +617,28 @@ async fn no_input_makes_a_component_trap() {
     }
     assert!(!env.app.logs().contains("trapped"), "{}", env.app.logs());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queued_votes_survive_a_redis_restart_that_stops_the_redis_trigger() {
+    let mut env = TestEnv::start().await.unwrap();
+    for choice in ["b", "b"] {
+        Browser::new(&env.app).vote(choice).await.unwrap();
+    }
+    let triggers = env.app.start_redis_triggers().await.unwrap();
+    env.redis.stop().unwrap();
+    while triggers.is_running() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    env.redis.restart().await.unwrap();
+    assert_eq!(
+        env.queue_length().await.unwrap(),
+        2,
+        "the append-only file kept the queue"
+    );
+
+    // What scripts/up does: restart the worker, then ring the doorbell.
+    let _triggers = env.app.start_redis_triggers().await.unwrap();
+    publish_doorbell(&env).await;
+    let tally = env.wait_for_total(2).await.unwrap();
+    assert_eq!(tally["b"], 2);
+}

@@ -6,7 +6,7 @@
 //! per second is cheap for the server, works through any proxy, and needs no state.
 
 use voting_shared::choice::Labels;
-use voting_shared::html::escape;
+use voting_shared::html::{self, escape};
 
 use crate::tally::Tally;
 
@@ -27,46 +27,39 @@ pub fn render(labels: &Labels, tally: Option<Tally>) -> String {
              This page retries by itself.",
         ),
     };
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{a} vs {b} — results</title>
-<style>
-body {{ font-family: system-ui, sans-serif; background: #f4f6f8; color: #222; margin: 0; text-align: center; }}
-main {{ max-width: 40rem; margin: 3rem auto; padding: 2rem; background: #fff; border-radius: 12px; box-shadow: 0 2px 12px #0002; }}
-.options {{ display: flex; gap: 1rem; }}
-.option {{ flex: 1; padding: 1rem; border-radius: 10px; color: #fff; }}
-#option-a {{ background: #1f77b4; }} #option-b {{ background: #ff7f0e; }}
-.percent {{ font-size: 3rem; font-weight: bold; }}
-.bar {{ display: flex; height: 12px; border-radius: 6px; overflow: hidden; margin: 1.5rem 0 .5rem; }}
-#bar-a {{ background: #1f77b4; }} #bar-b {{ background: #ff7f0e; }}
-#notice {{ color: #a00; min-height: 1.2em; }}
-footer {{ color: #777; font-size: .85rem; }}
-</style>
-</head>
-<body>
-<main>
-<h1>{a} vs {b}</h1>
+    let main = format!(
+        r#"<h1>{a} vs {b}</h1>
 <div class="options">
 <div class="option" id="option-a"><div class="label">{a}</div><div class="percent"><span id="percent-a">{percent_a}</span>%</div></div>
 <div class="option" id="option-b"><div class="label">{b}</div><div class="percent"><span id="percent-b">{percent_b}</span>%</div></div>
 </div>
 <div class="bar"><div id="bar-a" style="width:{percent_a}%"></div><div id="bar-b" style="width:{percent_b}%"></div></div>
 <p id="total">{total}</p>
-<p id="notice" role="status">{notice}</p>
+<p id="notice" class="notice" role="status">{notice}</p>
 <footer><a href="/">Vote</a> · Updated live · Processed by a Spin WebAssembly component</footer>
-</main>
-<script>
-(() => {{
+"#
+    );
+    html::page(&format!("{a} vs {b} — results"), STYLE, &main, SCRIPT)
+}
+
+const STYLE: &str = "\
+.options { display: flex; gap: 1rem; }
+.option { flex: 1; padding: 1rem; border-radius: 10px; color: #fff; }
+#option-a { background: #1f77b4; } #option-b { background: #ff7f0e; }
+.percent { font-size: 3rem; font-weight: bold; }
+.bar { display: flex; height: 12px; border-radius: 6px; overflow: hidden; margin: 1.5rem 0 .5rem; }
+#bar-a { background: #1f77b4; } #bar-b { background: #ff7f0e; }
+";
+
+/// Polls the API once a second; a 304 leaves the page as it is.
+const SCRIPT: &str = r#"<script>
+(() => {
   let etag = null;
-  const set = (id, text) => {{ document.getElementById(id).textContent = text; }};
-  async function poll() {{
-    try {{
-      const response = await fetch("/result/api", {{ headers: etag ? {{ "If-None-Match": etag }} : {{}} }});
-      if (response.status === 200) {{
+  const set = (id, text) => { document.getElementById(id).textContent = text; };
+  async function poll() {
+    try {
+      const response = await fetch("/result/api", { headers: etag ? { "If-None-Match": etag } : {} });
+      if (response.status === 200) {
         etag = response.headers.get("ETag");
         const tally = await response.json();
         const a = tally.total ? Math.round(100 * tally.a / tally.total) : 50;
@@ -75,22 +68,18 @@ footer {{ color: #777; font-size: .85rem; }}
         document.getElementById("bar-b").style.width = (100 - a) + "%";
         set("total", tally.total === 0 ? "No votes yet" : tally.total === 1 ? "1 vote" : tally.total + " votes");
         set("notice", "");
-      }} else if (response.status !== 304) {{
+      } else if (response.status !== 304) {
         set("notice", "Results are unavailable right now; retrying…");
-      }}
-    }} catch (error) {{
+      }
+    } catch (error) {
       set("notice", "Cannot reach the server; retrying…");
-    }}
+    }
     setTimeout(poll, 1000);
-  }}
+  }
   setTimeout(poll, 1000);
-}})();
+})();
 </script>
-</body>
-</html>
-"#
-    )
-}
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -109,7 +98,7 @@ mod tests {
         assert!(page.contains(r#"<span id="percent-a">67</span>%"#));
         assert!(page.contains(r#"<span id="percent-b">33</span>%"#));
         assert!(page.contains(r#"<p id="total">3000 votes</p>"#));
-        assert!(page.contains(r#"<p id="notice" role="status"></p>"#));
+        assert!(page.contains(r#"<p id="notice" class="notice" role="status"></p>"#));
         assert!(page.contains(r#"fetch("/result/api""#));
     }
 

@@ -88,10 +88,11 @@ mod tests {
             user: "postgres".into(),
             password: "postgres".into(),
             database: "votes".into(),
+            ssl_mode: "prefer".into(),
         };
         assert_eq!(
             config.address(),
-            "postgres://postgres:postgres@db.local:5432/votes"
+            "postgres://postgres:postgres@db.local:5432/votes?sslmode=prefer"
         );
     }
 

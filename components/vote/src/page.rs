@@ -1,7 +1,7 @@
 //! The voting page, complete without JavaScript: a form with one button per option.
 
 use voting_shared::choice::{Choice, Labels};
-use voting_shared::html::escape;
+use voting_shared::html::{self, escape};
 
 /// Renders the page; `chosen` is the visitor's current vote, `notice` a message to show.
 pub fn render(labels: &Labels, chosen: Option<Choice>, notice: Option<&str>) -> String {
@@ -30,38 +30,23 @@ pub fn render(labels: &Labels, chosen: Option<Choice>, notice: Option<&str>) -> 
         ),
         (None, None) => "<p>(Tip: you can change your vote.)</p>".to_owned(),
     };
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{a} vs {b}!</title>
-<style>
-body {{ font-family: system-ui, sans-serif; background: #f4f6f8; color: #222; margin: 0; text-align: center; }}
-main {{ max-width: 34rem; margin: 3rem auto; padding: 2rem; background: #fff; border-radius: 12px; box-shadow: 0 2px 12px #0002; }}
-h1 {{ margin-top: 0; }}
-form {{ display: flex; gap: 1rem; justify-content: center; margin: 2rem 0 1rem; }}
-button {{ flex: 1; font-size: 1.4rem; padding: 1.2rem; border: 3px solid transparent; border-radius: 10px; color: #fff; cursor: pointer; }}
-#a {{ background: #1f77b4; }} #b {{ background: #ff7f0e; }}
-button.chosen {{ border-color: #222; }}
-.notice {{ color: #a00; }}
-footer {{ color: #777; font-size: .85rem; }}
-</style>
-</head>
-<body>
-<main>
-<h1>{a} vs {b}!</h1>
+    let main = format!(
+        r#"<h1>{a} vs {b}!</h1>
 <form method="post" action="/">
 {buttons}</form>
 {status}
 <footer><a href="/result">See the results</a> · Processed by a Spin WebAssembly component</footer>
-</main>
-</body>
-</html>
 "#
-    )
+    );
+    html::page(&format!("{a} vs {b}!"), STYLE, &main, "")
 }
+
+const STYLE: &str = "\
+form { display: flex; gap: 1rem; justify-content: center; margin: 2rem 0 1rem; }
+button { flex: 1; font-size: 1.4rem; padding: 1.2rem; border: 3px solid transparent; border-radius: 10px; color: #fff; cursor: pointer; }
+#a { background: #1f77b4; } #b { background: #ff7f0e; }
+button.chosen { border-color: #222; }
+";
 
 #[cfg(test)]
 mod tests {
