@@ -18,7 +18,7 @@ use voting_shared::schema::{CREATE_SCHEMA, SCHEMA_MISSING, UPSERT_VOTES};
 #[redis_component]
 fn on_doorbell(_message: Bytes) -> anyhow::Result<()> {
     match drain() {
-        Ok(_) => Ok(()),
+        Ok(()) => Ok(()),
         Err(error) => {
             eprintln!("worker: {error:#}");
             Err(anyhow!(
@@ -28,19 +28,18 @@ fn on_doorbell(_message: Bytes) -> anyhow::Result<()> {
     }
 }
 
-/// Moves every queued vote into PostgreSQL; returns how many entries left the queue.
-fn drain() -> anyhow::Result<usize> {
+/// Moves every queued vote into PostgreSQL.
+fn drain() -> anyhow::Result<()> {
     let redis_host = variable("redis_host")?;
     let postgres = PostgresConfig::from_variables(variable)?;
     let redis = redis::Connection::open(&redis_address(&redis_host))
         .with_context(|| format!("connecting to Redis at {redis_host}"))?;
-    let database = pg4::Connection::open(&postgres.address())
-        .with_context(|| format!("connecting to PostgreSQL at {}", postgres.host))?;
-    let mut drained = 0;
+    // Most doorbells find the queue already drained: connect to PostgreSQL only when needed.
+    let mut database: Option<pg4::Connection> = None;
     loop {
         let (now_micros, entries) = read_batch(&redis)?;
         if entries.is_empty() {
-            return Ok(drained);
+            return Ok(());
         }
         let plan = plan_batch(now_micros, &entries);
         for (position, Poison(reason)) in &plan.poison {
@@ -49,10 +48,18 @@ fn drain() -> anyhow::Result<usize> {
                 String::from_utf8_lossy(&entries[*position])
             );
         }
-        write(&database, &plan.upserts)?;
-        drained += acknowledge(&redis, &entries, &plan)?;
+        if !plan.upserts.is_empty() {
+            let connection = match database.take() {
+                Some(connection) => connection,
+                None => pg4::Connection::open(&postgres.address())
+                    .with_context(|| format!("connecting to PostgreSQL at {}", postgres.host))?,
+            };
+            write(&connection, &plan.upserts)?;
+            database = Some(connection);
+        }
+        acknowledge(&redis, &entries, &plan)?;
         if entries.len() < BATCH_SIZE {
-            return Ok(drained);
+            return Ok(());
         }
     }
 }
@@ -87,9 +94,6 @@ fn read_batch(redis: &redis::Connection) -> anyhow::Result<(i64, Vec<Vec<u8>>)> 
 
 /// Upserts the batch in one statement, creating the schema first if it is missing.
 fn write(database: &pg4::Connection, upserts: &[Upsert]) -> anyhow::Result<()> {
-    if upserts.is_empty() {
-        return Ok(());
-    }
     let parameters = [
         ParameterValue::ArrayStr(upserts.iter().map(|u| Some(u.voter_id.clone())).collect()),
         ParameterValue::ArrayStr(
@@ -118,12 +122,13 @@ fn write(database: &pg4::Connection, upserts: &[Upsert]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes the committed batch from the queue and dead-letters its poison entries.
+/// Removes the committed batch (what is still queued of it) from the queue and dead-letters
+/// its poison entries.
 fn acknowledge(
     redis: &redis::Connection,
     entries: &[Vec<u8>],
     plan: &BatchPlan,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<()> {
     let mut arguments = vec![
         binary(ACKNOWLEDGE_SCRIPT.as_bytes()),
         RedisParameter::Int64(2),
@@ -142,7 +147,7 @@ fn acknowledge(
         .context("removing written votes from the queue")?
         .as_slice()
     {
-        [RedisResult::Int64(removed)] => Ok(*removed as usize),
+        [RedisResult::Int64(_)] => Ok(()),
         other => bail!("unexpected reply removing written votes: {other:?}"),
     }
 }
