@@ -58,32 +58,47 @@ async fn route(request: IncomingRequest, labels: &Labels) -> Reply {
     let path = request.path_with_query().unwrap_or_default();
     let path = path.split('?').next().unwrap_or_default();
     let api = path.trim_end_matches('/') == "/api/vote";
+    let cookies = header_values(&request, "cookie");
+    let current = voter::current_choice(&cookies);
     match (api, request.method()) {
-        (true, Method::Post) => cast(request, Interface::Api, labels).await,
-        (true, _) => Reply::error(Interface::Api, 405, labels, "use POST").header("allow", "POST"),
-        (false, Method::Get | Method::Head) => {
-            Reply::page(200, labels, displayed_choice(&request), None)
+        (true, Method::Post) => cast(request, Interface::Api, labels, &cookies).await,
+        (true, _) => {
+            Reply::error(Interface::Api, 405, labels, None, "use POST").header("allow", "POST")
         }
-        (false, Method::Post) => cast(request, Interface::Page, labels).await,
-        (false, _) => Reply::error(Interface::Page, 405, labels, "use GET or POST")
+        (false, Method::Get | Method::Head) => Reply::page(200, labels, current, None),
+        (false, Method::Post) => cast(request, Interface::Page, labels, &cookies).await,
+        (false, _) => Reply::error(Interface::Page, 405, labels, current, "use GET or POST")
             .header("allow", "GET, HEAD, POST"),
     }
 }
 
 /// Validates the ballot, then queues it. Nothing is queued unless the ballot is valid.
-async fn cast(request: IncomingRequest, interface: Interface, labels: &Labels) -> Reply {
-    let cookies = header_values(&request, "cookie");
+async fn cast(
+    request: IncomingRequest,
+    interface: Interface,
+    labels: &Labels,
+    cookies: &[String],
+) -> Reply {
+    let current = voter::current_choice(cookies);
     let choice = match read_ballot(request, interface).await {
         Ok(choice) => choice,
-        Err(bad) => return Reply::error(interface, bad.status(), labels, &bad.message(labels)),
+        Err(bad) => {
+            return Reply::error(
+                interface,
+                bad.status(),
+                labels,
+                current,
+                &bad.message(labels),
+            );
+        }
     };
-    let voter = match queue_vote(voter::cookie(&cookies, VOTER_COOKIE), choice) {
+    let voter = match queue_vote(voter::cookie(cookies, VOTER_COOKIE), choice) {
         Ok(voter) => voter,
         Err(error) => {
             eprintln!("vote: {error:#}");
             let message = "voting is unavailable right now: Redis is not answering. \
                            Your vote was not recorded; please try again in a moment.";
-            return Reply::error(interface, 503, labels, message);
+            return Reply::error(interface, 503, labels, current, message);
         }
     };
     let reply = match interface {
@@ -178,13 +193,6 @@ fn cookie_secret(redis: &Connection) -> anyhow::Result<String> {
     }
 }
 
-/// The choice to highlight: the visitor's last vote, if they have a voter cookie.
-fn displayed_choice(request: &IncomingRequest) -> Option<Choice> {
-    let cookies = header_values(request, "cookie");
-    voter::cookie(&cookies, VOTER_COOKIE)?;
-    Choice::parse(voter::cookie(&cookies, CHOICE_COOKIE)?)
-}
-
 fn labels() -> anyhow::Result<Labels> {
     Ok(Labels {
         a: variables::get("option_a").context("reading variable option_a")?,
@@ -236,10 +244,17 @@ impl Reply {
         Reply::new(status, "application/json", body.to_string())
     }
 
-    /// An error answer in the interface's format: the page with a notice, or JSON.
-    fn error(interface: Interface, status: u16, labels: &Labels, message: &str) -> Reply {
+    /// An error answer in the interface's format: the page with a notice (and the visitor's
+    /// current choice still shown), or JSON.
+    fn error(
+        interface: Interface,
+        status: u16,
+        labels: &Labels,
+        current: Option<Choice>,
+        message: &str,
+    ) -> Reply {
         match interface {
-            Interface::Page => Reply::page(status, labels, None, Some(message)),
+            Interface::Page => Reply::page(status, labels, current, Some(message)),
             Interface::Api => Reply::json(status, serde_json::json!({ "error": message })),
         }
     }

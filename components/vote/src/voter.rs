@@ -6,6 +6,7 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use voting_shared::choice::Choice;
 
 pub const VOTER_COOKIE: &str = "voter_id";
 /// Remembers the voter's current choice for display only; counting never reads it.
@@ -73,6 +74,12 @@ pub fn cookie<'a>(headers: &'a [String], name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.trim())
 }
 
+/// The choice to show as the visitor's current vote: the last one cast with a voter cookie.
+pub fn current_choice(cookie_headers: &[String]) -> Option<Choice> {
+    cookie(cookie_headers, VOTER_COOKIE)?;
+    Choice::parse(cookie(cookie_headers, CHOICE_COOKIE)?)
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -137,6 +144,14 @@ mod tests {
         assert_eq!(cookie(&headers, "voter_id"), Some("abc.def"));
         assert_eq!(cookie(&headers, "vote"), Some("b"));
         assert_eq!(cookie(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn the_current_choice_needs_a_voter_cookie() {
+        let voter = vec!["voter_id=abc.def; vote=b".to_owned()];
+        assert_eq!(current_choice(&voter), Some(Choice::B));
+        assert_eq!(current_choice(&["vote=b".to_owned()]), None);
+        assert_eq!(current_choice(&["voter_id=x; vote=z".to_owned()]), None);
     }
 
     #[test]
