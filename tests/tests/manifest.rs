@@ -11,8 +11,12 @@ fn spin_toml_is_valid_against_spins_manifest_schema() {
     let root = repository_root();
     let schema_path = root.join("../shared/spin-manifest.schema.json");
     let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&schema_path)
-            .unwrap_or_else(|error| panic!("{}: {error}", schema_path.display())),
+        &std::fs::read_to_string(&schema_path).unwrap_or_else(|error| {
+            panic!(
+                "{}: {error} (the product contract's shared/ folder belongs beside the repository)",
+                schema_path.display()
+            )
+        }),
     )
     .unwrap();
     let manifest: toml::Value =
