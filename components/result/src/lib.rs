@@ -24,7 +24,7 @@ fn handle_result(request: Request) -> Response {
             .header("allow", "GET, HEAD")
             .build();
     }
-    let labels = match labels() {
+    let labels = match Labels::from_variables(variable) {
         Ok(labels) => labels,
         Err(error) => {
             eprintln!("result: {error:#}");
@@ -142,13 +142,6 @@ fn connect(config: &PostgresConfig) -> anyhow::Result<pg4::Connection> {
 
 fn postgres_config() -> anyhow::Result<PostgresConfig> {
     PostgresConfig::from_variables(variable)
-}
-
-fn labels() -> anyhow::Result<Labels> {
-    Ok(Labels {
-        a: variable("option_a")?,
-        b: variable("option_b")?,
-    })
 }
 
 fn variable(name: &str) -> anyhow::Result<String> {

@@ -86,10 +86,7 @@ mod tests {
     use super::*;
 
     fn labels() -> Labels {
-        Labels {
-            a: "Cats".into(),
-            b: "Dogs".into(),
-        }
+        Labels::new("Cats", "Dogs")
     }
 
     #[test]
@@ -110,13 +107,7 @@ mod tests {
 
     #[test]
     fn escapes_labels() {
-        let page = render(
-            &Labels {
-                a: "<img src=x>".into(),
-                b: "B&B".into(),
-            },
-            None,
-        );
+        let page = render(&Labels::new("<img src=x>", "B&B"), None);
         assert!(!page.contains("<img src=x>"));
         assert!(page.contains("&lt;img src=x&gt;"));
         assert!(page.contains("B&amp;B"));

@@ -69,10 +69,7 @@ mod tests {
     use super::*;
 
     fn labels() -> Labels {
-        Labels {
-            a: "Cats".into(),
-            b: "Dogs".into(),
-        }
+        Labels::new("Cats", "Dogs")
     }
 
     #[test]
@@ -116,10 +113,7 @@ mod tests {
         let tally = Tally { a: 2, b: 1 };
         assert_eq!(tally.etag(&labels()), tally.etag(&labels()));
         assert_ne!(tally.etag(&labels()), Tally { a: 1, b: 2 }.etag(&labels()));
-        let renamed = Labels {
-            a: "Tabs".into(),
-            b: "Spaces".into(),
-        };
+        let renamed = Labels::new("Tabs", "Spaces");
         assert_ne!(tally.etag(&labels()), tally.etag(&renamed));
     }
 }

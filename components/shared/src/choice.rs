@@ -43,6 +43,20 @@ pub struct Labels {
 }
 
 impl Labels {
+    pub fn new(a: impl Into<String>, b: impl Into<String>) -> Labels {
+        Labels {
+            a: a.into(),
+            b: b.into(),
+        }
+    }
+
+    /// Reads the `option_a` and `option_b` variables through `variable` (Spin's `variables::get`).
+    pub fn from_variables(
+        mut variable: impl FnMut(&str) -> anyhow::Result<String>,
+    ) -> anyhow::Result<Labels> {
+        Ok(Labels::new(variable("option_a")?, variable("option_b")?))
+    }
+
     pub fn of(&self, choice: Choice) -> &str {
         match choice {
             Choice::A => &self.a,

@@ -164,10 +164,7 @@ mod tests {
 
     #[test]
     fn messages_say_how_to_fix_the_ballot() {
-        let labels = Labels {
-            a: "Cats".into(),
-            b: "Dogs".into(),
-        };
+        let labels = Labels::new("Cats", "Dogs");
         let message = BadBallot::UnknownOption("c".into()).message(&labels);
         assert_eq!(
             message,

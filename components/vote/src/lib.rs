@@ -41,7 +41,7 @@ struct Reply {
 
 #[http_component]
 async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
-    let reply = match labels() {
+    let reply = match Labels::from_variables(variable) {
         Ok(labels) => route(request, &labels).await,
         Err(error) => {
             eprintln!("vote: {error:#}");
@@ -149,8 +149,8 @@ async fn read_ballot(request: IncomingRequest, interface: Interface) -> Result<C
 
 /// Identifies the voter and queues the vote: one Redis round trip when `cookie_secret` is set.
 fn queue_vote(cookie: Option<&str>, choice: Choice) -> anyhow::Result<Voter> {
-    let host = variables::get("redis_host").context("reading variable redis_host")?;
-    let channel = variables::get("votes_channel").context("reading variable votes_channel")?;
+    let host = variable("redis_host")?;
+    let channel = variable("votes_channel")?;
     let redis = Connection::open(&redis_address(&host))
         .with_context(|| format!("connecting to Redis at {host}"))?;
     let secret = cookie_secret(&redis)?;
@@ -172,7 +172,7 @@ fn queue_vote(cookie: Option<&str>, choice: Choice) -> anyhow::Result<Voter> {
 
 /// The `cookie_secret` variable, or when it is empty a random secret kept in Redis.
 fn cookie_secret(redis: &Connection) -> anyhow::Result<String> {
-    let configured = variables::get("cookie_secret").context("reading variable cookie_secret")?;
+    let configured = variable("cookie_secret")?;
     if !configured.is_empty() {
         return Ok(configured);
     }
@@ -193,11 +193,8 @@ fn cookie_secret(redis: &Connection) -> anyhow::Result<String> {
     }
 }
 
-fn labels() -> anyhow::Result<Labels> {
-    Ok(Labels {
-        a: variables::get("option_a").context("reading variable option_a")?,
-        b: variables::get("option_b").context("reading variable option_b")?,
-    })
+fn variable(name: &str) -> anyhow::Result<String> {
+    variables::get(name).with_context(|| format!("reading variable {name}"))
 }
 
 fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {

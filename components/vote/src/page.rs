@@ -53,10 +53,7 @@ mod tests {
     use super::*;
 
     fn labels() -> Labels {
-        Labels {
-            a: "Cats".into(),
-            b: "Dogs".into(),
-        }
+        Labels::new("Cats", "Dogs")
     }
 
     #[test]
@@ -79,10 +76,7 @@ mod tests {
 
     #[test]
     fn escapes_labels_and_notices() {
-        let hostile = Labels {
-            a: "<script>x</script>".into(),
-            b: "\"&".into(),
-        };
+        let hostile = Labels::new("<script>x</script>", "\"&");
         let page = render(&hostile, Some(Choice::A), Some("<b>oops</b>"));
         assert!(!page.contains("<script>x"));
         assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));
