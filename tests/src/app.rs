@@ -18,7 +18,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 
 use crate::bindings::{RedisTrigger, RedisTriggerPre};
-use crate::instance::{ComponentContext, Fault, Faults, InstanceState};
+use crate::instance::{ComponentContext, Fault, Faults, InstanceState, SpinHazard};
 use crate::manifest::{Manifest, ResolvedComponent, Variables};
 use crate::postgres_host::PostgresPool;
 use crate::routes::{Route, best_match};
@@ -83,7 +83,12 @@ impl App {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         RedisTrigger::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |state| state)?;
 
-        let postgres = Arc::new(PostgresPool::default());
+        // Spin keeps one Postgres pool per component.
+        let postgres_pools: HashMap<&str, Arc<PostgresPool>> = manifest
+            .component
+            .keys()
+            .map(|id| (id.as_str(), Arc::default()))
+            .collect();
         let faults = Arc::new(Faults::default());
         let log = MemoryOutputPipe::new(LOG_CAPACITY);
         let context = |id: &str| -> anyhow::Result<Arc<ComponentContext>> {
@@ -96,7 +101,7 @@ impl App {
                 id: resolved.id,
                 allowed_outbound_hosts: resolved.allowed_outbound_hosts,
                 variables: resolved.variables,
-                postgres: postgres.clone(),
+                postgres: postgres_pools[id].clone(),
                 faults: faults.clone(),
                 log: log.clone(),
             }))
@@ -214,6 +219,9 @@ impl App {
         };
         if let Err(trap) = instance.await? {
             self.log(&format!("component {id} trapped: {trap:?}\n"));
+            if let Some(hazard) = trap.downcast_ref::<SpinHazard>() {
+                bail!("component {id} would hang under a real Spin: {hazard}");
+            }
             return Ok(empty_response(http::StatusCode::INTERNAL_SERVER_ERROR));
         }
         Ok(response.unwrap_or_else(|| empty_response(http::StatusCode::INTERNAL_SERVER_ERROR)))
@@ -293,7 +301,13 @@ async fn deliver(
     {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => bail!("the handler returned an error"),
-        Err(trap) => Err(anyhow::Error::from(trap).context("the handler trapped")),
+        Err(trap) => match trap.downcast_ref::<SpinHazard>() {
+            Some(hazard) => bail!(
+                "component {} would hang under a real Spin: {hazard}",
+                subscription.context.id
+            ),
+            None => Err(anyhow::Error::from(trap).context("the handler trapped")),
+        },
     }
 }
 

@@ -80,23 +80,25 @@ impl TestEnv {
             .await?)
     }
 
-    /// The tallies by the original app's result query, as (a, b).
+    /// The tallies by the original app's result query, as (a, b); fails if the running tally
+    /// in `vote_tallies` (once it exists) disagrees with it.
     pub async fn tally_in_database(&self) -> anyhow::Result<(i64, i64)> {
         let client = self.postgres.client().await?;
-        let mut tally = (0, 0);
-        for row in client
-            .query(voting_shared::schema::TALLY_VOTES, &[])
-            .await?
-        {
-            let vote: String = row.get(0);
-            let count: i64 = row.get(1);
-            match vote.as_str() {
-                "a" => tally.0 = count,
-                "b" => tally.1 = count,
-                other => anyhow::bail!("unexpected vote {other:?} in the database"),
-            }
+        let counted = counts_by_vote(&client).await?;
+        if let Some(running) = running_tally(&client).await? {
+            anyhow::ensure!(
+                running == counted,
+                "vote_tallies {running:?} disagrees with the original query {counted:?}"
+            );
         }
-        Ok(tally)
+        if let Some(other) = counted
+            .keys()
+            .find(|vote| !["a", "b"].contains(&vote.as_str()))
+        {
+            anyhow::bail!("unexpected vote {other:?} in the database");
+        }
+        let count = |vote: &str| counted.get(vote).copied().unwrap_or(0);
+        Ok((count("a"), count("b")))
     }
 
     /// Each voter's vote in the database.
@@ -124,6 +126,35 @@ impl TestEnv {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Counts per vote by the original app's result query.
+pub async fn counts_by_vote(
+    client: &tokio_postgres::Client,
+) -> anyhow::Result<BTreeMap<String, i64>> {
+    let rows = client
+        .query(voting_shared::schema::ORIGINAL_TALLY_QUERY, &[])
+        .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// The nonzero counts of the running tally, or `None` before the schema has one.
+pub async fn running_tally(
+    client: &tokio_postgres::Client,
+) -> anyhow::Result<Option<BTreeMap<String, i64>>> {
+    let exists: Option<String> = client
+        .query_one("SELECT to_regclass('vote_tallies')::text", &[])
+        .await?
+        .get(0);
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let rows = client
+        .query("SELECT vote, count FROM vote_tallies WHERE count <> 0", &[])
+        .await?;
+    Ok(Some(
+        rows.iter().map(|row| (row.get(0), row.get(1))).collect(),
+    ))
 }
 
 /// How long to wait for something that must happen eventually (not a timing assertion: a

@@ -30,6 +30,28 @@ pub enum HostCall {
     PostgresStatement(String),
 }
 
+/// A Spin behaviour the test host does not reproduce because it would hang or corrupt the
+/// test; the host call traps with it instead, and the test fails naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpinHazard {
+    /// spinframework/spin#3671, Spin 4.0 to at least 4.1.
+    ZeroRowQuery,
+}
+
+impl std::fmt::Display for SpinHazard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpinHazard::ZeroRowQuery => f.write_str(
+                "a PostgreSQL `query` returned no rows: under Spin 4.0 to at least 4.1 such a \
+                 call never returns and holds a pooled connection until Spin stops \
+                 (spinframework/spin#3671); write the query so it always returns a row",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SpinHazard {}
+
 /// Decides, for each host call, whether it traps (and with what message).
 pub type Fault = Arc<dyn Fn(&HostCall) -> Option<String> + Send + Sync>;
 

@@ -16,5 +16,6 @@ pub mod routes;
 pub mod services;
 
 pub use app::{App, RedisTriggers, Response, repository_root};
-pub use harness::{Browser, TestEnv};
-pub use instance::{Fault, HostCall};
+pub use harness::{Browser, TestEnv, counts_by_vote, running_tally};
+pub use instance::{Fault, HostCall, SpinHazard};
+pub use postgres_host::POOL_SIZE as POSTGRES_POOL_SIZE;

@@ -1,10 +1,15 @@
 //! `spin:postgres/postgres@4.0.0`, backed by a real PostgreSQL server.
 //!
-//! As in Spin: connections are pooled per address and a closed one (after a server restart)
-//! is replaced by a fresh one; an address outside `allowed_outbound_hosts` fails with
-//! `connection-failed`. Parameters and columns of the types below convert both ways;
-//! a parameter of any other type is a `bad-parameter` error naming it, and a column of
-//! any other type comes back as `unsupported` with its raw bytes.
+//! As in Spin (`crates/factor-outbound-pg/src/client.rs`): each component has its own pool per
+//! address, of at most [`POOL_SIZE`] connections, and a full pool waits; a connection goes back
+//! to the pool when the guest drops it or its instance ends (a trap included), and is cleaned
+//! before reuse; a closed one (after a server restart) is replaced by a fresh one; an address
+//! outside `allowed_outbound_hosts` fails with `connection-failed`. Parameters and columns of
+//! the types below convert both ways; a parameter of any other type is a `bad-parameter` error
+//! naming it, and a column of any other type comes back as `unsupported` with its raw bytes.
+//!
+//! A `query` whose result has no rows traps with [`SpinHazard`]: under Spin 4.0 to at least
+//! 4.1 that call never returns (spinframework/spin#3671), and a test must not pass on it.
 
 #![allow(
     clippy::result_large_err,
@@ -13,10 +18,11 @@
 
 use std::collections::HashMap;
 use std::error::Error as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 use wasmtime::component::Resource;
 
@@ -24,46 +30,106 @@ use crate::bindings::postgres::{
     Column, DbDataType, DbError, DbValue, Error, HostConnection, Interval, ParameterValue,
     QueryError, RowSet,
 };
-use crate::instance::{HostCall, InstanceState};
+use crate::instance::{HostCall, InstanceState, SpinHazard};
 
-/// Idle connections by address, shared by all instances of an app, as Spin's pool is.
+/// Connections per component and address (Spin's `CONNECTION_POOL_SIZE`).
+pub const POOL_SIZE: usize = 64;
+
+/// What deadpool-postgres runs on a pooled connection before reusing it (Spin pools with
+/// `RecyclingMethod::Clean`), so no session state leaks from one instance to the next.
+const CLEAN_SESSION: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; \
+    UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
+
+/// One component's connections, by address.
 #[derive(Default)]
 pub struct PostgresPool {
-    idle: Mutex<HashMap<String, Vec<tokio_postgres::Client>>>,
+    addresses: Mutex<HashMap<String, AddressPool>>,
+}
+
+struct AddressPool {
+    slots: Arc<Semaphore>,
+    idle: Vec<tokio_postgres::Client>,
+}
+
+impl Default for AddressPool {
+    fn default() -> Self {
+        AddressPool {
+            slots: Arc::new(Semaphore::new(POOL_SIZE)),
+            idle: Vec::new(),
+        }
+    }
 }
 
 impl PostgresPool {
-    async fn take(&self, address: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-        let reusable = {
-            let mut idle = self.idle.lock().unwrap();
-            let clients = idle.entry(address.to_owned()).or_default();
-            clients.retain(|client| !client.is_closed());
-            clients.pop()
-        };
-        if let Some(client) = reusable {
-            return Ok(client);
+    /// A connection to `address`: an idle one, cleaned, or a new one; waits while the
+    /// component already holds [`POOL_SIZE`] connections to that address.
+    async fn take(
+        self: &Arc<Self>,
+        address: &str,
+    ) -> Result<PostgresConnection, tokio_postgres::Error> {
+        let slots = self.address_pool(address, |pool| pool.slots.clone());
+        let permit = slots
+            .acquire_owned()
+            .await
+            .expect("the pool's semaphore is never closed");
+        while let Some(client) = self.address_pool(address, |pool| pool.idle.pop()) {
+            if !client.is_closed() && client.batch_execute(CLEAN_SESSION).await.is_ok() {
+                return Ok(self.lend(address, client, permit));
+            }
         }
         let (client, connection) = tokio_postgres::connect(address, tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
-        Ok(client)
+        Ok(self.lend(address, client, permit))
     }
 
-    fn give_back(&self, address: String, client: tokio_postgres::Client) {
-        if !client.is_closed() {
-            self.idle
-                .lock()
-                .unwrap()
-                .entry(address)
-                .or_default()
-                .push(client);
+    fn lend(
+        self: &Arc<Self>,
+        address: &str,
+        client: tokio_postgres::Client,
+        permit: OwnedSemaphorePermit,
+    ) -> PostgresConnection {
+        PostgresConnection {
+            address: address.to_owned(),
+            client: Some(client),
+            pool: self.clone(),
+            _slot: permit,
         }
+    }
+
+    fn address_pool<T>(&self, address: &str, f: impl FnOnce(&mut AddressPool) -> T) -> T {
+        f(self
+            .addresses
+            .lock()
+            .unwrap()
+            .entry(address.to_owned())
+            .or_default())
     }
 }
 
-/// The host side of a guest's `connection` resource.
+/// The host side of a guest's `connection` resource: a pooled connection, returned to the
+/// pool when the guest drops it or its instance is dropped.
 pub struct PostgresConnection {
     address: String,
-    client: tokio_postgres::Client,
+    client: Option<tokio_postgres::Client>,
+    pool: Arc<PostgresPool>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl PostgresConnection {
+    fn client(&self) -> &tokio_postgres::Client {
+        self.client
+            .as_ref()
+            .expect("a connection has its client until it is dropped")
+    }
+}
+
+impl Drop for PostgresConnection {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take().filter(|client| !client.is_closed()) {
+            self.pool
+                .address_pool(&self.address, |pool| pool.idle.push(client));
+        }
+    }
 }
 
 impl crate::bindings::postgres::Host for InstanceState {}
@@ -79,9 +145,7 @@ impl HostConnection for InstanceState {
             ))));
         }
         match self.component.postgres.take(&address).await {
-            Ok(client) => Ok(Ok(self
-                .table
-                .push(PostgresConnection { address, client })?)),
+            Ok(connection) => Ok(Ok(self.table.push(connection)?)),
             Err(error) => Ok(Err(Error::ConnectionFailed(error_text(&error)))),
         }
     }
@@ -94,7 +158,7 @@ impl HostConnection for InstanceState {
     ) -> Reply<RowSet> {
         self.component
             .check_fault(&HostCall::PostgresStatement(statement.clone()))?;
-        let client = &self.table.get(&connection)?.client;
+        let client = self.table.get(&connection)?.client();
         let params = match to_sql_params(params) {
             Ok(params) => params,
             Err(error) => return Ok(Err(error)),
@@ -104,6 +168,9 @@ impl HostConnection for InstanceState {
             Err(error) => return Ok(Err(query_failed(&error))),
         };
         let rows = match client.query(&statement, &borrow(&params)).await {
+            Ok(rows) if rows.is_empty() => {
+                return Err(wasmtime::Error::new(SpinHazard::ZeroRowQuery));
+            }
             Ok(rows) => rows,
             Err(error) => return Ok(Err(query_failed(&error))),
         };
@@ -134,7 +201,7 @@ impl HostConnection for InstanceState {
     ) -> Reply<u64> {
         self.component
             .check_fault(&HostCall::PostgresStatement(statement.clone()))?;
-        let client = &self.table.get(&connection)?.client;
+        let client = self.table.get(&connection)?.client();
         let params = match to_sql_params(params) {
             Ok(params) => params,
             Err(error) => return Ok(Err(error)),
@@ -146,8 +213,7 @@ impl HostConnection for InstanceState {
     }
 
     async fn drop(&mut self, connection: Resource<PostgresConnection>) -> wasmtime::Result<()> {
-        let PostgresConnection { address, client } = self.table.delete(connection)?;
-        self.component.postgres.give_back(address, client);
+        self.table.delete(connection)?;
         Ok(())
     }
 }
@@ -513,6 +579,8 @@ impl<'a> FromSql<'a> for Raw {
 
 #[cfg(test)]
 mod tests {
+    use futures::FutureExt;
+
     use super::*;
     use crate::instance::test_support::{borrow, instance_allowing};
     use crate::services::TestPostgres;
@@ -785,6 +853,75 @@ mod tests {
             host.open(unreachable).await.unwrap(),
             Err(Error::ConnectionFailed(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_query_with_no_rows_traps_naming_the_spin_hazard() {
+        let (_postgres, mut host, connection) = connected().await;
+        let trap = host
+            .query(borrow(&connection), "SELECT 1 WHERE false".into(), vec![])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            trap.downcast_ref::<SpinHazard>(),
+            Some(&SpinHazard::ZeroRowQuery)
+        );
+        let one = host
+            .query(
+                borrow(&connection),
+                "SELECT count(*) WHERE false".into(),
+                vec![],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(one.rows, [vec![DbValue::Int64(0)]]);
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_waits_until_a_connection_is_returned() {
+        let postgres = TestPostgres::start().await.unwrap();
+        let pool = Arc::new(PostgresPool::default());
+        let address = postgres.address();
+        let mut held = Vec::new();
+        for _ in 0..POOL_SIZE {
+            held.push(pool.take(&address).await.unwrap());
+        }
+        let mut waiting = Box::pin(pool.take(&address));
+        assert!((&mut waiting).now_or_never().is_none(), "the pool is full");
+        held.pop();
+        let reused = waiting.await.unwrap();
+        assert!(!reused.client().is_closed());
+    }
+
+    #[tokio::test]
+    async fn a_connection_returns_clean_when_its_instance_ends_even_after_a_trap() {
+        let postgres = TestPostgres::start().await.unwrap();
+        let mut host = instance_allowing(&[&format!("postgres://{}", postgres.host)]);
+        let pool = host.component.postgres.clone();
+        let connection = host.open(postgres.address()).await.unwrap().unwrap();
+        let session = "SET application_name = 'leaked'; SELECT pg_advisory_lock(42)";
+        host.table
+            .get(&connection)
+            .unwrap()
+            .client()
+            .batch_execute(session)
+            .await
+            .unwrap();
+        // The instance ends without dropping its connection, as when the guest traps.
+        drop(host);
+        let reused = pool.take(&postgres.address()).await.unwrap();
+        let row = reused
+            .client()
+            .query_one(
+                "SELECT current_setting('application_name'), \
+                 (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory')",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, String>(0), "");
+        assert_eq!(row.get::<_, i64>(1), 0);
     }
 
     #[tokio::test]

@@ -421,13 +421,15 @@ fn server_command(command: &[String], run_as_postgres: bool) -> Command {
     }
 }
 
-/// `initdb` is slow, so one cluster per machine is made once under `target/` and copied.
+/// `initdb` is slow, so one cluster per machine and PostgreSQL version is made once and copied.
+/// It lives in the system's temporary directory, not in the checkout: when the tests run as
+/// root the cluster belongs to the `postgres` user, who may not be able to enter the checkout
+/// (a clone under `/root`, or in a `mktemp -d` folder).
 fn copy_template_cluster(data: &Path, run_as_postgres: bool) -> anyhow::Result<()> {
-    let template = crate::repository_root().join("target/test-postgres-template");
+    let template = template_cluster_path()?;
     if !template.join("PG_VERSION").exists() {
-        std::fs::create_dir_all(template.parent().context("template has a parent")?)?;
         let staging = tempfile::Builder::new()
-            .prefix("test-postgres-staging")
+            .prefix("spin-voting-app-initdb")
             .tempdir_in(template.parent().context("template has a parent")?)?
             .keep();
         let password_file = staging.join("pwfile");
@@ -475,6 +477,25 @@ fn copy_template_cluster(data: &Path, run_as_postgres: bool) -> anyhow::Result<(
         .status()?;
     ensure!(status.success(), "copying {} failed", template.display());
     Ok(())
+}
+
+fn template_cluster_path() -> anyhow::Result<std::path::PathBuf> {
+    let version = Command::new("postgres")
+        .arg("--version")
+        .output()
+        .context("running postgres --version")?;
+    let version: String = String::from_utf8_lossy(&version.stdout)
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Ok(std::env::temp_dir().join(format!("spin-voting-app-template-{version}")))
 }
 
 fn chown_to_postgres(path: &Path) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use redis::AsyncCommands;
 use spin_test_host::{Browser, HostCall, TestEnv};
 use voting_shared::queue::{ACKNOWLEDGE_SCRIPT, DEAD_LETTER_KEY, LegacyEntry, VOTES_KEY};
+use voting_shared::schema::UPSERT_VOTES;
 
 async fn publish_doorbell(env: &TestEnv) {
     let _: () = env
@@ -178,7 +179,7 @@ async fn a_postgres_failure_in_the_middle_of_a_batch_loses_nothing_and_the_retry
         Browser::new(&env.app).vote(choice).await.unwrap();
     }
     env.app.inject_fault(Arc::new(|call: &HostCall| match call {
-        HostCall::PostgresStatement(sql) if sql.starts_with("INSERT INTO votes") => {
+        HostCall::PostgresStatement(sql) if sql == UPSERT_VOTES => {
             Some("injected: PostgreSQL connection lost during the upsert".to_owned())
         }
         _ => None,

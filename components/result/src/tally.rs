@@ -1,6 +1,8 @@
 //! Vote counts and how they are shown: percentages, the total in words, JSON and an ETag.
 
-use voting_shared::choice::{Choice, Labels};
+use anyhow::bail;
+use spin_sdk::pg4::DbValue;
+use voting_shared::choice::Labels;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -9,17 +11,16 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts rows of the original result query, `(vote, count)`; other votes are ignored.
-    pub fn from_rows(rows: impl IntoIterator<Item = (String, i64)>) -> Tally {
-        rows.into_iter()
-            .fold(Tally::default(), |mut tally, (vote, count)| {
-                match Choice::parse(&vote) {
-                    Some(Choice::A) => tally.a += count,
-                    Some(Choice::B) => tally.b += count,
-                    None => {}
-                }
-                tally
-            })
+    /// The one row of [`READ_TALLY`](voting_shared::schema::READ_TALLY) or
+    /// [`COUNT_VOTES`](voting_shared::schema::COUNT_VOTES): the counts of a and b.
+    pub fn from_row(rows: &[Vec<DbValue>]) -> anyhow::Result<Tally> {
+        match rows {
+            [row] => match row.as_slice() {
+                [DbValue::Int64(a), DbValue::Int64(b)] => Ok(Tally { a: *a, b: *b }),
+                other => bail!("expected two counts, got {other:?}"),
+            },
+            _ => bail!("expected one row, got {}", rows.len()),
+        }
     }
 
     pub fn total(&self) -> i64 {
@@ -73,14 +74,18 @@ mod tests {
     }
 
     #[test]
-    fn counts_rows_of_the_original_query() {
-        let rows = [
-            ("a".to_owned(), 2000),
-            ("b".to_owned(), 1000),
-            ("zz".to_owned(), 5),
-        ];
-        assert_eq!(Tally::from_rows(rows), Tally { a: 2000, b: 1000 });
-        assert_eq!(Tally::from_rows([]), Tally::default());
+    fn reads_the_one_row_of_counts() {
+        let row = vec![DbValue::Int64(2000), DbValue::Int64(1000)];
+        assert_eq!(Tally::from_row(&[row]).unwrap(), Tally { a: 2000, b: 1000 });
+    }
+
+    #[test]
+    fn refuses_anything_but_one_row_of_two_counts() {
+        let counts = vec![DbValue::Int64(1), DbValue::Int64(2)];
+        assert!(Tally::from_row(&[]).is_err());
+        assert!(Tally::from_row(&[counts.clone(), counts]).is_err());
+        assert!(Tally::from_row(&[vec![DbValue::Int64(1)]]).is_err());
+        assert!(Tally::from_row(&[vec![DbValue::Str("a".into()), DbValue::Int64(1)]]).is_err());
     }
 
     #[test]
