@@ -1,0 +1,80 @@
+//! What reading the results costs as `votes` grows: `GET /result/api` (a fresh result
+//! component instance per request, under the test host, real PostgreSQL) with 1, 100,000 and
+//! 1,000,000 rows in `votes`, next to the original app's `GROUP BY` query on the same table,
+//! which the result component no longer runs.
+//!
+//! Run: `cargo build --target wasm32-wasip2 --release -p result`
+//! then `cargo bench -p spin-test-host --bench results`.
+
+use std::time::{Duration, Instant};
+
+use spin_test_host::TestEnv;
+use voting_shared::schema::{CREATE_SCHEMA, ORIGINAL_TALLY_QUERY};
+
+const SIZES: [u32; 3] = [1, 100_000, 1_000_000];
+const REQUESTS: usize = 1000;
+const ORIGINAL_QUERIES: usize = 5;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut means = Vec::new();
+    for rows in SIZES {
+        let env = TestEnv::start().await?;
+        let client = env.postgres.client().await?;
+        client.batch_execute(CREATE_SCHEMA).await?;
+        let loading = Instant::now();
+        // One statement: the tally trigger runs once, set-based, for the whole load.
+        client
+            .execute(
+                "INSERT INTO votes (id, vote, seq)
+                 SELECT 'voter-' || n, CASE WHEN n % 3 = 0 THEN 'b' ELSE 'a' END, n
+                 FROM generate_series(1, $1::int4) AS n",
+                &[&(rows as i32)],
+            )
+            .await?;
+        let load = loading.elapsed();
+        client.batch_execute("VACUUM ANALYZE").await?;
+
+        let expected = i64::from(rows);
+        for _ in 0..20 {
+            env.app.get("/result/api").await?;
+        }
+        let mut latencies = Vec::with_capacity(REQUESTS);
+        for _ in 0..REQUESTS {
+            let started = Instant::now();
+            let response = env.app.get("/result/api").await?;
+            latencies.push(started.elapsed());
+            let tally: serde_json::Value = serde_json::from_slice(response.body())?;
+            anyhow::ensure!(tally["total"] == expected, "wrong tally {tally}");
+        }
+        latencies.sort();
+        let mean = latencies.iter().sum::<Duration>() / REQUESTS as u32;
+
+        let mut original = Duration::ZERO;
+        for _ in 0..ORIGINAL_QUERIES {
+            let started = Instant::now();
+            client.query(ORIGINAL_TALLY_QUERY, &[]).await?;
+            original += started.elapsed();
+        }
+        println!(
+            "{rows:>9} rows: GET /result/api mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms \
+             ({REQUESTS} sequential requests); original GROUP BY query {:.1} ms; \
+             bulk load through the tally trigger {:.2} s",
+            ms(mean),
+            ms(latencies[REQUESTS / 2]),
+            ms(latencies[REQUESTS * 99 / 100]),
+            ms(original / ORIGINAL_QUERIES as u32),
+            load.as_secs_f64(),
+        );
+        means.push(mean);
+    }
+    println!(
+        "1,000,000 rows vs 1 row: {:.2}× the mean handler time",
+        means[2].as_secs_f64() / means[0].as_secs_f64()
+    );
+    Ok(())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
