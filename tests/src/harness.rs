@@ -23,8 +23,15 @@ impl TestEnv {
 
     /// Like [`TestEnv::start`], with extra `SPIN_VARIABLE_*` settings.
     pub async fn start_with(extra_environment: &[(&str, &str)]) -> anyhow::Result<TestEnv> {
+        Self::start_with_postgres(TestPostgres::start().await?, extra_environment).await
+    }
+
+    /// Like [`TestEnv::start_with`], with a PostgreSQL the test started itself.
+    pub async fn start_with_postgres(
+        postgres: TestPostgres,
+        extra_environment: &[(&str, &str)],
+    ) -> anyhow::Result<TestEnv> {
         let redis = TestRedis::start().await?;
-        let postgres = TestPostgres::start().await?;
         let app = App::load(
             &repository_root(),
             &environment(&redis, &postgres, extra_environment),

@@ -63,10 +63,7 @@ impl Default for AddressPool {
 impl PostgresPool {
     /// A connection to `address`: an idle one, cleaned, or a new one; waits while the
     /// component already holds [`POOL_SIZE`] connections to that address.
-    async fn take(
-        self: &Arc<Self>,
-        address: &str,
-    ) -> Result<PostgresConnection, tokio_postgres::Error> {
+    async fn take(self: &Arc<Self>, address: &str) -> Result<PostgresConnection, ConnectError> {
         let slots = self.address_pool(address, |pool| pool.slots.clone());
         let permit = slots
             .acquire_owned()
@@ -77,9 +74,7 @@ impl PostgresPool {
                 return Ok(self.lend(address, client, permit));
             }
         }
-        let (client, connection) = tokio_postgres::connect(address, tokio_postgres::NoTls).await?;
-        tokio::spawn(connection);
-        Ok(self.lend(address, client, permit))
+        Ok(self.lend(address, connect(address).await?, permit))
     }
 
     fn lend(
@@ -103,6 +98,52 @@ impl PostgresPool {
             .unwrap()
             .entry(address.to_owned())
             .or_default())
+    }
+}
+
+/// Connects as Spin does: without TLS only for `sslmode=disable`, otherwise through
+/// native-tls with the system's root certificates, so with the default `prefer` a server
+/// that offers TLS with a certificate those roots do not trust is refused.
+async fn connect(address: &str) -> Result<tokio_postgres::Client, ConnectError> {
+    let config: tokio_postgres::Config = address.parse()?;
+    let client = if config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client
+    } else {
+        let tls = postgres_native_tls::MakeTlsConnector::new(native_tls::TlsConnector::new()?);
+        let (client, connection) = config.connect(tls).await?;
+        tokio::spawn(connection);
+        client
+    };
+    Ok(client)
+}
+
+/// Why a connection could not be made; its text is what the guest sees, with every cause.
+#[derive(Debug)]
+enum ConnectError {
+    Postgres(tokio_postgres::Error),
+    Tls(native_tls::Error),
+}
+
+impl From<tokio_postgres::Error> for ConnectError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        ConnectError::Postgres(error)
+    }
+}
+
+impl From<native_tls::Error> for ConnectError {
+    fn from(error: native_tls::Error) -> Self {
+        ConnectError::Tls(error)
+    }
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Postgres(error) => f.write_str(&error_text(error)),
+            ConnectError::Tls(error) => write!(f, "creating the TLS connector: {error}"),
+        }
     }
 }
 
@@ -146,7 +187,7 @@ impl HostConnection for InstanceState {
         }
         match self.component.postgres.take(&address).await {
             Ok(connection) => Ok(Ok(self.table.push(connection)?)),
-            Err(error) => Ok(Err(Error::ConnectionFailed(error_text(&error)))),
+            Err(error) => Ok(Err(Error::ConnectionFailed(error.to_string()))),
         }
     }
 

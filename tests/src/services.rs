@@ -147,17 +147,8 @@ impl TestPostgres {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             return Self::external(&url).await;
         }
-        if let Some(process) = ServerProcess::postgres()? {
-            let postgres = TestPostgres {
-                host: process.host(),
-                user: TEST_USER.to_owned(),
-                password: TEST_PASSWORD.to_owned(),
-                database: "postgres".to_owned(),
-                backend: PostgresBackend::Process(process),
-                _turn: None,
-            };
-            wait_for_postgres(&postgres).await?;
-            return Ok(postgres);
+        if let Some(process) = ServerProcess::postgres(Tls::Off)? {
+            return Self::local(process).await;
         }
         #[cfg(feature = "testcontainers")]
         if let Some(container) = containers::postgres(TEST_PASSWORD).await? {
@@ -178,6 +169,29 @@ impl TestPostgres {
             "tests need PostgreSQL: put its server binaries (initdb, postgres) on PATH \
              (Debian: apt-get install postgresql), or set DATABASE_URL"
         )
+    }
+
+    /// A local server that offers TLS with a freshly generated self-signed certificate, as
+    /// a managed or packaged PostgreSQL often does (Debian's default cluster, for one).
+    pub async fn start_with_self_signed_tls() -> anyhow::Result<TestPostgres> {
+        let process = ServerProcess::postgres(Tls::SelfSigned)?.context(
+            "the TLS tests need local PostgreSQL server binaries (initdb, postgres) on PATH \
+             (Debian: apt-get install postgresql)",
+        )?;
+        Self::local(process).await
+    }
+
+    async fn local(process: ServerProcess) -> anyhow::Result<TestPostgres> {
+        let postgres = TestPostgres {
+            host: process.host(),
+            user: TEST_USER.to_owned(),
+            password: TEST_PASSWORD.to_owned(),
+            database: "postgres".to_owned(),
+            backend: PostgresBackend::Process(process),
+            _turn: None,
+        };
+        wait_for_postgres(&postgres).await?;
+        Ok(postgres)
     }
 
     async fn external(url: &str) -> anyhow::Result<TestPostgres> {
@@ -319,7 +333,7 @@ impl ServerProcess {
         Ok(Some(process))
     }
 
-    fn postgres() -> anyhow::Result<Option<ServerProcess>> {
+    fn postgres(tls: Tls) -> anyhow::Result<Option<ServerProcess>> {
         if !on_path("postgres") || !on_path("initdb") {
             return Ok(None);
         }
@@ -328,7 +342,7 @@ impl ServerProcess {
         let data = dir.path().join("data");
         copy_template_cluster(&data, run_as_postgres)?;
         let port = free_port()?;
-        let command = [
+        let mut command = [
             "postgres",
             "-D",
             &data.display().to_string(),
@@ -347,6 +361,9 @@ impl ServerProcess {
         ]
         .map(str::to_owned)
         .to_vec();
+        if tls == Tls::SelfSigned {
+            command.extend(self_signed_certificate(dir.path())?);
+        }
         if run_as_postgres {
             chown_to_postgres(dir.path())?;
         }
@@ -477,6 +494,50 @@ fn copy_template_cluster(data: &Path, run_as_postgres: bool) -> anyhow::Result<(
         .status()?;
     ensure!(status.success(), "copying {} failed", template.display());
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tls {
+    Off,
+    SelfSigned,
+}
+
+/// Makes a self-signed certificate and key in `dir`; returns the server settings that use them.
+fn self_signed_certificate(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let certificate = dir.join("server.crt");
+    let key = dir.join("server.key");
+    let output = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&certificate)
+        .output()
+        .context("running openssl to make a test certificate (Debian: apt-get install openssl)")?;
+    ensure!(
+        output.status.success(),
+        "openssl failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // PostgreSQL refuses a key that others may read.
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok([
+        "-c".to_owned(),
+        "ssl=on".to_owned(),
+        "-c".to_owned(),
+        format!("ssl_cert_file={}", certificate.display()),
+        "-c".to_owned(),
+        format!("ssl_key_file={}", key.display()),
+    ]
+    .to_vec())
 }
 
 fn template_cluster_path() -> anyhow::Result<std::path::PathBuf> {

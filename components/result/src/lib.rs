@@ -10,6 +10,7 @@ use spin_sdk::pg4::{self, PgError, QueryError};
 use spin_sdk::{http_component, redis, variables};
 use voting_shared::address::{PostgresConfig, redis_address};
 use voting_shared::choice::Labels;
+use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::schema::{COUNT_VOTES, READ_TALLY, UNDEFINED_TABLE};
 
 use crate::tally::Tally;
@@ -45,10 +46,8 @@ fn handle_result(request: Request) -> Response {
 }
 
 fn results_page(labels: &Labels) -> Response {
-    let tally = read_tally()
-        .inspect_err(|error| eprintln!("result: {error:#}"))
-        .ok();
-    let status = if tally.is_some() { 200 } else { 503 };
+    let tally = read_tally().map_err(|error| diagnose("result", &error));
+    let status = if tally.is_ok() { 200 } else { 503 };
     Response::builder()
         .status(status)
         .header("content-type", "text/html; charset=utf-8")
@@ -60,9 +59,9 @@ fn results_api(request: &Request, labels: &Labels) -> Response {
     let tally = match read_tally() {
         Ok(tally) => tally,
         Err(error) => {
-            eprintln!("result: {error:#}");
+            let problem = diagnose("result", &error);
             let body = serde_json::json!({
-                "error": "results are unavailable: PostgreSQL is not answering; retry shortly"
+                "error": format!("results are unavailable: {}", problem.advice())
             });
             return json(503, &body).build();
         }
@@ -88,7 +87,9 @@ fn results_api(request: &Request, labels: &Labels) -> Response {
 /// 200 when Redis and PostgreSQL both answer, else 503 naming what is down.
 fn health() -> Response {
     let redis = check_redis().inspect_err(|error| eprintln!("healthz: {error:#}"));
-    let postgres = check_postgres().inspect_err(|error| eprintln!("healthz: {error:#}"));
+    let postgres = check_postgres().inspect_err(|error| {
+        diagnose("healthz", error);
+    });
     let state = |result: &anyhow::Result<()>| if result.is_ok() { "ok" } else { "down" };
     let healthy = redis.is_ok() && postgres.is_ok();
     let body = serde_json::json!({
@@ -128,6 +129,13 @@ fn read_tally() -> anyhow::Result<Tally> {
         }
     }
     Ok(Tally::default())
+}
+
+/// Logs a PostgreSQL failure in full, with the advice for the operator, and returns it.
+fn diagnose(context: &str, error: &anyhow::Error) -> PostgresProblem {
+    let problem = PostgresProblem::diagnose(&format!("{error:#}"));
+    eprintln!("{context}: {error:#}\n{context}: {}", problem.advice());
+    problem
 }
 
 fn connect(config: &PostgresConfig) -> anyhow::Result<pg4::Connection> {

@@ -6,25 +6,28 @@
 //! per second is cheap for the server, works through any proxy, and needs no state.
 
 use voting_shared::choice::Labels;
+use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::html::{self, escape};
 
 use crate::tally::Tally;
 
-/// Renders the page; `tally` is `None` when the database could not be read.
-pub fn render(labels: &Labels, tally: Option<Tally>) -> String {
+/// Renders the page, or, when the database could not be read, says why.
+pub fn render(labels: &Labels, tally: Result<Tally, PostgresProblem>) -> String {
     let a = escape(&labels.a);
     let b = escape(&labels.b);
     let (percent_a, percent_b, total, notice) = match tally {
-        Some(tally) => {
+        Ok(tally) => {
             let (percent_a, percent_b) = tally.percentages();
-            (percent_a, percent_b, tally.total_in_words(), "")
+            (percent_a, percent_b, tally.total_in_words(), String::new())
         }
-        None => (
+        Err(problem) => (
             50,
             50,
             "Results unavailable".to_owned(),
-            "Results are unavailable right now: the database is not answering. \
-             This page retries by itself.",
+            format!(
+                "Results are unavailable right now: {}. This page retries by itself.",
+                escape(problem.advice())
+            ),
         ),
     };
     let main = format!(
@@ -91,7 +94,7 @@ mod tests {
 
     #[test]
     fn renders_numbers_on_the_server() {
-        let page = render(&labels(), Some(Tally { a: 2000, b: 1000 }));
+        let page = render(&labels(), Ok(Tally { a: 2000, b: 1000 }));
         assert!(page.contains(r#"<span id="percent-a">67</span>%"#));
         assert!(page.contains(r#"<span id="percent-b">33</span>%"#));
         assert!(page.contains(r#"<p id="total">3000 votes</p>"#));
@@ -101,13 +104,18 @@ mod tests {
 
     #[test]
     fn says_when_results_are_unavailable() {
-        let page = render(&labels(), None);
-        assert!(page.contains("Results are unavailable right now"));
+        let page = render(&labels(), Err(PostgresProblem::NotAnswering));
+        assert!(page.contains("Results are unavailable right now: PostgreSQL is not answering"));
+        let page = render(&labels(), Err(PostgresProblem::UntrustedCertificate));
+        assert!(page.contains("set the variable postgres_sslmode to disable"));
     }
 
     #[test]
     fn escapes_labels() {
-        let page = render(&Labels::new("<img src=x>", "B&B"), None);
+        let page = render(
+            &Labels::new("<img src=x>", "B&B"),
+            Err(PostgresProblem::NotAnswering),
+        );
         assert!(!page.contains("<img src=x>"));
         assert!(page.contains("&lt;img src=x&gt;"));
         assert!(page.contains("B&amp;B"));

@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod choice;
+pub mod diagnosis;
 pub mod html;
 pub mod queue;
 pub mod schema;

@@ -9,6 +9,7 @@ use spin_sdk::pg4::{self, ParameterValue, PgError, QueryError};
 use spin_sdk::redis::{self, RedisParameter, RedisResult};
 use spin_sdk::{redis_component, variables};
 use voting_shared::address::{PostgresConfig, redis_address};
+use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::queue::{
     ACKNOWLEDGE_SCRIPT, BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, Poison, READ_SCRIPT, Upsert,
     VOTES_KEY, plan_batch,
@@ -51,8 +52,13 @@ fn drain() -> anyhow::Result<()> {
         if !plan.upserts.is_empty() {
             let connection = match database.take() {
                 Some(connection) => connection,
-                None => pg4::Connection::open(&postgres.address())
-                    .with_context(|| format!("connecting to PostgreSQL at {}", postgres.host))?,
+                None => pg4::Connection::open(&postgres.address()).map_err(|error| {
+                    let advice = PostgresProblem::diagnose(&error.to_string()).advice();
+                    anyhow::Error::new(error).context(format!(
+                        "connecting to PostgreSQL at {} ({advice})",
+                        postgres.host
+                    ))
+                })?,
             };
             write(&connection, &plan.upserts)?;
             database = Some(connection);
