@@ -198,7 +198,7 @@ impl Browser {
         content_type: Option<&str>,
         body: &[u8],
     ) -> anyhow::Result<Response> {
-        let mut request = http::Request::builder().method(method).uri(path);
+        let mut request = App::request(method, path);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }

@@ -36,6 +36,8 @@ pub enum HostCall {
 pub enum SpinHazard {
     /// spinframework/spin#3671, Spin 4.0 to at least 4.1.
     ZeroRowQuery,
+    /// Something Spin converts that this host does not model.
+    NotModelled(&'static str),
 }
 
 impl std::fmt::Display for SpinHazard {
@@ -45,6 +47,11 @@ impl std::fmt::Display for SpinHazard {
                 "a PostgreSQL `query` returned no rows: under Spin 4.0 to at least 4.1 such a \
                  call never returns and holds a pooled connection until Spin stops \
                  (spinframework/spin#3671); write the query so it always returns a row",
+            ),
+            SpinHazard::NotModelled(what) => write!(
+                f,
+                "the test host does not model how Spin converts {what} \
+                 (crates/factor-outbound-pg/src/types.rs); model it before relying on it"
             ),
         }
     }

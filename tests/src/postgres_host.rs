@@ -23,14 +23,14 @@ use std::sync::{Arc, Mutex};
 use bytes::BytesMut;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use wasmtime::component::Resource;
 
 use crate::bindings::postgres::{
     Column, DbDataType, DbError, DbValue, Error, HostConnection, Interval, ParameterValue,
     QueryError, RowSet,
 };
-use crate::instance::{HostCall, InstanceState, SpinHazard};
+use crate::instance::{ComponentContext, HostCall, InstanceState, SpinHazard};
 
 /// Connections per component and address (Spin's `CONNECTION_POOL_SIZE`).
 pub const POOL_SIZE: usize = 64;
@@ -180,10 +180,8 @@ type Reply<T> = wasmtime::Result<Result<T, Error>>;
 impl HostConnection for InstanceState {
     async fn open(&mut self, address: String) -> Reply<Resource<PostgresConnection>> {
         self.component.check_fault(&HostCall::PostgresOpen)?;
-        if !self.component.is_allowed(&address) {
-            return Ok(Err(Error::ConnectionFailed(format!(
-                "address {address} is not permitted"
-            ))));
+        if let Err(error) = check_address(&self.component, &address) {
+            return Ok(Err(error));
         }
         match self.component.postgres.take(&address).await {
             Ok(connection) => Ok(Ok(self.table.push(connection)?)),
@@ -202,7 +200,7 @@ impl HostConnection for InstanceState {
         let client = self.table.get(&connection)?.client();
         let params = match to_sql_params(params) {
             Ok(params) => params,
-            Err(error) => return Ok(Err(error)),
+            Err(conversion) => return conversion.into_reply(Error::BadParameter),
         };
         let statement = match client.prepare(&statement).await {
             Ok(statement) => statement,
@@ -231,7 +229,12 @@ impl HostConnection for InstanceState {
                     .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<Vec<_>, _>>();
-        Ok(rows.map(|rows| RowSet { columns, rows }))
+        match rows {
+            Ok(rows) => Ok(Ok(RowSet { columns, rows })),
+            Err(conversion) => {
+                conversion.into_reply(|message| Error::QueryFailed(QueryError::Text(message)))
+            }
+        }
     }
 
     async fn execute(
@@ -245,7 +248,7 @@ impl HostConnection for InstanceState {
         let client = self.table.get(&connection)?.client();
         let params = match to_sql_params(params) {
             Ok(params) => params,
-            Err(error) => return Ok(Err(error)),
+            Err(conversion) => return conversion.into_reply(Error::ValueConversionFailed),
         };
         Ok(client
             .execute(&statement, &borrow(&params))
@@ -257,6 +260,39 @@ impl HostConnection for InstanceState {
         self.table.delete(connection)?;
         Ok(())
     }
+}
+
+/// Spin's check of an address against `allowed_outbound_hosts`
+/// (`crates/factor-outbound-pg/src/allowed_hosts.rs`): the address is parsed as libpq does
+/// (URL or `key=value`), and every host it names must be allowed. Messages name the host,
+/// never the credentials.
+fn check_address(component: &ComponentContext, address: &str) -> Result<(), Error> {
+    let config: tokio_postgres::Config = address
+        .parse()
+        .map_err(|error: tokio_postgres::Error| Error::ConnectionFailed(error.to_string()))?;
+    let ports = config.get_ports();
+    for (index, host) in config.get_hosts().iter().enumerate() {
+        let tokio_postgres::config::Host::Tcp(host) = host else {
+            return Err(Error::ConnectionFailed(
+                "Unix sockets are not supported on WebAssembly".to_owned(),
+            ));
+        };
+        let port = ports.get(index).or(if ports.len() == 1 {
+            ports.first()
+        } else {
+            None
+        });
+        let url = match port {
+            Some(port) => format!("postgres://{host}:{port}"),
+            None => format!("postgres://{host}"),
+        };
+        if !component.is_allowed(&url) {
+            return Err(Error::ConnectionFailed(format!(
+                "address {url} is not permitted"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn error_text(error: &tokio_postgres::Error) -> String {
@@ -290,6 +326,30 @@ fn query_failed(error: &tokio_postgres::Error) -> Error {
 
 type SqlParam = Box<dyn ToSql + Sync + Send>;
 
+/// Why a value could not be converted between the guest and PostgreSQL.
+enum Conversion {
+    /// As in Spin: the guest gets an error (which one depends on the call).
+    Invalid(String),
+    /// Spin converts it, but this host does not model how: the call traps.
+    NotModelled(&'static str),
+}
+
+impl Conversion {
+    /// The guest's error built by `error`, or a trap for what this host does not model.
+    fn into_reply<T>(self, error: impl FnOnce(String) -> Error) -> Reply<T> {
+        match self {
+            Conversion::Invalid(message) => Ok(Err(error(message))),
+            Conversion::NotModelled(what) => {
+                Err(wasmtime::Error::new(SpinHazard::NotModelled(what)))
+            }
+        }
+    }
+}
+
+fn invalid(message: impl std::fmt::Display) -> Conversion {
+    Conversion::Invalid(message.to_string())
+}
+
 fn borrow(params: &[SqlParam]) -> Vec<&(dyn ToSql + Sync)> {
     params
         .iter()
@@ -297,11 +357,12 @@ fn borrow(params: &[SqlParam]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
-fn to_sql_params(params: Vec<ParameterValue>) -> Result<Vec<SqlParam>, Error> {
+fn to_sql_params(params: Vec<ParameterValue>) -> Result<Vec<SqlParam>, Conversion> {
     params.into_iter().map(to_sql).collect()
 }
 
-fn to_sql(value: ParameterValue) -> Result<SqlParam, Error> {
+/// A parameter as Spin binds it (`crates/factor-outbound-pg/src/types.rs`, `to_sql_parameter`).
+fn to_sql(value: ParameterValue) -> Result<SqlParam, Conversion> {
     use ParameterValue as P;
     Ok(match value {
         P::Boolean(value) => Box::new(value),
@@ -318,89 +379,89 @@ fn to_sql(value: ParameterValue) -> Result<SqlParam, Error> {
         P::Datetime((year, month, day, hour, minute, second, nanos)) => Box::new(
             NaiveDateTime::new(date(year, month, day)?, time(hour, minute, second, nanos)?),
         ),
-        P::Timestamp(seconds) => {
-            Box::new(chrono::DateTime::from_timestamp(seconds, 0).ok_or_else(|| {
-                Error::BadParameter(format!("timestamp {seconds} is out of range"))
-            })?)
-        }
-        P::Uuid(text) => Box::new(
-            uuid::Uuid::parse_str(&text)
-                .map_err(|error| Error::BadParameter(format!("uuid {text:?}: {error}")))?,
+        P::Timestamp(seconds) => Box::new(
+            chrono::DateTime::from_timestamp(seconds, 0)
+                .ok_or_else(|| invalid(format!("invalid epoch timestamp {seconds}")))?,
         ),
-        P::Jsonb(bytes) => Box::new(Jsonb(bytes)),
+        P::Uuid(text) => Box::new(
+            uuid::Uuid::parse_str(&text).map_err(|_| invalid(format!("invalid UUID {text}")))?,
+        ),
+        P::Jsonb(bytes) => Box::new(
+            serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|_| {
+                invalid(format!("invalid JSON {}", String::from_utf8_lossy(&bytes)))
+            })?,
+        ),
+        P::Decimal(text) => Box::new(decimal(&text)?),
+        P::ArrayDecimal(values) => Box::new(
+            values
+                .iter()
+                .map(|value| value.as_deref().map(decimal).transpose())
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
         P::ArrayInt32(values) => Box::new(values),
         P::ArrayInt64(values) => Box::new(values),
         P::ArrayStr(values) => Box::new(values),
         P::Interval(interval) => Box::new(IntervalValue(interval)),
         P::DbNull => Box::new(Null),
-        P::Decimal(_)
-        | P::ArrayDecimal(_)
-        | P::RangeInt32(_)
-        | P::RangeInt64(_)
-        | P::RangeDecimal(_) => {
-            return Err(Error::BadParameter(format!(
-                "parameter type {} is not supported by the test host",
-                parameter_type_name(&value)
-            )));
+        P::RangeInt32(_) | P::RangeInt64(_) | P::RangeDecimal(_) => {
+            return Err(Conversion::NotModelled("range parameters"));
         }
     })
 }
 
-fn parameter_type_name(value: &ParameterValue) -> &'static str {
-    match value {
-        ParameterValue::Decimal(_) => "decimal",
-        ParameterValue::ArrayDecimal(_) => "array-decimal",
-        ParameterValue::RangeInt32(_) => "range-int32",
-        ParameterValue::RangeInt64(_) => "range-int64",
-        ParameterValue::RangeDecimal(_) => "range-decimal",
-        _ => "this",
-    }
+fn decimal(text: &str) -> Result<rust_decimal::Decimal, Conversion> {
+    rust_decimal::Decimal::from_str_exact(text)
+        .map_err(|_| invalid(format!("invalid decimal {text}")))
 }
 
-fn date(year: i32, month: u8, day: u8) -> Result<NaiveDate, Error> {
+fn date(year: i32, month: u8, day: u8) -> Result<NaiveDate, Conversion> {
     NaiveDate::from_ymd_opt(year, month.into(), day.into())
-        .ok_or_else(|| Error::BadParameter(format!("invalid date {year}-{month}-{day}")))
+        .ok_or_else(|| invalid(format!("invalid date y={year}, m={month}, d={day}")))
 }
 
-fn time(hour: u8, minute: u8, second: u8, nanos: u32) -> Result<NaiveTime, Error> {
-    NaiveTime::from_hms_nano_opt(hour.into(), minute.into(), second.into(), nanos).ok_or_else(
-        || Error::BadParameter(format!("invalid time {hour}:{minute}:{second}.{nanos}")),
-    )
+fn time(hour: u8, minute: u8, second: u8, nanos: u32) -> Result<NaiveTime, Conversion> {
+    NaiveTime::from_hms_nano_opt(hour.into(), minute.into(), second.into(), nanos)
+        .ok_or_else(|| invalid(format!("invalid time {hour}:{minute}:{second}:{nanos}")))
 }
 
+/// A column's type as Spin reports it (`convert_data_type`).
 fn data_type(ty: &Type) -> DbDataType {
     match *ty {
         Type::BOOL => DbDataType::Boolean,
-        Type::CHAR => DbDataType::Int8,
+        Type::BYTEA => DbDataType::Binary,
+        Type::FLOAT4 => DbDataType::Floating32,
+        Type::FLOAT8 => DbDataType::Floating64,
         Type::INT2 => DbDataType::Int16,
         Type::INT4 => DbDataType::Int32,
         Type::INT8 => DbDataType::Int64,
-        Type::FLOAT4 => DbDataType::Floating32,
-        Type::FLOAT8 => DbDataType::Floating64,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DbDataType::Str,
-        Type::BYTEA => DbDataType::Binary,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR => DbDataType::Str,
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => DbDataType::Datetime,
         Type::DATE => DbDataType::Date,
         Type::TIME => DbDataType::Time,
-        Type::TIMESTAMP | Type::TIMESTAMPTZ => DbDataType::Datetime,
         Type::UUID => DbDataType::Uuid,
-        Type::JSONB | Type::JSON => DbDataType::Jsonb,
+        Type::JSONB => DbDataType::Jsonb,
         Type::NUMERIC => DbDataType::Decimal,
+        Type::INT4_RANGE => DbDataType::RangeInt32,
+        Type::INT8_RANGE => DbDataType::RangeInt64,
+        Type::NUM_RANGE => DbDataType::RangeDecimal,
         Type::INT4_ARRAY => DbDataType::ArrayInt32,
         Type::INT8_ARRAY => DbDataType::ArrayInt64,
-        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => DbDataType::ArrayStr,
+        Type::NUMERIC_ARRAY => DbDataType::ArrayDecimal,
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY => DbDataType::ArrayStr,
         Type::INTERVAL => DbDataType::Interval,
         _ => DbDataType::Other(ty.name().to_owned()),
     }
 }
 
-fn db_value(row: &tokio_postgres::Row, index: usize) -> Result<DbValue, Error> {
+/// A column's value as Spin converts it (`convert_entry`). Where Spin's conversion fails
+/// (a `timestamptz`, a `numeric` NaN or Infinity), so does the query.
+fn db_value(row: &tokio_postgres::Row, index: usize) -> Result<DbValue, Conversion> {
     fn get<'a, T: FromSql<'a>>(
         row: &'a tokio_postgres::Row,
         index: usize,
-    ) -> Result<Option<T>, Error> {
-        row.try_get(index).map_err(|error| {
-            Error::ValueConversionFailed(format!("column {index}: {}", error_text(&error)))
-        })
+    ) -> Result<Option<T>, Conversion> {
+        row.try_get(index)
+            .map_err(|error| invalid(format!("{error:?}")))
     }
     fn value<T>(value: Option<T>, wrap: impl FnOnce(T) -> DbValue) -> DbValue {
         value.map_or(DbValue::DbNull, wrap)
@@ -408,16 +469,14 @@ fn db_value(row: &tokio_postgres::Row, index: usize) -> Result<DbValue, Error> {
     let ty = row.columns()[index].type_().clone();
     Ok(match ty {
         Type::BOOL => value(get(row, index)?, DbValue::Boolean),
-        Type::CHAR => value(get(row, index)?, DbValue::Int8),
+        Type::BYTEA => value(get(row, index)?, DbValue::Binary),
+        Type::FLOAT4 => value(get(row, index)?, DbValue::Floating32),
+        Type::FLOAT8 => value(get(row, index)?, DbValue::Floating64),
         Type::INT2 => value(get(row, index)?, DbValue::Int16),
         Type::INT4 => value(get(row, index)?, DbValue::Int32),
         Type::INT8 => value(get(row, index)?, DbValue::Int64),
-        Type::FLOAT4 => value(get(row, index)?, DbValue::Floating32),
-        Type::FLOAT8 => value(get(row, index)?, DbValue::Floating64),
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
-            value(get(row, index)?, DbValue::Str)
-        }
-        Type::BYTEA => value(get(row, index)?, DbValue::Binary),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR => value(get(row, index)?, DbValue::Str),
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => value(get::<NaiveDateTime>(row, index)?, datetime),
         Type::DATE => value(get::<NaiveDate>(row, index)?, |date| {
             DbValue::Date((date.year(), date.month() as u8, date.day() as u8))
         }),
@@ -429,24 +488,38 @@ fn db_value(row: &tokio_postgres::Row, index: usize) -> Result<DbValue, Error> {
                 time.nanosecond(),
             ))
         }),
-        Type::TIMESTAMP => value(get::<NaiveDateTime>(row, index)?, datetime),
-        Type::TIMESTAMPTZ => value(
-            get::<chrono::DateTime<chrono::Utc>>(row, index)?,
-            |instant| datetime(instant.naive_utc()),
-        ),
         Type::UUID => value(get::<uuid::Uuid>(row, index)?, |uuid| {
             DbValue::Uuid(uuid.to_string())
         }),
-        Type::JSONB | Type::JSON => value(get::<Jsonb>(row, index)?, |json| DbValue::Jsonb(json.0)),
-        Type::NUMERIC => value(get::<Numeric>(row, index)?, |number| {
-            DbValue::Decimal(number.0)
+        Type::JSONB => match get::<serde_json::Value>(row, index)? {
+            Some(json) => DbValue::Jsonb(serde_json::to_vec(&json).map_err(invalid)?),
+            None => DbValue::DbNull,
+        },
+        Type::NUMERIC => value(get::<rust_decimal::Decimal>(row, index)?, |number| {
+            DbValue::Decimal(number.to_string())
         }),
+        Type::NUMERIC_ARRAY => value(
+            get::<Vec<Option<rust_decimal::Decimal>>>(row, index)?,
+            |numbers| {
+                DbValue::ArrayDecimal(
+                    numbers
+                        .iter()
+                        .map(|number| number.map(|n| n.to_string()))
+                        .collect(),
+                )
+            },
+        ),
         Type::INT4_ARRAY => value(get(row, index)?, DbValue::ArrayInt32),
         Type::INT8_ARRAY => value(get(row, index)?, DbValue::ArrayInt64),
-        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => value(get(row, index)?, DbValue::ArrayStr),
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY => {
+            value(get(row, index)?, DbValue::ArrayStr)
+        }
         Type::INTERVAL => value(get::<IntervalValue>(row, index)?, |interval| {
             DbValue::Interval(interval.0)
         }),
+        Type::INT4_RANGE | Type::INT8_RANGE | Type::NUM_RANGE => {
+            return Err(Conversion::NotModelled("range columns"));
+        }
         _ => value(get::<Raw>(row, index)?, |raw| DbValue::Unsupported(raw.0)),
     })
 }
@@ -477,37 +550,6 @@ impl ToSql for Null {
         true
     }
     to_sql_checked!();
-}
-
-/// JSON text, sent and received in PostgreSQL's binary `jsonb` format (version byte 1).
-#[derive(Debug)]
-struct Jsonb(Vec<u8>);
-
-impl ToSql for Jsonb {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> SqlResult<IsNull> {
-        if *ty == Type::JSONB {
-            out.extend_from_slice(&[1]);
-        }
-        out.extend_from_slice(&self.0);
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        matches!(*ty, Type::JSONB | Type::JSON)
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for Jsonb {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> SqlResult<Self> {
-        match (ty, raw.split_first()) {
-            (&Type::JSONB, Some((1, json))) => Ok(Jsonb(json.to_vec())),
-            (&Type::JSONB, _) => Err("unknown jsonb format version".into()),
-            _ => Ok(Jsonb(raw.to_vec())),
-        }
-    }
-    fn accepts(ty: &Type) -> bool {
-        matches!(*ty, Type::JSONB | Type::JSON)
-    }
 }
 
 /// `interval` in PostgreSQL's binary format: microseconds, days, months.
@@ -541,80 +583,16 @@ impl<'a> FromSql<'a> for IntervalValue {
     }
 }
 
-/// `numeric` as base-10 text, decoded from PostgreSQL's binary format (base-10000 digits).
-struct Numeric(String);
-
-impl<'a> FromSql<'a> for Numeric {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> SqlResult<Self> {
-        let word = |index: usize| -> SqlResult<i16> {
-            let bytes = raw
-                .get(index * 2..index * 2 + 2)
-                .ok_or("truncated numeric")?;
-            Ok(i16::from_be_bytes([bytes[0], bytes[1]]))
-        };
-        let digits = word(0)? as usize;
-        let weight = word(1)? as i32;
-        let sign = word(2)? as u16;
-        let scale = word(3)? as usize;
-        match sign {
-            0xC000 => return Ok(Numeric("NaN".to_owned())),
-            0xD000 => return Ok(Numeric("Infinity".to_owned())),
-            0xF000 => return Ok(Numeric("-Infinity".to_owned())),
-            _ => {}
-        }
-        let groups = (0..digits)
-            .map(|index| word(4 + index))
-            .collect::<SqlResult<Vec<_>>>()?;
-        let group = |position: i32| -> i16 {
-            usize::try_from(weight - position)
-                .ok()
-                .and_then(|index| groups.get(index).copied())
-                .unwrap_or(0)
-        };
-        let mut text = String::new();
-        if sign == 0x4000 {
-            text.push('-');
-        }
-        let mut integer = String::new();
-        for position in (0..=weight).rev() {
-            let value = group(position);
-            if integer.is_empty() {
-                integer = value.to_string();
-            } else {
-                integer.push_str(&format!("{value:04}"));
-            }
-        }
-        if integer.is_empty() {
-            integer.push('0');
-        }
-        text.push_str(&integer);
-        if scale > 0 {
-            let mut fraction = String::new();
-            let mut position = -1;
-            while fraction.len() < scale {
-                fraction.push_str(&format!("{:04}", group(position)));
-                position -= 1;
-            }
-            fraction.truncate(scale);
-            text.push('.');
-            text.push_str(&fraction);
-        }
-        Ok(Numeric(text))
-    }
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::NUMERIC
-    }
-}
-
-/// The raw binary value of a column of a type this host does not convert.
+/// The raw binary value of a column of any other type, pseudo types included, as Spin's
+/// `Other` returns it.
 struct Raw(Vec<u8>);
 
 impl<'a> FromSql<'a> for Raw {
     fn from_sql(_: &Type, raw: &'a [u8]) -> SqlResult<Self> {
         Ok(Raw(raw.to_vec()))
     }
-    fn accepts(ty: &Type) -> bool {
-        !matches!(ty.kind(), Kind::Pseudo)
+    fn accepts(_: &Type) -> bool {
+        true
     }
 }
 
@@ -726,7 +704,7 @@ mod tests {
                 ParameterValue::Jsonb(br#"{"a": 1}"#.to_vec()),
                 "jsonb",
                 DbDataType::Jsonb,
-                DbValue::Jsonb(br#"{"a": 1}"#.to_vec()),
+                DbValue::Jsonb(br#"{"a":1}"#.to_vec()),
             ),
             (
                 ParameterValue::ArrayInt32(vec![Some(1), None]),
@@ -853,7 +831,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn errors_carry_postgres_codes_and_unsupported_parameters_are_named() {
+    async fn errors_carry_postgres_codes() {
         let (_postgres, mut host, connection) = connected().await;
         let c = || borrow(&connection);
         let syntax = host
@@ -868,14 +846,134 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert_eq!(db_error_code(missing), "42P01");
-        let decimal = vec![ParameterValue::Decimal("1.5".into())];
-        match host
+    }
+
+    #[tokio::test]
+    async fn a_bad_parameter_is_bad_parameter_in_query_and_value_conversion_failed_in_execute() {
+        let (_postgres, mut host, connection) = connected().await;
+        let c = || borrow(&connection);
+        let not_a_uuid = || vec![ParameterValue::Uuid("nope".into())];
+        let query = host
+            .query(c(), "SELECT $1::uuid".into(), not_a_uuid())
+            .await
+            .unwrap();
+        assert!(matches!(query, Err(Error::BadParameter(m)) if m.contains("invalid UUID")));
+        let execute = host
+            .execute(c(), "SELECT $1::uuid".into(), not_a_uuid())
+            .await
+            .unwrap();
+        assert!(matches!(execute, Err(Error::ValueConversionFailed(_))));
+        let decimal = vec![ParameterValue::Decimal("1.50".into())];
+        let rows = host
             .query(c(), "SELECT $1::numeric".into(), decimal)
             .await
             .unwrap()
+            .unwrap();
+        assert_eq!(rows.rows, [vec![DbValue::Decimal("1.50".into())]]);
+    }
+
+    #[tokio::test]
+    async fn columns_spin_does_not_convert_come_back_as_spin_returns_them() {
+        let (_postgres, mut host, connection) = connected().await;
+        let c = || borrow(&connection);
+        let statement = "SELECT 'n'::name, 'x'::\"char\", '{\"a\": 1}'::json, pg_sleep(0)";
+        let rows = host
+            .query(c(), statement.into(), vec![])
+            .await
+            .unwrap()
+            .unwrap();
+        let types: Vec<DbDataType> = rows.columns.iter().map(|c| c.data_type.clone()).collect();
+        assert_eq!(
+            types,
+            ["name", "char", "json", "void"].map(|name| DbDataType::Other(name.into()))
+        );
+        assert_eq!(
+            rows.rows[0],
+            [
+                DbValue::Unsupported(b"n".to_vec()),
+                DbValue::Unsupported(b"x".to_vec()),
+                DbValue::Unsupported(br#"{"a": 1}"#.to_vec()),
+                DbValue::Unsupported(vec![]),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn values_spin_cannot_convert_fail_the_query() {
+        let (_postgres, mut host, connection) = connected().await;
+        for statement in [
+            "SELECT now()",
+            "SELECT 'NaN'::numeric",
+            "SELECT 'Infinity'::numeric",
+        ] {
+            match host
+                .query(borrow(&connection), statement.into(), vec![])
+                .await
+                .unwrap()
+            {
+                Err(Error::QueryFailed(QueryError::Text(_))) => {}
+                other => panic!("{statement}: expected query-failed, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn ranges_are_not_modelled_and_trap_loudly() {
+        let (_postgres, mut host, connection) = connected().await;
+        let c = || borrow(&connection);
+        let column = host
+            .query(c(), "SELECT int4range(1, 5)".into(), vec![])
+            .await
+            .unwrap_err();
+        let parameter = host
+            .query(
+                c(),
+                "SELECT $1::int4range".into(),
+                vec![ParameterValue::RangeInt32((None, None))],
+            )
+            .await
+            .unwrap_err();
+        for trap in [column, parameter] {
+            assert!(matches!(
+                trap.downcast_ref::<SpinHazard>(),
+                Some(SpinHazard::NotModelled(_))
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn every_host_of_an_address_is_checked_and_no_message_shows_the_password() {
+        let postgres = TestPostgres::start().await.unwrap();
+        let mut host = instance_allowing(&[&format!("postgres://{}", postgres.host)]);
+        let refused = [
+            format!("postgres://u:s3cret@{},10.0.0.9:5432/db", postgres.host),
+            "postgres://u:s3cret@127.0.0.1:1/db".to_owned(),
+            "host=/tmp user=u password=s3cret".to_owned(),
+            "mysql://u:s3cret@127.0.0.1:3306/db".to_owned(),
+        ];
+        for address in refused {
+            match host.open(address.clone()).await.unwrap() {
+                Err(Error::ConnectionFailed(message)) => {
+                    assert!(!message.contains("s3cret"), "{address}: {message}")
+                }
+                other => panic!(
+                    "{address}: expected connection-failed, got {:?}",
+                    other.is_ok()
+                ),
+            }
+        }
+        match host
+            .open(format!(
+                "postgres://u:s3cret@{},10.0.0.9:5432/db",
+                postgres.host
+            ))
+            .await
+            .unwrap()
         {
-            Err(Error::BadParameter(message)) => assert!(message.contains("decimal"), "{message}"),
-            other => panic!("expected bad-parameter, got {other:?}"),
+            Err(Error::ConnectionFailed(message)) => {
+                assert_eq!(message, "address postgres://10.0.0.9:5432 is not permitted")
+            }
+            other => panic!("expected connection-failed, got {:?}", other.is_ok()),
         }
     }
 

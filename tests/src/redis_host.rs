@@ -2,7 +2,7 @@
 //!
 //! As in Spin: every `open` is a new TCP connection (no pooling), an address outside the
 //! component's `allowed_outbound_hosts` is refused with `invalid-address`, and `execute`
-//! flattens array replies into one list.
+//! flattens array replies into one list and fails on replies Spin cannot convert.
 
 use redis::AsyncCommands;
 use wasmtime::component::Resource;
@@ -146,8 +146,7 @@ impl HostConnection for InstanceState {
         match cmd.query_async::<redis::Value>(&mut redis).await {
             Ok(value) => {
                 let mut results = Vec::new();
-                flatten(value, &mut results);
-                Ok(Ok(results))
+                Ok(flatten(value, &mut results).map(|()| results))
             }
             Err(error) => Ok(Err(other(error))),
         }
@@ -163,10 +162,13 @@ fn other(error: redis::RedisError) -> Error {
     Error::Other(error.to_string())
 }
 
-/// Spin's conversion of a reply: nested arrays become one flat list, status replies
-/// (`OK` included) become `status`.
-fn flatten(value: redis::Value, results: &mut Vec<RedisResult>) {
+/// Spin's conversion of a reply (`crates/factor-outbound-redis/src/host.rs`,
+/// `impl FromRedisValue for RedisResults`): nested arrays and sets become one flat list,
+/// status replies (`OK` included) become `status`; maps, attributes, verbatim strings, pushes
+/// and errors anywhere in the reply fail the whole call.
+fn flatten(value: redis::Value, results: &mut Vec<RedisResult>) -> Result<(), Error> {
     use redis::Value;
+    let refused = |what: &str| Err(Error::Other(format!("Redis {what} is not supported")));
     match value {
         Value::Nil => results.push(RedisResult::Nil),
         Value::Int(value) => results.push(RedisResult::Int64(value)),
@@ -175,30 +177,22 @@ fn flatten(value: redis::Value, results: &mut Vec<RedisResult>) {
         Value::Okay => results.push(RedisResult::Status("OK".to_owned())),
         Value::Array(values) | Value::Set(values) => {
             for value in values {
-                flatten(value, results);
-            }
-        }
-        Value::Map(pairs) => {
-            for (key, value) in pairs {
-                flatten(key, results);
-                flatten(value, results);
+                flatten(value, results)?;
             }
         }
         Value::Boolean(value) => results.push(RedisResult::Int64(value.into())),
         Value::Double(value) => results.push(RedisResult::Binary(value.to_string().into_bytes())),
-        Value::VerbatimString { text, .. } => results.push(RedisResult::Binary(text.into_bytes())),
         Value::BigNumber(number) => results.push(RedisResult::Binary(number)),
-        Value::Attribute { data, .. } => flatten(*data, results),
-        Value::Push { data, .. } => {
-            for value in data {
-                flatten(value, results);
-            }
-        }
+        Value::Map(_) => return refused("Map type"),
+        Value::Attribute { .. } => return refused("Attribute type"),
+        Value::VerbatimString { .. } => return refused("string with format attribute"),
+        Value::Push { .. } => return refused("Pub/Sub types"),
         Value::ServerError(error) => {
-            results.push(RedisResult::Status(error.to_string()));
+            return Err(Error::Other(format!("Server error: {error:?}")));
         }
-        _ => {}
+        _ => return refused("reply type"),
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -319,6 +313,48 @@ mod tests {
                 .unwrap(),
             Err(Error::Other(_))
         ));
+        let nested_error = vec![
+            RedisParameter::Binary(b"return {1, redis.error_reply('boom')}".to_vec()),
+            RedisParameter::Int64(0),
+        ];
+        match host
+            .execute(c(), "EVAL".into(), nested_error)
+            .await
+            .unwrap()
+        {
+            Err(Error::Other(message)) => assert!(message.contains("boom"), "{message}"),
+            other => panic!("a nested error must fail the call, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn replies_spin_cannot_convert_fail_instead_of_being_flattened() {
+        use redis::{PushKind, Value};
+        let refused = [
+            Value::Map(vec![(Value::Int(1), Value::Int(2))]),
+            Value::Array(vec![Value::Int(1), Value::Map(vec![])]),
+            Value::Push {
+                kind: PushKind::Message,
+                data: vec![Value::Int(1)],
+            },
+            Value::Attribute {
+                data: Box::new(Value::Int(1)),
+                attributes: vec![],
+            },
+        ];
+        for value in refused {
+            assert!(
+                flatten(value.clone(), &mut Vec::new()).is_err(),
+                "{value:?}"
+            );
+        }
+        let mut results = Vec::new();
+        flatten(
+            Value::Set(vec![Value::Boolean(true), Value::Double(1.5)]),
+            &mut results,
+        )
+        .unwrap();
+        assert_eq!(results, [RedisResult::Int64(1), binary("1.5")]);
     }
 
     #[tokio::test]

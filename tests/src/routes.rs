@@ -1,9 +1,10 @@
 //! Spin's HTTP route matching: exact routes, `:name` segments and a trailing `/...` wildcard.
 //!
-//! As in Spin, a trailing slash on the request path is ignored (`/counter` also answers
-//! `/counter/`), a wildcard route also matches its own prefix (`/result/...` answers
-//! `/result`), and when several routes match the most specific one wins: an exact route
-//! before a wildcard, a longer prefix before a shorter one.
+//! As in Spin (`crates/routes/src/lib.rs`, routefinder), a trailing slash on the request path
+//! is ignored (`/counter` also answers `/counter/`), an empty segment is a segment
+//! (`/api//vote` is not `/api/vote`), a wildcard route also matches its own prefix
+//! (`/result/...` answers `/result`), and when several routes match the most specific one
+//! wins: an exact route before a wildcard, a longer prefix before a shorter one.
 
 use anyhow::ensure;
 
@@ -55,6 +56,24 @@ impl Route {
         &self.text
     }
 
+    /// The route without its wildcard: `/result` for `/result/...` (Spin's component route).
+    pub fn prefix(&self) -> &str {
+        if self.wildcard {
+            &self.text[..self.text.len() - "/...".len()]
+        } else {
+            &self.text
+        }
+    }
+
+    /// The part of a matched `path` that the wildcard covers (Spin's path info).
+    pub fn path_info<'p>(&self, path: &'p str) -> &'p str {
+        if self.wildcard {
+            path.get(self.prefix().len()..).unwrap_or_default()
+        } else {
+            ""
+        }
+    }
+
     /// Whether `path` (without query string) is served by this route, and how specifically.
     pub fn matches(&self, path: &str) -> Option<Specificity> {
         let path: Vec<&str> = split(path).collect();
@@ -84,11 +103,11 @@ impl std::fmt::Display for Route {
     }
 }
 
-/// The path's segments, ignoring the leading slash and one trailing slash.
+/// The path's segments, ignoring the leading slash and one trailing slash; `/` has none.
 fn split(path: &str) -> impl Iterator<Item = &str> {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    trimmed.split('/').filter(|segment| !segment.is_empty())
+    trimmed.split('/').filter(move |_| !trimmed.is_empty())
 }
 
 /// The route among `routes` that serves `path`, if any.
@@ -136,6 +155,22 @@ mod tests {
         assert!(!matches("/result/...", "/resultx"));
         assert!(matches("/...", "/"));
         assert!(matches("/...", "/any/path"));
+    }
+
+    #[test]
+    fn an_empty_segment_is_a_segment() {
+        assert!(!matches("/api/vote", "/api//vote"));
+        assert!(!matches("/counter", "//counter"));
+        assert!(matches("/result/...", "/result//x"));
+    }
+
+    #[test]
+    fn path_info_is_what_the_wildcard_covers() {
+        let route = Route::parse("/result/...").unwrap();
+        assert_eq!(route.prefix(), "/result");
+        assert_eq!(route.path_info("/result/api"), "/api");
+        assert_eq!(route.path_info("/result"), "");
+        assert_eq!(Route::parse("/counter").unwrap().path_info("/counter"), "");
     }
 
     #[test]

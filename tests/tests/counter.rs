@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use redis::AsyncCommands;
-use spin_test_host::TestEnv;
+use spin_test_host::{App, TestEnv};
 
 fn visits_in(body: &[u8]) -> u64 {
     let text = std::str::from_utf8(body).unwrap();
@@ -97,9 +97,7 @@ async fn answers_503_naming_redis_while_it_is_down_and_recovers_when_it_returns(
 async fn other_methods_get_405_with_allow_and_count_nothing() {
     let env = TestEnv::start().await.unwrap();
     for method in ["POST", "PUT", "DELETE", "PATCH"] {
-        let request = http::Request::builder()
-            .method(method)
-            .uri("/counter")
+        let request = App::request(method, "/counter")
             .body(Bytes::from_static(b"x"))
             .unwrap();
         let response = env.app.send(request).await.unwrap();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use redis::AsyncCommands;
-use spin_test_host::{Browser, HostCall, TestEnv};
+use spin_test_host::{App, Browser, HostCall, TestEnv};
 use voting_shared::queue::{ACKNOWLEDGE_SCRIPT, DEAD_LETTER_KEY, LegacyEntry, VOTES_KEY};
 use voting_shared::schema::UPSERT_VOTES;
 
@@ -368,7 +368,7 @@ async fn the_json_api_answers_202_with_the_voter_and_sets_the_voter_cookie() {
     let response = env
         .app
         .send(
-            http::Request::post("/api/vote")
+            App::request("POST", "/api/vote")
                 .header("content-type", "application/json")
                 .body(bytes::Bytes::from_static(br#"{"vote":"b"}"#))
                 .unwrap(),
@@ -497,7 +497,7 @@ async fn the_results_api_answers_304_until_the_tally_changes() {
     );
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
     let conditional = |etag: String| {
-        http::Request::get("/result/api")
+        App::request("GET", "/result/api")
             .header("if-none-match", etag)
             .body(bytes::Bytes::new())
             .unwrap()
