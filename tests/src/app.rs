@@ -19,7 +19,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 
 use crate::bindings::{RedisTrigger, RedisTriggerPre};
 use crate::instance::{ComponentContext, Fault, Faults, InstanceState, SpinHazard};
-use crate::manifest::{Manifest, ResolvedComponent, Variables};
+use crate::manifest::{Manifest, ResolvedComponent, Variables, with_dotenv};
 use crate::postgres_host::PostgresPool;
 use crate::routes::{Route, best_match};
 
@@ -73,10 +73,12 @@ pub fn repository_root() -> PathBuf {
 }
 
 impl App {
-    /// Loads `spin.toml` from `root`, taking `SPIN_VARIABLE_*` overrides from `environment`.
+    /// Loads `spin.toml` from `root`, taking `SPIN_VARIABLE_*` overrides from `environment`
+    /// and then from `root/.env`, as `spin up` run in `root` does.
     pub fn load(root: &Path, environment: &HashMap<String, String>) -> anyhow::Result<App> {
         let manifest = Manifest::from_file(&root.join("spin.toml"))?;
-        let variables = Variables::resolve(&manifest, environment)?;
+        let environment = with_dotenv(environment, &root.join(".env"))?;
+        let variables = Variables::resolve(&manifest, &environment)?;
         let engine = ENGINE.clone();
         let mut linker = Linker::<InstanceState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

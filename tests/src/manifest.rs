@@ -171,11 +171,34 @@ impl Variables {
     }
 }
 
+/// Spin's rule (`crates/expressions/src/lib.rs`, `Key::validate`): lower-case letters, digits
+/// and single underscores, starting with a letter and not ending with an underscore.
 pub(crate) fn is_variable_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && !name.contains("__")
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The environment Spin's variables provider reads (`crates/variables-env/src/lib.rs`): the
+/// process environment first, then the entries of a `.env` file in the directory `spin up`
+/// runs in, when there is one.
+pub fn with_dotenv(
+    environment: &HashMap<String, String>,
+    dotenv: &Path,
+) -> anyhow::Result<HashMap<String, String>> {
+    let mut merged = environment.clone();
+    if dotenv.exists() {
+        for entry in dotenvy::from_path_iter(dotenv)
+            .with_context(|| format!("reading {}", dotenv.display()))?
+        {
+            let (name, value) = entry.with_context(|| format!("parsing {}", dotenv.display()))?;
+            merged.entry(name).or_insert(value);
+        }
+    }
+    Ok(merged)
 }
 
 /// A component with every template in its configuration expanded.
@@ -194,10 +217,14 @@ impl ResolvedComponent {
         component: &Component,
         variables: &Variables,
     ) -> anyhow::Result<ResolvedComponent> {
+        // As in Spin, an entry whose variables expand to nothing is skipped (an optional
+        // endpoint); any other entry must parse.
         let allowed_outbound_hosts = component
             .allowed_outbound_hosts
             .iter()
-            .map(|entry| AllowedHost::parse(&variables.expand(entry)?))
+            .map(|entry| variables.expand(entry))
+            .filter(|expanded| !matches!(expanded.as_deref(), Ok("" | "http://" | "https://")))
+            .map(|expanded| AllowedHost::parse(&expanded?))
             .collect::<anyhow::Result<_>>()
             .with_context(|| format!("component {id}: allowed_outbound_hosts"))?;
         let component_variables = component
@@ -255,6 +282,34 @@ mod tests {
             error.to_string(),
             "variable token is required: set SPIN_VARIABLE_TOKEN"
         );
+    }
+
+    #[test]
+    fn variable_names_follow_spins_rules() {
+        for name in ["a", "host", "option_a", "v2", "a_b_c"] {
+            assert!(is_variable_name(name), "{name}");
+        }
+        for name in ["", "aX", "1bc", "_x", "x.y", "x_", "a__b", "x-y"] {
+            assert!(!is_variable_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_dotenv_file_fills_what_the_environment_does_not_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let dotenv = dir.path().join(".env");
+        std::fs::write(
+            &dotenv,
+            "# local settings\nSPIN_VARIABLE_TOKEN=\"from file\"\nSPIN_VARIABLE_HOST=ignored:1\n",
+        )
+        .unwrap();
+        let environment = HashMap::from([("SPIN_VARIABLE_HOST".to_owned(), "env:2".to_owned())]);
+        let merged = with_dotenv(&environment, &dotenv).unwrap();
+        let variables = Variables::resolve(&manifest(APP), &merged).unwrap();
+        assert_eq!(variables.get("token"), Some("from file"));
+        assert_eq!(variables.get("host"), Some("env:2"));
+        let absent = with_dotenv(&environment, &dir.path().join("none")).unwrap();
+        assert_eq!(absent, environment);
     }
 
     #[test]

@@ -1,24 +1,40 @@
-//! `allowed_outbound_hosts`: which network destinations a component may connect to.
+//! `allowed_outbound_hosts`: which network destinations a component may connect to, as Spin
+//! parses and applies them (`crates/outbound-networking-config/src/allowed_hosts.rs`).
 //!
-//! Entries have Spin's form `scheme://host[:port]`, where each part may be `*` and the host
-//! may be `*.domain`; an entry without a port means the scheme's well-known port. Entries
-//! with a path or user info are rejected, as real Spin rejects them.
+//! Entries have the form `scheme://host[:port]`: the scheme may be `*`; the host may be `*`,
+//! `*.domain`, `self`, a literal name or address, or a CIDR block (`10.0.0.0/8`); the port may
+//! be `*`, a number or a range `start..end` (end excluded), and without one the scheme's
+//! well-known port applies. A trailing `/` is accepted; a path or user info is rejected.
+
+use std::net::IpAddr;
 
 use anyhow::{Context, bail, ensure};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowedHost {
-    scheme: Pattern,
-    host: Pattern,
-    port: Option<u16>,
+    /// `None`: any scheme.
+    scheme: Option<String>,
+    host: HostPattern,
+    port: PortPattern,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Pattern {
+enum HostPattern {
     Any,
-    Exact(String),
-    /// `*.example.com`: any subdomain of `example.com`.
+    /// `*.example.com`, kept as `.example.com`.
     Subdomain(String),
+    /// `self`: the app itself, reached by relative URLs only.
+    ToSelf,
+    Literal(String),
+    Cidr(IpAddr, u8),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PortPattern {
+    Any,
+    Port(u16),
+    /// `start..end`, the end excluded.
+    Range(u16, u16),
 }
 
 /// The scheme, host and port an outbound address connects to.
@@ -31,59 +47,167 @@ pub struct Destination {
 
 impl AllowedHost {
     pub fn parse(entry: &str) -> anyhow::Result<AllowedHost> {
-        let (scheme, rest) = entry
-            .split_once("://")
-            .with_context(|| format!("{entry:?}: expected scheme://host[:port]"))?;
-        ensure!(
-            !rest.contains(['/', '@', '?', '#']),
-            "{entry:?}: an allowed host may not have a path or user info"
-        );
-        let (host, port) = split_host_port(rest);
-        ensure!(!host.is_empty(), "{entry:?}: the host is empty");
-        let scheme = if scheme == "*" {
-            Pattern::Any
-        } else {
-            Pattern::Exact(scheme.to_ascii_lowercase())
-        };
-        let host = match host {
-            "*" => Pattern::Any,
-            _ => match host.strip_prefix("*.") {
-                Some(domain) => Pattern::Subdomain(domain.to_ascii_lowercase()),
-                None => Pattern::Exact(host.to_ascii_lowercase()),
+        let entry = entry.trim();
+        let (scheme, rest) = entry.split_once("://").with_context(|| {
+            format!("{entry:?} does not contain a scheme (e.g., 'http://' or '*://')")
+        })?;
+        let (host, port) = match rest.rsplit_once(':') {
+            None => (rest, ""),
+            Some((host, "")) => (host, ""),
+            Some(_) if HostPattern::parse(rest).is_ok() => (rest, ""),
+            Some((host, tail)) => match tail.split_once('/') {
+                Some((_, path)) if !path.is_empty() => {
+                    bail!("{entry:?} has a path but is not allowed to")
+                }
+                Some((port, _)) => (host, port),
+                None => (host, tail),
             },
         };
+        let scheme = match scheme {
+            "*" => None,
+            _ => {
+                ensure!(
+                    !scheme.is_empty() && scheme.chars().all(char::is_alphabetic),
+                    "{entry:?}: invalid scheme {scheme:?}"
+                );
+                Some(scheme.to_owned())
+            }
+        };
+        let host = HostPattern::parse(host)
+            .with_context(|| format!("{entry:?}: invalid allowed host {host:?}"))?;
         let port = match port {
-            Some("*") => None,
-            Some(port) => Some(
-                port.parse()
-                    .with_context(|| format!("{entry:?}: invalid port {port:?}"))?,
-            ),
-            None => match &scheme {
-                Pattern::Exact(scheme) => Some(default_port(scheme).with_context(|| {
-                    format!("{entry:?}: scheme {scheme} has no default port; give one")
-                })?),
-                _ => bail!("{entry:?}: a wildcard scheme needs an explicit port"),
+            "" => {
+                let scheme = scheme.as_deref().unwrap_or("*");
+                PortPattern::Port(default_port(scheme).with_context(|| {
+                    format!("{entry:?}: no port, and scheme {scheme:?} has no well-known port")
+                })?)
+            }
+            "*" => PortPattern::Any,
+            _ => match port.split_once("..") {
+                Some((start, end)) => PortPattern::Range(
+                    start
+                        .parse()
+                        .with_context(|| format!("{entry:?}: port range"))?,
+                    end.parse()
+                        .with_context(|| format!("{entry:?}: port range"))?,
+                ),
+                None => PortPattern::Port(
+                    port.parse()
+                        .with_context(|| format!("{entry:?}: port {port:?} is not a number"))?,
+                ),
             },
         };
         Ok(AllowedHost { scheme, host, port })
     }
 
     pub fn allows(&self, destination: &Destination) -> bool {
-        let scheme = match &self.scheme {
-            Pattern::Any => true,
-            Pattern::Exact(scheme) => *scheme == destination.scheme,
-            Pattern::Subdomain(_) => false,
-        };
+        let scheme = self
+            .scheme
+            .as_ref()
+            .is_none_or(|scheme| *scheme == destination.scheme);
         let host = match &self.host {
-            Pattern::Any => true,
-            Pattern::Exact(host) => *host == destination.host,
-            Pattern::Subdomain(domain) => destination
+            HostPattern::Any => true,
+            HostPattern::Subdomain(suffix) => {
+                destination.host.parse::<IpAddr>().is_err() && destination.host.ends_with(suffix)
+            }
+            HostPattern::ToSelf => false,
+            HostPattern::Literal(host) => *host == destination.host,
+            HostPattern::Cidr(network, prefix) => destination
                 .host
-                .strip_suffix(domain.as_str())
-                .is_some_and(|head| head.ends_with('.')),
+                .parse::<IpAddr>()
+                .is_ok_and(|address| in_network(address, *network, *prefix)),
         };
-        let port = self.port.is_none_or(|port| port == destination.port);
+        let port = match self.port {
+            PortPattern::Any => true,
+            PortPattern::Port(port) => port == destination.port,
+            PortPattern::Range(start, end) => (start..end).contains(&destination.port),
+        };
         scheme && host && port
+    }
+}
+
+impl HostPattern {
+    fn parse(host: &str) -> anyhow::Result<HostPattern> {
+        let host = host.trim();
+        match host {
+            "*" => return Ok(HostPattern::Any),
+            "self" | "self.alt" => return Ok(HostPattern::ToSelf),
+            _ => {}
+        }
+        if let Some((network, prefix)) = cidr(host) {
+            return Ok(HostPattern::Cidr(network, prefix));
+        }
+        let host = host.strip_suffix('/').unwrap_or(host);
+        ensure!(!host.contains('/'), "must not include a path");
+        ensure!(!host.contains('@'), "must not include user info");
+        if let Some(domain) = host.strip_prefix("*.") {
+            ensure!(
+                !domain.contains('*'),
+                "wildcards are allowed only as prefixes"
+            );
+            ensure!(
+                is_domain(domain) && domain.parse::<IpAddr>().is_err(),
+                "wildcard suffix must be a domain"
+            );
+            return Ok(HostPattern::Subdomain(format!(
+                ".{}",
+                domain.to_ascii_lowercase()
+            )));
+        }
+        ensure!(
+            !host.contains('*'),
+            "wildcards are allowed only as subdomains"
+        );
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        ensure!(
+            host.parse::<IpAddr>().is_ok() || is_domain(host),
+            "not a host name or address"
+        );
+        Ok(HostPattern::Literal(host.to_ascii_lowercase()))
+    }
+}
+
+fn is_domain(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))
+}
+
+/// `10.0.0.0/8`, `fd00::/8`, or a bare address (a network of one).
+fn cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (address, prefix) = match text.split_once('/') {
+        Some((address, prefix)) => (address.parse::<IpAddr>().ok()?, prefix.parse().ok()?),
+        None => {
+            let address = text.parse::<IpAddr>().ok()?;
+            (address, if address.is_ipv4() { 32 } else { 128 })
+        }
+    };
+    let bits = if address.is_ipv4() { 32 } else { 128 };
+    (prefix <= bits).then_some((address, prefix))
+}
+
+fn in_network(address: IpAddr, network: IpAddr, prefix: u8) -> bool {
+    let mask = |bits: u32| {
+        if prefix == 0 {
+            0
+        } else {
+            u128::MAX << (bits - u32::from(prefix))
+        }
+    };
+    match (address, network) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = mask(32);
+            u128::from(u32::from(a)) & mask == u128::from(u32::from(n)) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = mask(128);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
     }
 }
 
@@ -205,7 +329,48 @@ mod tests {
     #[test]
     fn entries_with_a_path_or_user_info_are_rejected_like_spin_does() {
         assert!(AllowedHost::parse("postgres://user:pw@db:5432/votes").is_err());
+        assert!(AllowedHost::parse("postgres://user:pw@db:5432").is_err());
         assert!(AllowedHost::parse("redis://cache:6379/0").is_err());
         assert!(AllowedHost::parse("cache:6379").is_err());
+        assert!(AllowedHost::parse("redis://*cache:6379").is_err());
+        assert!(
+            AllowedHost::parse("tcp://cache").is_err(),
+            "no well-known port"
+        );
+    }
+
+    #[test]
+    fn a_trailing_slash_is_accepted() {
+        assert!(allowed("redis://cache:6379/", "redis://cache:6379"));
+        assert!(allowed("redis://cache/", "redis://cache:6379"));
+    }
+
+    #[test]
+    fn port_ranges_exclude_their_end() {
+        assert!(allowed("redis://cache:6379..6381", "redis://cache:6380"));
+        assert!(!allowed("redis://cache:6379..6381", "redis://cache:6381"));
+    }
+
+    #[test]
+    fn cidr_blocks_match_addresses_not_names() {
+        assert!(allowed(
+            "postgres://10.1.0.0/16:5432",
+            "postgres://10.1.200.3:5432"
+        ));
+        assert!(!allowed(
+            "postgres://10.1.0.0/16:5432",
+            "postgres://10.2.0.1:5432"
+        ));
+        assert!(!allowed(
+            "postgres://10.1.0.0/16:5432",
+            "postgres://db:5432"
+        ));
+        assert!(allowed("redis://fd00::/8:6379", "redis://[fd12::1]:6379"));
+    }
+
+    #[test]
+    fn self_allows_no_absolute_address() {
+        assert!(AllowedHost::parse("http://self").is_ok());
+        assert!(!allowed("redis://self:6379", "redis://self:6379"));
     }
 }
