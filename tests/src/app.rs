@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, Weak};
 
 use anyhow::{Context, bail, ensure};
 use bytes::Bytes;
@@ -72,11 +72,23 @@ pub fn repository_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The manifest for hosts without a Redis trigger, beside `spin.toml`.
+pub const HTTP_ONLY_MANIFEST: &str = "spin.http-only.toml";
+
 impl App {
     /// Loads `spin.toml` from `root`, taking `SPIN_VARIABLE_*` overrides from `environment`
     /// and then from `root/.env`, as `spin up` run in `root` does.
     pub fn load(root: &Path, environment: &HashMap<String, String>) -> anyhow::Result<App> {
-        let manifest = Manifest::from_file(&root.join("spin.toml"))?;
+        Self::load_manifest(&root.join("spin.toml"), environment)
+    }
+
+    /// Like [`App::load`], for the manifest at `path` (`spin up -f path`).
+    pub fn load_manifest(
+        path: &Path,
+        environment: &HashMap<String, String>,
+    ) -> anyhow::Result<App> {
+        let root = path.parent().context("a manifest is in a directory")?;
+        let manifest = Manifest::from_file(path)?;
         let environment = with_dotenv(environment, &root.join(".env"))?;
         let variables = Variables::resolve(&manifest, &environment)?;
         let engine = ENGINE.clone();
@@ -93,6 +105,7 @@ impl App {
             .collect();
         let faults = Arc::new(Faults::default());
         let log = MemoryOutputPipe::new(LOG_CAPACITY);
+        let chaining = Arc::new(ServiceChaining::default());
         let context = |id: &str| -> anyhow::Result<Arc<ComponentContext>> {
             let component = manifest
                 .component
@@ -106,6 +119,7 @@ impl App {
                 postgres: postgres_pools[id].clone(),
                 faults: faults.clone(),
                 log: log.clone(),
+                chaining: chaining.clone(),
             }))
         };
         let instance_pre = |id: &str| -> anyhow::Result<_> {
@@ -118,12 +132,12 @@ impl App {
 
         let routes = manifest.http_routes()?;
         let mut http_components = HashMap::new();
-        for (id, _) in &routes {
+        for id in manifest.http_components() {
             if !http_components.contains_key(id) {
                 let pre = ProxyPre::new(instance_pre(id)?)
                     .map_err(anyhow::Error::from)
                     .with_context(|| format!("component {id} is not an HTTP component"))?;
-                http_components.insert(id.clone(), (context(id)?, pre));
+                http_components.insert(id.to_owned(), (context(id)?, pre));
             }
         }
 
@@ -153,7 +167,7 @@ impl App {
             });
         }
 
-        Ok(App(Arc::new(AppInner {
+        let app = App(Arc::new(AppInner {
             engine,
             variables,
             routes,
@@ -161,7 +175,9 @@ impl App {
             redis_subscriptions,
             faults,
             log,
-        })))
+        }));
+        chaining.0.get_or_init(|| Arc::downgrade(&app.0));
+        Ok(app)
     }
 
     /// The value of an application variable, after `SPIN_VARIABLE_*` overrides.
@@ -212,7 +228,21 @@ impl App {
         let Some((id, route)) = best_match(&self.0.routes, &path) else {
             return Ok(empty_response(http::StatusCode::NOT_FOUND));
         };
-        let (context, pre) = &self.0.http_components[id];
+        self.dispatch(id, route, request).await
+    }
+
+    /// Runs `request` in a fresh instance of component `id`, matched by `route`.
+    async fn dispatch(
+        &self,
+        id: &str,
+        route: &Route,
+        request: http::Request<Bytes>,
+    ) -> anyhow::Result<Response> {
+        let (context, pre) = self
+            .0
+            .http_components
+            .get(id)
+            .with_context(|| format!("no HTTP component {id:?}"))?;
         let is_head = request.method() == http::Method::HEAD;
         let request = spin_request(request, route)?;
 
@@ -225,7 +255,7 @@ impl App {
         let outparam = store.data_mut().http().new_response_outparam(sender)?;
         let pre = pre.clone();
         let app = self.clone();
-        let component = id.clone();
+        let component = id.to_owned();
         let instance = tokio::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
             let result = proxy
@@ -260,6 +290,12 @@ impl App {
         };
         let body = if is_head { Bytes::new() } else { body };
         Ok(http::Response::from_parts(parts, body))
+    }
+
+    /// Sends `request` to component `id` as local service chaining from another component
+    /// does: directly, whether the component has a public route or is private.
+    pub async fn chain(&self, id: &str, request: http::Request<Bytes>) -> anyhow::Result<Response> {
+        self.dispatch(id, &Route::parse("/...")?, request).await
     }
 
     /// `GET path`.
@@ -387,6 +423,27 @@ fn compile(engine: &Engine, source: &Path) -> anyhow::Result<Component> {
     })?;
     compiled.insert(source.to_path_buf(), component.clone());
     Ok(component)
+}
+
+/// Local service chaining (`crates/trigger-http/src/outbound_http.rs`): a request from a
+/// component to `http://<id>.spin.internal/...` runs component `id` directly, private or not,
+/// as a request matched by the synthetic route `/...`.
+#[derive(Default)]
+pub(crate) struct ServiceChaining(OnceLock<Weak<AppInner>>);
+
+impl ServiceChaining {
+    pub(crate) async fn send(
+        &self,
+        component: &str,
+        request: http::Request<Bytes>,
+    ) -> anyhow::Result<Response> {
+        let app = self
+            .0
+            .get()
+            .and_then(Weak::upgrade)
+            .context("the app is no longer running")?;
+        App(app).chain(component, request).await
+    }
 }
 
 /// The authority test requests name, as a browser would for `spin up`'s default address.

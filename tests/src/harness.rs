@@ -9,14 +9,34 @@ use redis::AsyncCommands;
 use crate::services::{TestPostgres, TestRedis, spin_variables};
 use crate::{App, Response, repository_root};
 
-/// The app from the repository's `spin.toml`, wired to a fresh Redis and PostgreSQL.
+/// Which manifest the app runs from, that is how the worker is woken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deployment {
+    /// `spin.toml`: the Redis trigger delivers the doorbell published on the votes channel.
+    RedisTrigger,
+    /// `spin.http-only.toml`: the worker is a private HTTP endpoint rung by service chaining.
+    HttpOnly,
+}
+
+impl Deployment {
+    pub fn manifest(self) -> std::path::PathBuf {
+        repository_root().join(match self {
+            Deployment::RedisTrigger => "spin.toml",
+            Deployment::HttpOnly => crate::HTTP_ONLY_MANIFEST,
+        })
+    }
+}
+
+/// The app from one of the repository's manifests, wired to a fresh Redis and PostgreSQL.
 pub struct TestEnv {
     pub redis: TestRedis,
     pub postgres: TestPostgres,
     pub app: App,
+    pub deployment: Deployment,
 }
 
 impl TestEnv {
+    /// The app from `spin.toml`.
     pub async fn start() -> anyhow::Result<TestEnv> {
         Self::start_with(&[]).await
     }
@@ -31,22 +51,32 @@ impl TestEnv {
         postgres: TestPostgres,
         extra_environment: &[(&str, &str)],
     ) -> anyhow::Result<TestEnv> {
+        Self::start_deployment(Deployment::RedisTrigger, postgres, extra_environment).await
+    }
+
+    /// The app from `deployment`'s manifest.
+    pub async fn start_deployment(
+        deployment: Deployment,
+        postgres: TestPostgres,
+        extra_environment: &[(&str, &str)],
+    ) -> anyhow::Result<TestEnv> {
         let redis = TestRedis::start().await?;
-        let app = App::load(
-            &repository_root(),
+        let app = App::load_manifest(
+            &deployment.manifest(),
             &environment(&redis, &postgres, extra_environment),
         )?;
         Ok(TestEnv {
             redis,
             postgres,
             app,
+            deployment,
         })
     }
 
     /// A second, independent load of the same app (as a second `spin up` would be).
     pub fn another_app(&self) -> anyhow::Result<App> {
-        App::load(
-            &repository_root(),
+        App::load_manifest(
+            &self.deployment.manifest(),
             &environment(&self.redis, &self.postgres, &[]),
         )
     }
@@ -71,11 +101,26 @@ fn environment(
 }
 
 impl TestEnv {
-    /// Delivers one doorbell to a fresh worker instance and waits for it to finish.
+    /// Rings the worker's doorbell once, as the deployment does, and waits for it to finish.
     pub async fn drain(&self) -> anyhow::Result<()> {
-        self.app
-            .deliver("worker", voting_shared::queue::DOORBELL.as_bytes())
-            .await
+        match self.deployment {
+            Deployment::RedisTrigger => {
+                self.app
+                    .deliver("worker", voting_shared::queue::DOORBELL.as_bytes())
+                    .await
+            }
+            Deployment::HttpOnly => {
+                let doorbell = App::request("POST", "/").body(Bytes::new())?;
+                let response = self.app.chain("worker", doorbell).await?;
+                anyhow::ensure!(
+                    response.status() == 200,
+                    "the worker answered {}: {}",
+                    response.status(),
+                    String::from_utf8_lossy(response.body())
+                );
+                Ok(())
+            }
+        }
     }
 
     /// How many entries wait in the Redis list `votes`.

@@ -4,18 +4,22 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use http_body_util::{BodyExt, Full};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::p2::types::{HostFutureIncomingResponse, OutgoingRequestConfig};
+use wasmtime_wasi_http::p2::types::{
+    HostFutureIncomingResponse, IncomingResponse, OutgoingRequestConfig,
+};
 use wasmtime_wasi_http::p2::{HttpResult, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use crate::app::ServiceChaining;
 use crate::bindings::variables;
 use crate::manifest::is_variable_name;
-use crate::outbound::{AllowedHost, is_allowed};
+use crate::outbound::{AllowedHost, Destination, is_allowed};
 use crate::postgres_host::PostgresPool;
 
 /// A host call that a test can make fail with a trap, to simulate a crash at that point.
@@ -78,6 +82,7 @@ pub(crate) struct ComponentContext {
     pub(crate) postgres: Arc<PostgresPool>,
     pub(crate) faults: Arc<Faults>,
     pub(crate) log: MemoryOutputPipe,
+    pub(crate) chaining: Arc<ServiceChaining>,
 }
 
 impl ComponentContext {
@@ -119,11 +124,11 @@ impl InstanceState {
             .allow_udp(false)
             .build();
         InstanceState {
-            component,
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),
-            http_hooks: OutboundHttp,
+            http_hooks: OutboundHttp(component.clone()),
+            component,
         }
     }
 }
@@ -147,17 +152,61 @@ impl WasiHttpView for InstanceState {
     }
 }
 
-/// No component of this app lists an HTTP destination in `allowed_outbound_hosts`, so,
-/// as Spin would, every outbound HTTP request is denied.
-struct OutboundHttp;
+/// Outbound HTTP as Spin allows it to this app's components: local service chaining to a
+/// component named in `allowed_outbound_hosts` (`http://<id>.spin.internal`); every other
+/// destination is denied (no component lists one, and tests make no outside requests).
+struct OutboundHttp(Arc<ComponentContext>);
 
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
-        _request: hyper::Request<HyperOutgoingBody>,
-        _config: OutgoingRequestConfig,
+        request: hyper::Request<HyperOutgoingBody>,
+        config: OutgoingRequestConfig,
     ) -> HttpResult<HostFutureIncomingResponse> {
-        Err(ErrorCode::HttpRequestDenied.into())
+        let host = request
+            .uri()
+            .host()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let Some(target) = host.strip_suffix(".spin.internal").map(str::to_owned) else {
+            return Err(ErrorCode::HttpRequestDenied.into());
+        };
+        let destination = Destination {
+            scheme: request.uri().scheme_str().unwrap_or("http").to_owned(),
+            port: request.uri().port_u16().unwrap_or(80),
+            host,
+        };
+        let allowed = self.0.allowed_outbound_hosts.iter();
+        if !allowed.clone().any(|entry| entry.allows(&destination)) {
+            return Err(ErrorCode::HttpRequestDenied.into());
+        }
+        let chaining = self.0.chaining.clone();
+        let handle = wasmtime_wasi::runtime::spawn(async move {
+            let (parts, body) = request.into_parts();
+            let body = match body.collect().await {
+                Ok(body) => body.to_bytes(),
+                Err(error) => return Ok(Err(error)),
+            };
+            let response = match chaining
+                .send(&target, http::Request::from_parts(parts, body))
+                .await
+            {
+                Ok(response) => response,
+                Err(error) => {
+                    return Ok(Err(ErrorCode::InternalError(Some(format!("{error:#}")))));
+                }
+            };
+            let (parts, body) = response.into_parts();
+            let body = Full::new(body)
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            Ok(Ok(IncomingResponse {
+                resp: hyper::Response::from_parts(parts, body),
+                worker: None,
+                between_bytes_timeout: config.between_bytes_timeout,
+            }))
+        });
+        Ok(HostFutureIncomingResponse::pending(handle))
     }
 }
 
@@ -193,6 +242,7 @@ pub(crate) mod test_support {
             postgres: Arc::default(),
             faults: Arc::default(),
             log: MemoryOutputPipe::new(1 << 20),
+            chaining: Arc::default(),
         }))
     }
 

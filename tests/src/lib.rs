@@ -15,7 +15,7 @@ mod redis_host;
 pub mod routes;
 pub mod services;
 
-pub use app::{App, RedisTriggers, Response, repository_root};
-pub use harness::{Browser, TestEnv, counts_by_vote, running_tally};
+pub use app::{App, HTTP_ONLY_MANIFEST, RedisTriggers, Response, repository_root};
+pub use harness::{Browser, Deployment, TestEnv, counts_by_vote, running_tally};
 pub use instance::{Fault, HostCall, SpinHazard};
 pub use postgres_host::POOL_SIZE as POSTGRES_POOL_SIZE;

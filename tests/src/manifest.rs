@@ -59,8 +59,16 @@ pub struct Triggers {
 
 #[derive(Debug, Deserialize)]
 pub struct HttpTrigger {
-    pub route: String,
+    pub route: HttpRoute,
     pub component: String,
+}
+
+/// A route pattern, or `{ private = true }`: reachable only by local service chaining.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum HttpRoute {
+    Pattern(String),
+    Private { private: bool },
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,11 +98,18 @@ impl Manifest {
             "{}: only spin_manifest_version = 2 is supported",
             path.display()
         );
-        for (id, route) in manifest.http_routes()? {
+        for trigger in &manifest.trigger.http {
             ensure!(
-                manifest.component.contains_key(&id),
-                "HTTP route {route} names unknown component {id:?}"
+                manifest.component.contains_key(&trigger.component),
+                "an HTTP trigger names unknown component {:?}",
+                trigger.component
             );
+            if let HttpRoute::Private { private: false } = trigger.route {
+                bail!(
+                    "route must be a string pattern or '{{ private = true }}': '{}' has {{ private = false }}",
+                    trigger.component
+                );
+            }
         }
         for trigger in &manifest.trigger.redis {
             ensure!(
@@ -106,13 +121,25 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The HTTP routes, as (component id, route).
+    /// The public HTTP routes, as (component id, route).
     pub fn http_routes(&self) -> anyhow::Result<Vec<(String, Route)>> {
         self.trigger
             .http
             .iter()
-            .map(|trigger| Ok((trigger.component.clone(), Route::parse(&trigger.route)?)))
+            .filter_map(|trigger| match &trigger.route {
+                HttpRoute::Pattern(route) => Some((trigger.component.clone(), route)),
+                HttpRoute::Private { .. } => None,
+            })
+            .map(|(id, route)| Ok((id, Route::parse(route)?)))
             .collect()
+    }
+
+    /// Every component an HTTP trigger names, public or private.
+    pub fn http_components(&self) -> impl Iterator<Item = &str> {
+        self.trigger
+            .http
+            .iter()
+            .map(|trigger| trigger.component.as_str())
     }
 }
 

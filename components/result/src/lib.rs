@@ -1,22 +1,49 @@
 //! The result component: `GET /result` (the live results page), `GET /result/api` (the tally
 //! as JSON) and `GET /healthz` (whether Redis and PostgreSQL answer).
+//!
+//! On hosts without a Redis trigger it also keeps an open results page converging while nobody
+//! votes: after answering, it rings the worker's HTTP doorbell when votes are queued, at most
+//! once a second across all instances.
 
 mod page;
 mod tally;
 
-use anyhow::Context;
-use spin_sdk::http::{Method, Request, Response};
+use anyhow::{Context, bail};
+use futures::SinkExt;
+use spin_sdk::http::conversions::TryFromIncomingRequest;
+use spin_sdk::http::{
+    Fields, IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam,
+};
 use spin_sdk::pg4::{self, PgError, QueryError};
+use spin_sdk::redis::{RedisParameter, RedisResult};
 use spin_sdk::{http_component, redis, variables};
 use voting_shared::address::{PostgresConfig, redis_address};
 use voting_shared::choice::Labels;
 use voting_shared::diagnosis::PostgresProblem;
+use voting_shared::queue::{CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, VOTES_KEY};
 use voting_shared::schema::{COUNT_VOTES, READ_TALLY, UNDEFINED_TABLE};
 
 use crate::tally::Tally;
 
 #[http_component]
-fn handle_result(request: Request) -> Response {
+async fn handle_result(incoming: IncomingRequest, response_out: ResponseOutparam) {
+    let request = match Request::try_from_incoming_request(incoming).await {
+        Ok(request) => request,
+        Err(error) => {
+            eprintln!("result: reading the request: {error}");
+            let response = text(400, "Bad request: the request could not be read.\n").build();
+            return send(response, response_out).await;
+        }
+    };
+    let response = respond(&request);
+    let read_results = *response.status() < 400 && request.path().starts_with("/result");
+    send(response, response_out).await;
+    if read_results && let Err(error) = catch_up().await {
+        eprintln!("result: catching up: {error:#}");
+    }
+}
+
+fn respond(request: &Request) -> Response {
     if !matches!(request.method(), Method::Get | Method::Head) {
         return text(405, "Method not allowed: use GET.\n")
             .header("allow", "GET, HEAD")
@@ -35,13 +62,65 @@ fn handle_result(request: Request) -> Response {
     };
     match request.path().trim_end_matches('/') {
         "/result" => results_page(&labels),
-        "/result/api" => results_api(&request, &labels),
+        "/result/api" => results_api(request, &labels),
         "/healthz" => health(),
         _ => text(
             404,
             "Not found: the results are at /result and /result/api.\n",
         )
         .build(),
+    }
+}
+
+/// Where there is no Redis trigger (`doorbell_url` is set), rings the worker's doorbell when
+/// votes are queued and nobody rang in the last [`CATCH_UP_INTERVAL_MS`].
+async fn catch_up() -> anyhow::Result<()> {
+    let doorbell = variable("doorbell_url")?;
+    if doorbell.is_empty() {
+        return Ok(());
+    }
+    let host = variable("redis_host")?;
+    let redis = redis::Connection::open(&redis_address(&host))
+        .with_context(|| format!("connecting to Redis at {host}"))?;
+    let arguments = [
+        RedisParameter::Binary(CATCH_UP_SCRIPT.into()),
+        RedisParameter::Int64(2),
+        RedisParameter::Binary(VOTES_KEY.into()),
+        RedisParameter::Binary(CATCH_UP_KEY.into()),
+        RedisParameter::Int64(CATCH_UP_INTERVAL_MS),
+    ];
+    match redis.execute("EVAL", &arguments)?.as_slice() {
+        [RedisResult::Int64(0)] => return Ok(()),
+        [RedisResult::Int64(1)] => {}
+        other => bail!("unexpected reply to the catch-up script: {other:?}"),
+    }
+    let request = Request::post(&doorbell, ());
+    let response: Response = spin_sdk::http::send(request)
+        .await
+        .with_context(|| format!("ringing the doorbell at {doorbell}"))?;
+    if *response.status() >= 300 {
+        bail!("the doorbell at {doorbell} answered {}", response.status());
+    }
+    Ok(())
+}
+
+/// Sends a response built with the SDK's builder through the streaming interface, so that the
+/// handler can go on working after the client has its answer.
+async fn send(response: Response, response_out: ResponseOutparam) {
+    let headers: Vec<(String, Vec<u8>)> = response
+        .headers()
+        .map(|(name, value)| (name.to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let outgoing = OutgoingResponse::new(Fields::from_list(&headers).unwrap_or_else(|error| {
+        eprintln!("result: invalid response headers: {error:?}");
+        Fields::new()
+    }));
+    let _ = outgoing.set_status_code(*response.status());
+    let mut body = outgoing.take_body();
+    response_out.set(outgoing);
+    // A client that went away is not an error worth more than a log line.
+    if let Err(error) = body.send(response.into_body()).await {
+        eprintln!("result: writing the response: {error:?}");
     }
 }
 

@@ -75,6 +75,20 @@ end
 return n - start + 1
 "#;
 
+/// Where there is no Redis trigger, how often at most (ms) a results read rings the worker's
+/// HTTP doorbell to catch up on queued votes.
+pub const CATCH_UP_INTERVAL_MS: i64 = 1000;
+/// Set for [`CATCH_UP_INTERVAL_MS`] after a catch-up doorbell, shared by every instance.
+pub const CATCH_UP_KEY: &str = "votes:catch-up";
+
+/// Whether to ring a catch-up doorbell: 1 when the list KEYS[1] has entries and no catch-up
+/// was rung in the last ARGV[1] ms (KEYS[2] marks the last one), else 0.
+pub const CATCH_UP_SCRIPT: &str = r#"
+if redis.call('LLEN', KEYS[1]) == 0 then return 0 end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+"#;
+
 /// A queue entry in the original app's format, as its Python vote service pushed them.
 #[derive(Debug, Serialize)]
 pub struct LegacyEntry<'a> {

@@ -37,6 +37,8 @@ struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
+    /// A vote was queued: once the answer is sent, ring the worker's HTTP doorbell if there is one.
+    queued: bool,
 }
 
 #[http_component]
@@ -51,7 +53,28 @@ async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
             )
         }
     };
+    let queued = reply.queued;
     send(reply, response_out).await;
+    if queued {
+        ring_http_doorbell().await;
+    }
+}
+
+/// On hosts without a Redis trigger, the worker is a private endpoint named by the component
+/// variable `doorbell_url`; ringing it after the answer is sent costs the voter nothing, and a
+/// failure only delays counting: the vote is queued, and the next doorbell drains it.
+async fn ring_http_doorbell() {
+    let url = match variable("doorbell_url") {
+        Ok(url) if url.is_empty() => return,
+        Ok(url) => url,
+        Err(error) => return eprintln!("vote: {error:#}"),
+    };
+    let request = spin_sdk::http::Request::post(&url, ());
+    match spin_sdk::http::send::<_, spin_sdk::http::Response>(request).await {
+        Ok(response) if *response.status() < 300 => {}
+        Ok(response) => eprintln!("vote: the doorbell at {url} answered {}", response.status()),
+        Err(error) => eprintln!("vote: ringing the doorbell at {url}: {error}"),
+    }
 }
 
 async fn route(request: IncomingRequest, labels: &Labels) -> Reply {
@@ -112,10 +135,13 @@ async fn cast(
         Some(value) => reply.header("set-cookie", &voter::set_cookie(VOTER_COOKIE, value)),
         None => reply,
     };
-    reply.header(
-        "set-cookie",
-        &voter::set_cookie(CHOICE_COOKIE, choice.as_str()),
-    )
+    Reply {
+        queued: true,
+        ..reply.header(
+            "set-cookie",
+            &voter::set_cookie(CHOICE_COOKIE, choice.as_str()),
+        )
+    }
 }
 
 async fn read_ballot(request: IncomingRequest, interface: Interface) -> Result<Choice, BadBallot> {
@@ -222,6 +248,7 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), content_type.into())],
             body,
+            queued: false,
         }
     }
 

@@ -2,12 +2,16 @@
 //! Redis list `votes` into PostgreSQL, a batch at a time: read the head of the list, upsert
 //! the batch in one statement, and only then remove it from the list. A failure anywhere
 //! leaves the batch queued for the next doorbell; replaying a batch changes nothing.
+//!
+//! On hosts without a Redis trigger (`spin.http-only.toml`) the same component is a private
+//! HTTP endpoint, and the doorbell is a `POST` from vote or result by local service chaining.
 
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
+use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::pg4::{self, ParameterValue, PgError, QueryError};
 use spin_sdk::redis::{self, RedisParameter, RedisResult};
-use spin_sdk::{redis_component, variables};
+use spin_sdk::{http_component, redis_component, variables};
 use voting_shared::address::{PostgresConfig, redis_address};
 use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::queue::{
@@ -16,17 +20,40 @@ use voting_shared::queue::{
 };
 use voting_shared::schema::{CREATE_SCHEMA, SCHEMA_MISSING, UPSERT_VOTES};
 
+/// The doorbell as a message on the votes channel (the Redis trigger).
 #[redis_component]
 fn on_doorbell(_message: Bytes) -> anyhow::Result<()> {
-    match drain() {
-        Ok(()) => Ok(()),
-        Err(error) => {
-            eprintln!("worker: {error:#}");
-            Err(anyhow!(
-                "votes stay queued and are retried on the next doorbell"
-            ))
+    drain_or_log().map_err(|retry| anyhow!(retry))
+}
+
+/// The doorbell as a `POST` to the private endpoint (local service chaining).
+#[http_component]
+fn on_http_doorbell(request: Request) -> Response {
+    let (status, body) = if *request.method() != Method::Post {
+        (405, "Method not allowed: ring the doorbell with POST.\n")
+    } else {
+        match drain_or_log() {
+            Ok(()) => (200, "Drained.\n"),
+            Err(retry) => (503, retry),
         }
+    };
+    let mut response = Response::builder();
+    response
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(body);
+    if status == 405 {
+        response.header("allow", "POST");
     }
+    response.build()
+}
+
+/// Drains the queue; on failure logs why and says what happens next.
+fn drain_or_log() -> Result<(), &'static str> {
+    drain().map_err(|error| {
+        eprintln!("worker: {error:#}");
+        "Votes stay queued and are retried on the next doorbell.\n"
+    })
 }
 
 /// Moves every queued vote into PostgreSQL.
