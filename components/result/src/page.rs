@@ -15,67 +15,118 @@ use crate::tally::Tally;
 pub fn render(labels: &Labels, tally: Result<Tally, PostgresProblem>) -> String {
     let a = escape(&labels.a);
     let b = escape(&labels.b);
-    let (percent_a, percent_b, total, notice) = match tally {
-        Ok(tally) => {
-            let (percent_a, percent_b) = tally.percentages();
-            (percent_a, percent_b, tally.total_in_words(), String::new())
-        }
+    let (counts, total, notice, state) = match tally {
+        Ok(tally) => (tally, tally.total_in_words(), String::new(), "live"),
         Err(problem) => (
-            50,
-            50,
+            Tally::default(),
             "Results unavailable".to_owned(),
             format!(
                 "Results are unavailable right now: {}. This page retries by itself.",
                 escape(problem.advice())
             ),
+            "stale",
         ),
     };
+    let (percent_a, percent_b) = counts.percentages();
+    let option = |id: &str, label: &str, count: i64, percent: i64| {
+        format!(
+            r#"<div class="option" id="option-{id}"><div class="label">{label}</div>
+<div class="percent"><span id="percent-{id}">{percent}</span>%</div>
+<div class="count"><span id="count-{id}">{count}</span> <span id="noun-{id}">{noun}</span></div></div>"#,
+            noun = votes_noun(count)
+        )
+    };
     let main = format!(
-        r#"<h1>{a} vs {b}</h1>
+        r#"<h1>{a} or {b}?</h1>
+<section class="results {state}" id="results" aria-labelledby="total" aria-live="polite">
 <div class="options">
-<div class="option" id="option-a"><div class="label">{a}</div><div class="percent"><span id="percent-a">{percent_a}</span>%</div></div>
-<div class="option" id="option-b"><div class="label">{b}</div><div class="percent"><span id="percent-b">{percent_b}</span>%</div></div>
+{option_a}
+{option_b}
 </div>
-<div class="bar"><div id="bar-a" style="width:{percent_a}%"></div><div id="bar-b" style="width:{percent_b}%"></div></div>
-<p id="total">{total}</p>
-<p id="notice" class="notice" role="status">{notice}</p>
-<footer><a href="/">Vote</a> · Updated live · Processed by a Spin WebAssembly component</footer>
-"#
+<div class="bar" role="img" id="bar" aria-label="{a} {percent_a}%, {b} {percent_b}%"><div id="bar-a" style="width:{percent_a}%"></div><div id="bar-b" style="width:{percent_b}%"></div></div>
+<p id="total" class="total">{total}</p>
+<p id="freshness" class="freshness">{freshness}</p>
+</section>
+<p id="notice" class="notice" role="alert">{notice}</p>
+"#,
+        option_a = option("a", &a, counts.a, percent_a),
+        option_b = option("b", &b, counts.b, percent_b),
+        freshness = if state == "live" {
+            "Updated live"
+        } else {
+            "Stale: waiting for the database"
+        },
     );
-    html::page(&format!("{a} vs {b} — results"), STYLE, &main, SCRIPT)
+    let footer = "<a href=\"/\">Vote</a> · Served by a Spin WebAssembly component";
+    html::page(
+        &format!("{a} or {b}? — results"),
+        STYLE,
+        &main,
+        footer,
+        SCRIPT,
+    )
+}
+
+/// "vote" or "votes", for a count.
+fn votes_noun(count: i64) -> &'static str {
+    if count == 1 { "vote" } else { "votes" }
 }
 
 const STYLE: &str = "\
-.options { display: flex; gap: 1rem; }
-.option { flex: 1; padding: 1rem; border-radius: 10px; color: #fff; }
-#option-a { background: #1f77b4; } #option-b { background: #ff7f0e; }
-.percent { font-size: 3rem; font-weight: bold; }
-.bar { display: flex; height: 12px; border-radius: 6px; overflow: hidden; margin: 1.5rem 0 .5rem; }
-#bar-a { background: #1f77b4; } #bar-b { background: #ff7f0e; }
+.options { display: flex; flex-wrap: wrap; gap: clamp(.75rem, 2vw, 1.5rem); margin-top: 1.5rem; }
+.option { flex: 1 1 12rem; padding: clamp(.75rem, 2vw, 1.5rem); border-radius: 14px; color: #fff; }
+#option-a { background: var(--a); } #option-b { background: var(--b); }
+.label { font-size: 1.2em; font-weight: 700; }
+.percent { font-size: clamp(2.5rem, 1.5rem + 5vw, 6rem); font-weight: 800; line-height: 1.1; }
+.bar { display: flex; height: clamp(14px, 2vw, 28px); border-radius: 99px; overflow: hidden; margin: 1.5rem 0 .75rem;
+  background: var(--bg); }
+#bar-a { background: var(--a); transition: width .4s; } #bar-b { background: var(--b); transition: width .4s; }
+.total { font-size: 1.3em; font-weight: 700; margin: .25rem 0; }
+.freshness { color: var(--muted); font-size: .85em; margin: 0; }
+.freshness::before { content: '\\25CF\\00a0'; color: #1a8f3c; }
+.stale .options, .stale .bar { filter: grayscale(1); }
+.stale .freshness::before { content: '\\25CB\\00a0'; color: var(--alert); }
 ";
 
-/// Polls the API once a second; a 304 leaves the page as it is.
+/// Polls the API once a second; a 304 leaves the page as it is. While the API fails, the
+/// numbers are greyed out and marked stale; they come back by themselves.
 const SCRIPT: &str = r#"<script>
 (() => {
   let etag = null;
-  const set = (id, text) => { document.getElementById(id).textContent = text; };
+  const $ = (id) => document.getElementById(id);
+  const noun = (n) => (n === 1 ? "vote" : "votes");
+  function stale(message) {
+    $("results").classList.add("stale");
+    $("freshness").textContent = "Stale: " + message;
+    $("notice").textContent = "Results are unavailable right now; retrying…";
+  }
+  function show(tally) {
+    const a = tally.total ? Math.round(100 * tally.a / tally.total) : 50;
+    $("percent-a").textContent = a; $("percent-b").textContent = 100 - a;
+    $("count-a").textContent = tally.a; $("noun-a").textContent = noun(tally.a);
+    $("count-b").textContent = tally.b; $("noun-b").textContent = noun(tally.b);
+    $("bar-a").style.width = a + "%"; $("bar-b").style.width = (100 - a) + "%";
+    $("bar").setAttribute("aria-label", tally.option_a + " " + a + "%, " + tally.option_b + " " + (100 - a) + "%");
+    $("total").textContent = tally.total === 0 ? "No votes yet" : tally.total + " " + noun(tally.total);
+  }
   async function poll() {
     try {
       const response = await fetch("/result/api", { headers: etag ? { "If-None-Match": etag } : {} });
       if (response.status === 200) {
         etag = response.headers.get("ETag");
-        const tally = await response.json();
-        const a = tally.total ? Math.round(100 * tally.a / tally.total) : 50;
-        set("percent-a", a); set("percent-b", 100 - a);
-        document.getElementById("bar-a").style.width = a + "%";
-        document.getElementById("bar-b").style.width = (100 - a) + "%";
-        set("total", tally.total === 0 ? "No votes yet" : tally.total === 1 ? "1 vote" : tally.total + " votes");
-        set("notice", "");
-      } else if (response.status !== 304) {
-        set("notice", "Results are unavailable right now; retrying…");
+        show(await response.json());
+      }
+      if (response.status === 200 || response.status === 304) {
+        $("results").classList.remove("stale");
+        $("freshness").textContent = "Updated live";
+        $("notice").textContent = "";
+      } else {
+        etag = null;
+        stale("the database is not answering");
       }
     } catch (error) {
-      set("notice", "Cannot reach the server; retrying…");
+      etag = null;
+      stale("cannot reach the server");
     }
     setTimeout(poll, 1000);
   }
@@ -97,8 +148,10 @@ mod tests {
         let page = render(&labels(), Ok(Tally { a: 2000, b: 1000 }));
         assert!(page.contains(r#"<span id="percent-a">67</span>%"#));
         assert!(page.contains(r#"<span id="percent-b">33</span>%"#));
-        assert!(page.contains(r#"<p id="total">3000 votes</p>"#));
-        assert!(page.contains(r#"<p id="notice" class="notice" role="status"></p>"#));
+        assert!(page.contains(r#"<span id="count-a">2000</span> <span id="noun-a">votes</span>"#));
+        assert!(page.contains(r#"<p id="total" class="total">3000 votes</p>"#));
+        assert!(page.contains(r#"<p id="notice" class="notice" role="alert"></p>"#));
+        assert!(page.contains(r#"class="results live""#));
         assert!(page.contains(r#"fetch("/result/api""#));
     }
 
@@ -106,8 +159,16 @@ mod tests {
     fn says_when_results_are_unavailable() {
         let page = render(&labels(), Err(PostgresProblem::NotAnswering));
         assert!(page.contains("Results are unavailable right now: PostgreSQL is not answering"));
+        assert!(page.contains(r#"class="results stale""#));
         let page = render(&labels(), Err(PostgresProblem::UntrustedCertificate));
         assert!(page.contains("set the variable postgres_sslmode to disable"));
+    }
+
+    #[test]
+    fn one_vote_is_singular() {
+        let page = render(&labels(), Ok(Tally { a: 1, b: 0 }));
+        assert!(page.contains(r#"<span id="count-a">1</span> <span id="noun-a">vote</span>"#));
+        assert!(page.contains(r#"<p id="total" class="total">1 vote</p>"#));
     }
 
     #[test]

@@ -16,18 +16,32 @@ pub fn escape(text: &str) -> String {
     escaped
 }
 
-/// The look every page shares; each page adds its own rules.
+/// The look every page shares, light and dark; each page adds its own rules. Colours meet
+/// WCAG AA contrast with their text; focus is always visible.
 const BASE_STYLE: &str = "\
-body { font-family: system-ui, sans-serif; background: #f4f6f8; color: #222; margin: 0; text-align: center; }
-main { max-width: 40rem; margin: 3rem auto; padding: 2rem; background: #fff; border-radius: 12px; box-shadow: 0 2px 12px #0002; }
-h1 { margin-top: 0; }
-.notice { color: #a00; min-height: 1.2em; }
-footer { color: #777; font-size: .85rem; }
+:root { color-scheme: light dark; --bg: #eef1f5; --card: #fff; --text: #1c2430; --muted: #4f5b6b;
+  --a: #1d5f9e; --b: #a8480a; --focus: #6b3fd4; --alert: #a11b1b; }
+@media (prefers-color-scheme: dark) {
+  :root { --bg: #10151c; --card: #1b222c; --text: #e8edf3; --muted: #a9b4c2;
+    --a: #2f74b8; --b: #b5530f; --focus: #c9b3ff; --alert: #ff9d9d; }
+}
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; background: var(--bg); color: var(--text);
+  margin: 0; text-align: center; font-size: clamp(1rem, 0.9rem + 0.5vw, 1.35rem); line-height: 1.45; }
+main { width: min(100% - 1.5rem, 56rem); margin: clamp(0.75rem, 4vw, 3rem) auto 1rem; padding: clamp(1rem, 4vw, 2.5rem);
+  background: var(--card); border-radius: 16px; box-shadow: 0 4px 24px #0003; }
+h1 { margin: 0 0 .25em; font-size: clamp(1.6rem, 1.2rem + 2.5vw, 3.2rem); }
+a { color: inherit; }
+a:focus-visible, button:focus-visible { outline: 4px solid var(--focus); outline-offset: 4px; }
+.notice { color: var(--alert); font-weight: 600; min-height: 1.45em; margin: .75rem 0 0; }
+footer { color: var(--muted); font-size: .85em; margin: 0 auto 2rem; }
+footer a { margin: 0 .5em; }
 ";
 
-/// A complete page: `title` and `main` are HTML (already escaped), `style` the page's own
-/// CSS, `script` its inline `<script>` element or nothing. Everything is inline: no CDN.
-pub fn page(title: &str, style: &str, main: &str, script: &str) -> String {
+/// A complete page: `title`, `main` and `footer` are HTML (already escaped), `style` the
+/// page's own CSS, `script` its inline `<script>` element or nothing. Everything is inline:
+/// no CDN, no file to fetch.
+pub fn page(title: &str, style: &str, main: &str, footer: &str, script: &str) -> String {
     format!(
         "<!DOCTYPE html>
 <html lang=\"en\">
@@ -41,6 +55,7 @@ pub fn page(title: &str, style: &str, main: &str, script: &str) -> String {
 <body>
 <main>
 {main}</main>
+<footer>{footer}</footer>
 {script}</body>
 </html>
 "
@@ -53,11 +68,17 @@ mod tests {
 
     #[test]
     fn pages_are_self_contained() {
-        let html = page("T &amp; U", "p { }\n", "<p>hi</p>\n", "");
+        let html = page(
+            "T &amp; U",
+            "p { }\n",
+            "<p>hi</p>\n",
+            "<a href=\"/\">x</a>",
+            "",
+        );
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("<title>T &amp; U</title>"));
         assert!(html.contains("p { }\n</style>"));
-        assert!(html.contains("<main>\n<p>hi</p>\n</main>"));
+        assert!(html.contains("<main>\n<p>hi</p>\n</main>\n<footer><a href=\"/\">x</a></footer>"));
         assert!(!html.contains("src=\"http"));
     }
 

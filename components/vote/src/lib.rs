@@ -17,6 +17,7 @@ use voting_shared::choice::{Choice, Labels};
 use voting_shared::queue::{ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
 
 use crate::ballot::BadBallot;
+use crate::page::Message;
 use crate::voter::{CHOICE_COOKIE, VOTER_COOKIE, Voter};
 
 /// Where the cookie-signing secret lives when the `cookie_secret` variable is empty.
@@ -88,7 +89,7 @@ async fn route(request: IncomingRequest, labels: &Labels) -> Reply {
         (true, _) => {
             Reply::error(Interface::Api, 405, labels, None, "use POST").header("allow", "POST")
         }
-        (false, Method::Get | Method::Head) => Reply::page(200, labels, current, None),
+        (false, Method::Get | Method::Head) => Reply::page(200, labels, current, Message::Idle),
         (false, Method::Post) => cast(request, Interface::Page, labels, &cookies).await,
         (false, _) => Reply::error(Interface::Page, 405, labels, current, "use GET or POST")
             .header("allow", "GET, HEAD, POST"),
@@ -125,7 +126,7 @@ async fn cast(
         }
     };
     let reply = match interface {
-        Interface::Page => Reply::page(200, labels, Some(choice), None),
+        Interface::Page => Reply::page(200, labels, Some(choice), Message::Confirmation),
         Interface::Api => Reply::json(
             202,
             serde_json::json!({ "voter_id": voter.id, "vote": choice.as_str() }),
@@ -256,11 +257,11 @@ impl Reply {
         Reply::new(status, "text/plain; charset=utf-8", body.to_owned())
     }
 
-    fn page(status: u16, labels: &Labels, chosen: Option<Choice>, notice: Option<&str>) -> Reply {
+    fn page(status: u16, labels: &Labels, chosen: Option<Choice>, message: Message) -> Reply {
         Reply::new(
             status,
             "text/html; charset=utf-8",
-            page::render(labels, chosen, notice),
+            page::render(labels, chosen, message),
         )
     }
 
@@ -278,7 +279,7 @@ impl Reply {
         message: &str,
     ) -> Reply {
         match interface {
-            Interface::Page => Reply::page(status, labels, current, Some(message)),
+            Interface::Page => Reply::page(status, labels, current, Message::Error(message)),
             Interface::Api => Reply::json(status, serde_json::json!({ "error": message })),
         }
     }

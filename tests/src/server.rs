@@ -1,0 +1,66 @@
+//! The app served over real HTTP on a loopback port, as `spin up` serves it, for clients that
+//! need a socket: a browser, a load tool. Every request goes through [`App::send`].
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use wasmtime_wasi_http::io::TokioIo;
+
+use crate::App;
+
+/// A running server; dropping it stops it.
+pub struct HttpServer {
+    address: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpServer {
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl App {
+    /// Serves the app on a free loopback port until the returned server is dropped. A request
+    /// Spin would refuse gets no answer: the connection is closed, as Spin does.
+    pub async fn serve(&self) -> anyhow::Result<HttpServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let app = self.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let app = app.clone();
+                        async move { answer(&app, request).await }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(HttpServer { address, task })
+    }
+}
+
+async fn answer(
+    app: &App,
+    request: hyper::Request<Incoming>,
+) -> anyhow::Result<hyper::Response<Full<Bytes>>> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let response = app.send(http::Request::from_parts(parts, body)).await?;
+    Ok(response.map(Full::new))
+}
