@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use spin_test_host::{App, Browser, HostCall, TestEnv};
+use spin_test_host::{App, HostCall, TestEnv, seed_votes};
 
 const VOTES: usize = 3000;
 const CLIENTS: usize = 8;
@@ -63,25 +63,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn post_votes(app: &App, votes: usize) -> anyhow::Result<()> {
-    let clients = (0..CLIENTS).map(|client| {
-        let app = app.clone();
-        tokio::spawn(async move {
-            for vote in (client..votes).step_by(CLIENTS) {
-                let choice = if vote % 3 == 2 { "b" } else { "a" };
-                let response = Browser::new(&app).vote(choice).await?;
-                anyhow::ensure!(
-                    response.status() == 200,
-                    "vote answered {}",
-                    response.status()
-                );
-            }
-            Ok(())
-        })
-    });
-    for client in clients {
-        client.await??;
-    }
-    Ok(())
+    seed_votes(app, votes, CLIENTS).await
 }
 
 async fn wait_for_total(app: &App, total: usize) -> anyhow::Result<()> {

@@ -180,6 +180,30 @@ impl TestEnv {
     }
 }
 
+/// The original seed-data load: `votes` distinct voters through the page's form, from
+/// `clients` concurrent clients, two for a to one for b. Fails on any answer but 200.
+pub async fn seed_votes(app: &App, votes: usize, clients: usize) -> anyhow::Result<()> {
+    let clients = (0..clients).map(|client| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            for vote in (client..votes).step_by(clients) {
+                let choice = if vote % 3 == 2 { "b" } else { "a" };
+                let response = Browser::new(&app).vote(choice).await?;
+                anyhow::ensure!(
+                    response.status() == 200,
+                    "a vote answered {}",
+                    response.status()
+                );
+            }
+            Ok(())
+        })
+    });
+    for client in clients {
+        client.await??;
+    }
+    Ok(())
+}
+
 /// Counts per vote by the original app's result query.
 pub async fn counts_by_vote(
     client: &tokio_postgres::Client,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use redis::AsyncCommands;
 use spin_test_host::services::TestPostgres;
-use spin_test_host::{App, Browser, Deployment, HostCall, TestEnv};
+use spin_test_host::{App, Browser, Deployment, HostCall, TestEnv, seed_votes};
 use voting_shared::queue::{DEAD_LETTER_KEY, LegacyEntry, VOTES_KEY};
 
 async fn http_only() -> TestEnv {
@@ -20,19 +20,7 @@ async fn http_only() -> TestEnv {
 #[tokio::test(flavor = "multi_thread")]
 async fn three_thousand_votes_are_counted_exactly_without_a_redis_trigger() {
     let env = http_only().await;
-    let clients = (0..8).map(|client| {
-        let app = env.app.clone();
-        tokio::spawn(async move {
-            for vote in (client..3000).step_by(8) {
-                let choice = if vote % 3 == 2 { "b" } else { "a" };
-                let response = Browser::new(&app).vote(choice).await.unwrap();
-                assert_eq!(response.status(), 200);
-            }
-        })
-    });
-    for client in clients {
-        client.await.unwrap();
-    }
+    seed_votes(&env.app, 3000, 8).await.unwrap();
     let tally = env.wait_for_total(3000).await.unwrap();
     assert_eq!(
         (tally["a"].as_i64(), tally["b"].as_i64()),

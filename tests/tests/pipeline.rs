@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use redis::AsyncCommands;
-use spin_test_host::{App, Browser, HostCall, TestEnv};
+use spin_test_host::{App, Browser, HostCall, TestEnv, seed_votes};
 use voting_shared::queue::{ACKNOWLEDGE_SCRIPT, DEAD_LETTER_KEY, LegacyEntry, VOTES_KEY};
 use voting_shared::schema::UPSERT_VOTES;
 
@@ -23,19 +23,7 @@ async fn publish_doorbell(env: &TestEnv) {
 async fn three_thousand_votes_through_the_doorbell_path_are_counted_exactly() {
     let env = TestEnv::start().await.unwrap();
     let _triggers = env.app.start_redis_triggers().await.unwrap();
-    let clients = (0..8).map(|client| {
-        let app = env.app.clone();
-        tokio::spawn(async move {
-            for vote in (client..3000).step_by(8) {
-                let choice = if vote % 3 == 2 { "b" } else { "a" };
-                let response = Browser::new(&app).vote(choice).await.unwrap();
-                assert_eq!(response.status(), 200);
-            }
-        })
-    });
-    for client in clients {
-        client.await.unwrap();
-    }
+    seed_votes(&env.app, 3000, 8).await.unwrap();
     let tally = env.wait_for_total(3000).await.unwrap();
     assert_eq!(
         (tally["a"].as_i64(), tally["b"].as_i64()),
