@@ -2,7 +2,8 @@
 //! it: refused requests, Spin's own routes, the router's handling of odd paths, `HEAD`.
 
 use bytes::Bytes;
-use spin_test_host::{App, TestEnv};
+use spin_test_host::{App, HostCall, TestEnv};
+use voting_shared::queue::CATCH_UP_SCRIPT;
 
 #[tokio::test]
 async fn spin_answers_its_own_health_check_without_a_component() {
@@ -59,5 +60,37 @@ async fn a_head_answer_has_the_headers_of_get_and_no_body() {
         assert_eq!(response.status(), 200, "{path}");
         assert!(response.body().is_empty(), "{path}");
         assert!(response.headers().contains_key("content-type"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_trap_after_the_response_was_sent_leaves_the_response_whole() {
+    let postgres = spin_test_host::services::TestPostgres::start()
+        .await
+        .unwrap();
+    let env = TestEnv::start_deployment(spin_test_host::Deployment::HttpOnly, postgres, &[])
+        .await
+        .unwrap();
+    // The HTTP-only result component checks for queued votes after it has answered.
+    env.app
+        .inject_fault(std::sync::Arc::new(|call: &HostCall| match call {
+            HostCall::RedisExecute { arguments, .. }
+                if arguments.first().map(Vec::as_slice) == Some(CATCH_UP_SCRIPT.as_bytes()) =>
+            {
+                Some("injected: trapped after answering".to_owned())
+            }
+            _ => None,
+        }));
+    let response = env.app.get("/result/api").await.unwrap();
+    assert_eq!(response.status(), 200);
+    let tally: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(tally["total"], 0);
+    let started = std::time::Instant::now();
+    while !env.app.logs().contains("injected: trapped after answering") {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the trap is logged"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
