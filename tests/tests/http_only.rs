@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use redis::AsyncCommands;
 use spin_test_host::services::TestPostgres;
-use spin_test_host::{App, Browser, Deployment, HostCall, TestEnv, seed_votes};
+use spin_test_host::{App, Browser, Deployment, HostCall, TestEnv, repository_root, seed_votes};
 use voting_shared::queue::{DEAD_LETTER_KEY, LegacyEntry, VOTES_KEY};
 
 async fn http_only() -> TestEnv {
@@ -188,4 +188,57 @@ async fn the_redis_trigger_manifest_rings_no_http_doorbell() {
     let marked: bool = redis.exists("votes:catch-up").await.unwrap();
     assert!(!marked);
     assert!(!env.app.logs().contains("doorbell"), "{}", env.app.logs());
+}
+
+#[tokio::test]
+async fn service_chaining_reaches_only_components_in_the_callers_allow_list() {
+    let env = http_only().await;
+    let manifest =
+        std::fs::read_to_string(repository_root().join(spin_test_host::HTTP_ONLY_MANIFEST))
+            .unwrap();
+    let vote_may_chain =
+        r#"allowed_outbound_hosts = ["redis://{{ redis_host }}", "http://worker.spin.internal"]"#;
+    assert!(manifest.contains(vote_may_chain));
+    let vote_may_not = manifest
+        .replace(
+            "source = \"target/",
+            &format!("source = \"{}/target/", repository_root().display()),
+        )
+        .replace(
+            vote_may_chain,
+            r#"allowed_outbound_hosts = ["redis://{{ redis_host }}"]"#,
+        );
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("spin.toml");
+    std::fs::write(&path, vote_may_not).unwrap();
+    let environment = spin_test_host::services::spin_variables(&env.redis, &env.postgres);
+    let app = App::load_manifest(&path, &environment).unwrap();
+
+    let response = Browser::new(&app).vote("a").await.unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "a refused doorbell never fails a vote"
+    );
+    let started = std::time::Instant::now();
+    while !app
+        .logs()
+        .contains("vote: ringing the doorbell at http://worker.spin.internal/")
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{}",
+            app.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        env.queue_length().await.unwrap(),
+        1,
+        "nothing reached the worker"
+    );
+    assert!(
+        env.votes_in_database().await.is_err(),
+        "no table: the worker never ran"
+    );
 }
