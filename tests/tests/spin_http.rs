@@ -94,3 +94,68 @@ async fn a_trap_after_the_response_was_sent_leaves_the_response_whole() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers_and_the_results_script_its_hash() {
+    let env = TestEnv::start().await.unwrap();
+    for path in ["/", "/result", "/result/api", "/counter"] {
+        let response = env.app.get(path).await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(policy.starts_with("default-src 'none'"), "{path}: {policy}");
+    }
+    let page = env.app.get("/result").await.unwrap();
+    let body = String::from_utf8_lossy(page.body()).into_owned();
+    let script = body
+        .split_once("<script>")
+        .and_then(|(_, rest)| rest.split_once("</script>"))
+        .map(|(script, _)| script)
+        .unwrap();
+    let [(_, expected), ..] = voting_shared::html::security_headers(script);
+    assert_eq!(page.headers()["content-security-policy"], expected.as_str());
+    assert_eq!(
+        body.matches("<script").count(),
+        1,
+        "one inline script, the hashed one"
+    );
+}
+
+#[tokio::test]
+async fn a_cross_site_vote_is_refused_and_queues_nothing() {
+    let env = TestEnv::start().await.unwrap();
+    let vote = |headers: &[(&str, &str)]| {
+        let mut request =
+            App::request("POST", "/").header("content-type", "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(Bytes::from_static(b"vote=a")).unwrap()
+    };
+    for refused in [
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+    ] {
+        let response = env.app.send(vote(&refused)).await.unwrap();
+        assert_eq!(response.status(), 403, "{refused:?}");
+        assert!(String::from_utf8_lossy(response.body()).contains("other sites"));
+    }
+    assert_eq!(env.queue_length().await.unwrap(), 0);
+    for allowed in [
+        vec![],
+        vec![
+            ("origin", "http://127.0.0.1:3000"),
+            ("sec-fetch-site", "same-origin"),
+        ],
+    ] {
+        let response = env.app.send(vote(&allowed)).await.unwrap();
+        assert_eq!(response.status(), 200, "{allowed:?}");
+    }
+    assert_eq!(env.queue_length().await.unwrap(), 2);
+}

@@ -47,6 +47,9 @@ fn text_response(status: u16, body: &str) -> spin_sdk::http::ResponseBuilder {
         .status(status)
         .header("content-type", "text/plain; charset=utf-8")
         .body(body.to_owned());
+    for (name, value) in voting_shared::html::security_headers("") {
+        builder.header(name, value);
+    }
     builder
 }
 

@@ -20,6 +20,7 @@ use spin_sdk::{http_component, redis, variables};
 use voting_shared::address::{PostgresConfig, redis_address};
 use voting_shared::choice::Labels;
 use voting_shared::diagnosis::PostgresProblem;
+use voting_shared::html;
 use voting_shared::queue::{CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, VOTES_KEY};
 use voting_shared::schema::{COUNT_VOTES, READ_TALLY, UNDEFINED_TABLE};
 
@@ -107,9 +108,15 @@ async fn catch_up() -> anyhow::Result<()> {
 /// Sends a response built with the SDK's builder through the streaming interface, so that the
 /// handler can go on working after the client has its answer.
 async fn send(response: Response, response_out: ResponseOutparam) {
+    let security = html::security_headers(page::SCRIPT);
     let headers: Vec<(String, Vec<u8>)> = response
         .headers()
         .map(|(name, value)| (name.to_owned(), value.as_bytes().to_vec()))
+        .chain(
+            security
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.into_bytes())),
+        )
         .collect();
     let outgoing = OutgoingResponse::new(Fields::from_list(&headers).unwrap_or_else(|error| {
         eprintln!("result: invalid response headers: {error:?}");

@@ -90,7 +90,7 @@ const STYLE: &str = "\
 
 /// Polls the API once a second; a 304 leaves the page as it is. While the API fails, the
 /// numbers are greyed out and marked stale; they come back by themselves.
-const SCRIPT: &str = r#"<script>
+pub const SCRIPT: &str = r#"
 (() => {
   let etag = null;
   const $ = (id) => document.getElementById(id);
@@ -132,7 +132,6 @@ const SCRIPT: &str = r#"<script>
   }
   setTimeout(poll, 1000);
 })();
-</script>
 "#;
 
 #[cfg(test)]

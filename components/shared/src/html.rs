@@ -38,10 +38,41 @@ footer { color: var(--muted); font-size: .85em; margin: 0 auto 2rem; }
 footer a { margin: 0 .5em; }
 ";
 
+/// The headers every answer carries: no framing by other sites, no MIME sniffing, no
+/// referrer sent elsewhere, and a content security policy that allows the page's inline style
+/// and exactly one inline script, `script` (the text [`page`] puts in its `<script>`), by hash.
+pub fn security_headers(script: &str) -> [(&'static str, String); 4] {
+    use base64::Engine;
+    use sha2::Digest;
+    let scripts = if script.is_empty() {
+        String::new()
+    } else {
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+        format!(" script-src 'sha256-{hash}';")
+    };
+    [
+        (
+            "content-security-policy",
+            format!(
+                "default-src 'none'; connect-src 'self'; img-src 'self'; style-src 'unsafe-inline';\
+                 {scripts} form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+            ),
+        ),
+        ("x-content-type-options", "nosniff".to_owned()),
+        ("referrer-policy", "same-origin".to_owned()),
+        ("x-frame-options", "DENY".to_owned()),
+    ]
+}
+
 /// A complete page: `title`, `main` and `footer` are HTML (already escaped), `style` the
-/// page's own CSS, `script` its inline `<script>` element or nothing. Everything is inline:
-/// no CDN, no file to fetch.
+/// page's own CSS, `script` the JavaScript of its one inline script, or nothing. Everything is
+/// inline: no CDN, no file to fetch. Send it with [`security_headers`] of the same `script`.
 pub fn page(title: &str, style: &str, main: &str, footer: &str, script: &str) -> String {
+    let script = if script.is_empty() {
+        String::new()
+    } else {
+        format!("<script>{script}</script>\n")
+    };
     format!(
         "<!DOCTYPE html>
 <html lang=\"en\">
@@ -80,6 +111,26 @@ mod tests {
         assert!(html.contains("p { }\n</style>"));
         assert!(html.contains("<main>\n<p>hi</p>\n</main>\n<footer><a href=\"/\">x</a></footer>"));
         assert!(!html.contains("src=\"http"));
+    }
+
+    #[test]
+    fn the_policy_allows_exactly_the_pages_script_by_hash() {
+        let script = "console.log(1)";
+        let html = page("t", "", "", "", script);
+        assert!(html.contains("<script>console.log(1)</script>"));
+        let [(name, policy), ..] = security_headers(script);
+        assert_eq!(name, "content-security-policy");
+        // printf 'console.log(1)' | openssl dgst -sha256 -binary | base64
+        assert!(
+            policy.contains("script-src 'sha256-CihokcEcBW4atb/CW/XWsvWwbTjqwQlE9nj9ii5ww5M=';"),
+            "{policy}"
+        );
+        assert!(policy.contains("frame-ancestors 'none'"));
+        let [(_, no_script), ..] = security_headers("");
+        assert!(
+            !no_script.contains("script-src"),
+            "default-src 'none' forbids scripts"
+        );
     }
 
     #[test]

@@ -306,4 +306,28 @@ mod tests {
         );
         assert_eq!(plan.poison, [(1, Poison("not JSON".into()))]);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn no_entry_makes_the_parser_panic(entry in prop::collection::vec(any::<u8>(), 0..200)) {
+                let _ = parse_entry(&entry);
+                let _ = plan_batch(0, &[entry]);
+            }
+
+            #[test]
+            fn an_original_format_entry_round_trips(voter_id in "[^\\x00]{1,255}", b in any::<bool>()) {
+                let vote = if b { "b" } else { "a" };
+                let entry = LegacyEntry { voter_id: &voter_id, vote }.to_json();
+                let parsed = parse_entry(entry.as_bytes()).unwrap();
+                prop_assert_eq!(parsed.voter_id, voter_id);
+                prop_assert_eq!(parsed.choice.as_str(), vote);
+                prop_assert_eq!(parsed.seq, None);
+            }
+        }
+    }
 }

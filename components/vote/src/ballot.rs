@@ -173,4 +173,39 @@ mod tests {
         assert_eq!(BadBallot::TooLarge.status(), 413);
         assert_eq!(BadBallot::WrongContentType { expected: JSON }.status(), 415);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn no_body_makes_a_parser_panic(body in prop::collection::vec(any::<u8>(), 0..200)) {
+                let _ = from_form(&body);
+                let _ = from_json(&body);
+            }
+
+            #[test]
+            fn a_valid_form_ballot_round_trips(
+                b in any::<bool>(),
+                other in prop::collection::vec(("[a-uw-z]{1,8}", "[a-zA-Z0-9]{0,8}"), 0..4),
+            ) {
+                let choice = if b { Choice::B } else { Choice::A };
+                let mut fields: Vec<(String, String)> = other;
+                fields.push(("vote".into(), choice.as_str().into()));
+                let body = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&fields)
+                    .finish();
+                prop_assert_eq!(from_form(body.as_bytes()), Ok(choice));
+            }
+
+            #[test]
+            fn a_valid_json_ballot_round_trips(b in any::<bool>(), note in ".{0,20}") {
+                let choice = if b { Choice::B } else { Choice::A };
+                let body = serde_json::json!({ "note": note, "vote": choice.as_str() }).to_string();
+                prop_assert_eq!(from_json(body.as_bytes()), Ok(choice));
+            }
+        }
+    }
 }

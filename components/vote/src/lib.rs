@@ -3,6 +3,7 @@
 //! channel in one atomic script, one Redis round trip.
 
 mod ballot;
+mod origin;
 mod page;
 mod voter;
 
@@ -14,6 +15,7 @@ use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use spin_sdk::variables;
 use voting_shared::address::redis_address;
 use voting_shared::choice::{Choice, Labels};
+use voting_shared::html;
 use voting_shared::queue::{ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
 
 use crate::ballot::BadBallot;
@@ -84,6 +86,24 @@ async fn route(request: IncomingRequest, labels: &Labels) -> Reply {
     let api = path.trim_end_matches('/') == "/api/vote";
     let cookies = header_values(&request, "cookie");
     let current = voter::current_choice(&cookies);
+    let interface = if api { Interface::Api } else { Interface::Page };
+    // The authority the request was sent to (wasi-http carries `Host` as the authority).
+    let host = request
+        .authority()
+        .or_else(|| header_values(&request, "host").into_iter().next());
+    let cross_site = origin::is_cross_site(
+        header_values(&request, "sec-fetch-site")
+            .first()
+            .map(String::as_str),
+        header_values(&request, "origin")
+            .first()
+            .map(String::as_str),
+        host.as_deref(),
+    );
+    if request.method() == Method::Post && cross_site {
+        let message = "votes from other sites are refused: vote on this site's own page";
+        return Reply::error(interface, 403, labels, current, message);
+    }
     match (api, request.method()) {
         (true, Method::Post) => cast(request, Interface::Api, labels, &cookies).await,
         (true, _) => {
@@ -245,9 +265,15 @@ fn header_values(request: &IncomingRequest, name: &str) -> Vec<String> {
 
 impl Reply {
     fn new(status: u16, content_type: &str, body: String) -> Reply {
+        let security = html::security_headers("")
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value));
         Reply {
             status,
-            headers: vec![("content-type".into(), content_type.into())],
+            headers: [("content-type".to_owned(), content_type.to_owned())]
+                .into_iter()
+                .chain(security)
+                .collect(),
             body,
             queued: false,
         }

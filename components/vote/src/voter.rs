@@ -161,4 +161,28 @@ mod tests {
             assert!(header.contains(attribute), "{header}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn no_cookie_makes_identification_panic_or_trust_it(cookie in ".{0,80}") {
+                let voter = identify(Some(&cookie), b"secret", [7; ID_BYTES]);
+                prop_assert!(voter.new_cookie.is_some(), "an unsigned value is never trusted");
+                let headers = vec![cookie];
+                let _ = current_choice(&headers);
+            }
+
+            #[test]
+            fn an_issued_cookie_round_trips(random in any::<[u8; ID_BYTES]>(), secret in ".{1,40}") {
+                let issued = identify(None, secret.as_bytes(), random);
+                let cookie = issued.new_cookie.clone().unwrap();
+                let again = identify(Some(&cookie), secret.as_bytes(), [0; ID_BYTES]);
+                prop_assert_eq!(again, Voter { id: issued.id, new_cookie: None });
+            }
+        }
+    }
 }
