@@ -86,21 +86,8 @@ async fn route(request: IncomingRequest, labels: &Labels) -> Reply {
     let api = path.trim_end_matches('/') == "/api/vote";
     let cookies = header_values(&request, "cookie");
     let current = voter::current_choice(&cookies);
-    let interface = if api { Interface::Api } else { Interface::Page };
-    // The authority the request was sent to (wasi-http carries `Host` as the authority).
-    let host = request
-        .authority()
-        .or_else(|| header_values(&request, "host").into_iter().next());
-    let cross_site = origin::is_cross_site(
-        header_values(&request, "sec-fetch-site")
-            .first()
-            .map(String::as_str),
-        header_values(&request, "origin")
-            .first()
-            .map(String::as_str),
-        host.as_deref(),
-    );
-    if request.method() == Method::Post && cross_site {
+    if request.method() == Method::Post && is_cross_site(&request) {
+        let interface = if api { Interface::Api } else { Interface::Page };
         let message = "votes from other sites are refused: vote on this site's own page";
         return Reply::error(interface, 403, labels, current, message);
     }
@@ -114,6 +101,18 @@ async fn route(request: IncomingRequest, labels: &Labels) -> Reply {
         (false, _) => Reply::error(Interface::Page, 405, labels, current, "use GET or POST")
             .header("allow", "GET, HEAD, POST"),
     }
+}
+
+/// Whether the request comes from another site's page; the authority it was sent to is where
+/// wasi-http carries `Host`.
+fn is_cross_site(request: &IncomingRequest) -> bool {
+    let first = |name| header_values(request, name).into_iter().next();
+    let host = request.authority().or_else(|| first("host"));
+    origin::is_cross_site(
+        first("sec-fetch-site").as_deref(),
+        first("origin").as_deref(),
+        host.as_deref(),
+    )
 }
 
 /// Validates the ballot, then queues it. Nothing is queued unless the ballot is valid.

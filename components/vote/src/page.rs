@@ -40,15 +40,15 @@ pub fn render(labels: &Labels, chosen: Option<Choice>, message: Message) -> Stri
         (Message::Error(error), _) => {
             format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(error))
         }
-        (Message::Confirmation, Some(choice)) => format!(
-            "<p class=\"cast\" role=\"status\">Thanks! Your vote: <strong>{}</strong>. \
+        (message, Some(choice)) => format!(
+            "<p class=\"cast\" role=\"status\">{thanks}Your vote: <strong>{}</strong>. \
              You can change it at any time.</p>",
-            escape(labels.of(choice))
-        ),
-        (_, Some(choice)) => format!(
-            "<p class=\"cast\" role=\"status\">Your vote: <strong>{}</strong>. \
-             You can change it at any time.</p>",
-            escape(labels.of(choice))
+            escape(labels.of(choice)),
+            thanks = if message == Message::Confirmation {
+                "Thanks! "
+            } else {
+                ""
+            },
         ),
         (_, None) => {
             "<p class=\"cast\" role=\"status\">Pick one. You can change your vote later.</p>"
