@@ -195,6 +195,13 @@ impl App {
         self.0.faults.set(Some(fault));
     }
 
+    /// From now on (while `discard` holds), every PostgreSQL `execute` reports success and
+    /// changes nothing: a broken store or worker that acknowledges votes it never wrote, for
+    /// showing that a check catches the loss.
+    pub fn discard_postgres_writes(&self, discard: bool) {
+        self.0.faults.discard_postgres_writes(discard);
+    }
+
     pub fn clear_faults(&self) {
         self.0.faults.set(None);
     }

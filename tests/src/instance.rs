@@ -2,6 +2,7 @@
 //! its instances: resolved variables, allowed hosts, the Postgres pool, injected faults.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use http_body_util::{BodyExt, Full};
@@ -67,11 +68,19 @@ impl std::error::Error for SpinHazard {}
 pub type Fault = Arc<dyn Fn(&HostCall) -> Option<String> + Send + Sync>;
 
 #[derive(Default)]
-pub(crate) struct Faults(RwLock<Option<Fault>>);
+pub(crate) struct Faults {
+    trap: RwLock<Option<Fault>>,
+    discard_postgres_writes: AtomicBool,
+}
 
 impl Faults {
     pub(crate) fn set(&self, fault: Option<Fault>) {
-        *self.0.write().unwrap() = fault;
+        *self.trap.write().unwrap() = fault;
+    }
+
+    pub(crate) fn discard_postgres_writes(&self, discard: bool) {
+        self.discard_postgres_writes
+            .store(discard, Ordering::SeqCst);
     }
 }
 
@@ -94,7 +103,7 @@ impl ComponentContext {
     pub(crate) fn check_fault(&self, call: &HostCall) -> wasmtime::Result<()> {
         match self
             .faults
-            .0
+            .trap
             .read()
             .unwrap()
             .as_ref()
@@ -103,6 +112,11 @@ impl ComponentContext {
             Some(message) => Err(wasmtime::Error::msg(message)),
             None => Ok(()),
         }
+    }
+
+    /// Whether a test made PostgreSQL writes succeed without changing anything.
+    pub(crate) fn discards_postgres_writes(&self) -> bool {
+        self.faults.discard_postgres_writes.load(Ordering::SeqCst)
     }
 }
 

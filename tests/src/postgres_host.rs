@@ -250,6 +250,9 @@ impl HostConnection for InstanceState {
             Ok(params) => params,
             Err(conversion) => return conversion.into_reply(Error::ValueConversionFailed),
         };
+        if self.component.discards_postgres_writes() {
+            return Ok(Ok(0));
+        }
         Ok(client
             .execute(&statement, &borrow(&params))
             .await

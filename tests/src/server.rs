@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -11,7 +12,7 @@ use wasmtime_wasi_http::io::TokioIo;
 
 use crate::App;
 
-/// A running server; dropping it stops it.
+/// A running server; dropping it stops it and closes its connections.
 pub struct HttpServer {
     address: SocketAddr,
     task: tokio::task::JoinHandle<()>,
@@ -21,6 +22,10 @@ impl HttpServer {
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
     }
 }
 
@@ -34,13 +39,25 @@ impl App {
     /// Serves the app on a free loopback port until the returned server is dropped. A request
     /// Spin would refuse gets no answer: the connection is closed, as Spin does.
     pub async fn serve(&self) -> anyhow::Result<HttpServer> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        self.serve_at(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Like [`App::serve`], at `address`: the address a stopped server had, to restart the
+    /// app where its clients expect it.
+    pub async fn serve_at(&self, address: SocketAddr) -> anyhow::Result<HttpServer> {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listening on {address}"))?;
         let address = listener.local_addr()?;
         let app = self.clone();
         let task = tokio::spawn(async move {
+            // Dropped with this task, which aborts every open connection: a stopped server
+            // keeps no keep-alive connection serving the old app.
+            let mut connections = tokio::task::JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
+                while connections.try_join_next().is_some() {}
                 let app = app.clone();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let service = service_fn(move |request| {
                         let app = app.clone();
                         async move { answer(&app, request).await }

@@ -1,0 +1,246 @@
+//! `loadtest`: seed, change and chaos runs against a running voting app.
+//! Exit status: 0 when every check holds, 1 when one fails (a vote lost, not counted in
+//! time, …), 2 when the run could not be made (bad arguments, app unreachable).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use loadtest::changes::{ChangesOptions, changes};
+use loadtest::chaos::{ChaosOptions, chaos};
+use loadtest::faults::{CommandFault, Fault, KillWorker};
+use loadtest::seed::{SeedOptions, seed};
+use loadtest::split::Split;
+use loadtest::stores::{Postgres, Redis};
+use loadtest::target::Target;
+
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The original seed-data load, one new voter per vote; prints throughput, latency, the
+    /// answers, and how long the results took to show every accepted vote.
+    Seed {
+        #[command(flatten)]
+        app: App,
+        /// How many votes.
+        #[arg(long, default_value_t = 3000)]
+        votes: usize,
+        /// How many votes are sent at once.
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        /// Votes for a to votes for b.
+        #[arg(long, default_value_t = Split::default())]
+        split: Split,
+        /// Seconds to wait for the results to show every accepted vote.
+        #[arg(long, default_value = "60", value_parser = seconds)]
+        drain_limit: Duration,
+        /// Do not read /result/api (for an app without it, such as the original).
+        #[arg(long)]
+        no_drain: bool,
+    },
+    /// Voters that vote, change their vote and change back, all at once; checks that the
+    /// results equal each voter's last accepted vote.
+    Changes {
+        #[command(flatten)]
+        app: App,
+        #[arg(long, default_value_t = 500)]
+        voters: usize,
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        #[arg(long, default_value_t = Split::default())]
+        split: Split,
+        /// Seconds to wait for the results to settle.
+        #[arg(long, default_value = "60", value_parser = seconds)]
+        limit: Duration,
+        /// Also check each voter's stored vote in this PostgreSQL (a URL).
+        #[arg(long)]
+        postgres: Option<String>,
+    },
+    /// A steady vote load while the given faults are injected one after another; then
+    /// compares every accepted vote with what PostgreSQL and /result/api count.
+    Chaos(ChaosArgs),
+}
+
+#[derive(Args)]
+struct App {
+    /// The app's address, e.g. http://127.0.0.1:3000.
+    #[arg(long)]
+    url: String,
+}
+
+#[derive(Args)]
+struct ChaosArgs {
+    #[command(flatten)]
+    app: App,
+    /// The app's Redis, e.g. redis://127.0.0.1:6379 (read only: queue lengths).
+    #[arg(long)]
+    redis: String,
+    /// The app's PostgreSQL, e.g. postgres://postgres:postgres@127.0.0.1:5432/postgres
+    /// (read only: the tool's voters' votes).
+    #[arg(long)]
+    postgres: String,
+    /// A command that stops PostgreSQL; with --start-postgres.
+    #[arg(long, requires = "start_postgres")]
+    stop_postgres: Option<String>,
+    /// A command that starts PostgreSQL again.
+    #[arg(long, requires = "stop_postgres")]
+    start_postgres: Option<String>,
+    /// A command that restarts Redis (keep its append-only file on).
+    #[arg(long)]
+    restart_redis: Option<String>,
+    /// The worker's PID file: the worker is killed with SIGKILL, and must be restarted by
+    /// what runs it (scripts/up writes .data/worker.pid and restarts it).
+    #[arg(long)]
+    worker_pid_file: Option<PathBuf>,
+    /// A command that restarts the whole app, e.g. 'scripts/down && scripts/up --detach'.
+    #[arg(long)]
+    restart_app: Option<String>,
+    /// Votes per second.
+    #[arg(long, default_value_t = 100)]
+    rate: u32,
+    #[arg(long, default_value_t = 20)]
+    concurrency: usize,
+    /// The most votes sent.
+    #[arg(long, default_value_t = 20_000)]
+    max_votes: usize,
+    #[arg(long, default_value_t = Split::default())]
+    split: Split,
+    /// Seconds PostgreSQL stays stopped.
+    #[arg(long, default_value = "3", value_parser = seconds)]
+    outage: Duration,
+    /// Seconds of load before the first fault and after each recovery.
+    #[arg(long, default_value = "2", value_parser = seconds)]
+    settle: Duration,
+    /// Seconds to wait for the results after each fault, and for the queue at the end.
+    #[arg(long, default_value = "60", value_parser = seconds)]
+    limit: Duration,
+}
+
+impl ChaosArgs {
+    fn faults(&self) -> Vec<Box<dyn Fault>> {
+        let mut faults: Vec<Box<dyn Fault>> = Vec::new();
+        if let (Some(stop), Some(start)) = (&self.stop_postgres, &self.start_postgres) {
+            faults.push(Box::new(CommandFault::new(
+                "postgres stopped",
+                stop,
+                Some(start),
+            )));
+        }
+        if let Some(restart) = &self.restart_redis {
+            faults.push(Box::new(CommandFault::new(
+                "redis restarted",
+                restart,
+                None,
+            )));
+        }
+        if let Some(pid_file) = &self.worker_pid_file {
+            faults.push(Box::new(KillWorker::new(pid_file.clone())));
+        }
+        if let Some(restart) = &self.restart_app {
+            faults.push(Box::new(CommandFault::new("app restarted", restart, None)));
+        }
+        faults
+    }
+}
+
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .ok_or_else(|| format!("{text:?} is not a number of seconds"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse().command).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs one command and prints its report; `Ok(false)` when a check failed.
+async fn run(command: Command) -> anyhow::Result<bool> {
+    match command {
+        Command::Seed {
+            app,
+            votes,
+            concurrency,
+            split,
+            drain_limit,
+            no_drain,
+        } => {
+            let target = Target::new(&app.url)?;
+            println!("seed: {votes} votes ({split}) at {}", target.url());
+            let options = SeedOptions {
+                votes,
+                split,
+                concurrency,
+                drain_limit: (!no_drain).then_some(drain_limit),
+            };
+            let report = seed(&target, &options).await?;
+            print!("{report}");
+            Ok(report.is_success())
+        }
+        Command::Changes {
+            app,
+            voters,
+            concurrency,
+            split,
+            limit,
+            postgres,
+        } => {
+            let target = Target::new(&app.url)?;
+            let postgres = postgres.as_deref().map(Postgres::new).transpose()?;
+            println!("changes: {voters} voters at {}", target.url());
+            let options = ChangesOptions {
+                voters,
+                split,
+                concurrency,
+                limit,
+            };
+            let report = changes(&target, postgres.as_ref(), &options).await?;
+            print!("{report}");
+            Ok(report.is_success())
+        }
+        Command::Chaos(args) => {
+            let target = Target::new(&args.app.url)?;
+            let redis = Redis::new(&args.redis)?;
+            let postgres = Postgres::new(&args.postgres)?;
+            let mut faults = args.faults();
+            if faults.is_empty() {
+                println!(
+                    "chaos: no fault given (see --help); running the load and the checks only"
+                );
+            }
+            println!(
+                "chaos: {} votes/s at {} with {} fault(s)",
+                args.rate,
+                target.url(),
+                faults.len()
+            );
+            let options = ChaosOptions {
+                split: args.split,
+                concurrency: args.concurrency,
+                rate: args.rate,
+                max_votes: args.max_votes,
+                outage: args.outage,
+                settle: args.settle,
+                converge_limit: args.limit,
+            };
+            let report = chaos(&target, &redis, &postgres, &mut faults, &options).await?;
+            print!("{report}");
+            Ok(report.is_success())
+        }
+    }
+}
