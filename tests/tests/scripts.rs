@@ -1,6 +1,7 @@
 //! scripts/up's supervision, run with a stand-in `spin` on PATH (the real CLI cannot be
 //! installed here): a worker that exits is restarted and the doorbell is rung after each
-//! start; stopping scripts/up stops everything it started.
+//! start; the worker can be killed as a process group; stopping scripts/up stops everything
+//! it started.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -88,6 +89,41 @@ async fn up_restarts_an_exited_worker_rings_the_doorbell_each_time_and_stops_eve
         .filter(|line| line.ends_with("up -c worker"))
         .count();
     assert!(worker_starts >= 2, "the worker was restarted:\n{lines}");
+
+    // The worker leads its own process group, named in .data/worker.pid: killing the group
+    // (as `loadtest chaos --worker-pid-file` does) leaves no orphan, and the supervisor starts
+    // a new worker.
+    let pid_file = repository_root().join(".data/worker.pid");
+    let group_of = |pid: &str| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(2)
+            .map(str::to_owned)
+    };
+    let mut worker = String::new();
+    wait_for("a running worker that leads its process group", || {
+        worker = std::fs::read_to_string(&pid_file)
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        group_of(&worker).as_deref() == Some(worker.as_str())
+    });
+    Command::new("kill")
+        .args(["-KILL", "--", &format!("-{worker}")])
+        .status()
+        .unwrap();
+    wait_for("the worker's process group to be gone", || {
+        std::fs::read_dir("/proc").unwrap().all(|entry| {
+            let pid = entry.unwrap().file_name().into_string().unwrap();
+            group_of(&pid).as_deref() != Some(worker.as_str())
+        })
+    });
+    wait_for("a new worker", || {
+        std::fs::read_to_string(&pid_file)
+            .is_ok_and(|pid| pid.trim() != worker && is_alive(pid.trim()))
+    });
 
     Command::new("kill")
         .args(["-TERM", &up.id().to_string()])
