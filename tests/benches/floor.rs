@@ -75,7 +75,8 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        let summaries: Vec<(Duration, Duration)> = samples.iter_mut().map(summary).collect();
+        let summaries: Vec<(Duration, Duration)> =
+            samples.iter_mut().map(|samples| summary(samples)).collect();
         println!("\n{setting}: {ROUNDS} requests each, fresh instance per request");
         for ((name, _), (mean, p50)) in requests.iter().zip(&summaries) {
             println!(
@@ -113,7 +114,7 @@ fn get(path: &str) -> http::Request<Bytes> {
 }
 
 /// Mean and median.
-fn summary(samples: &mut Vec<Duration>) -> (Duration, Duration) {
+fn summary(samples: &mut [Duration]) -> (Duration, Duration) {
     samples.sort();
     let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
     (mean, samples[samples.len() / 2])

@@ -1,0 +1,30 @@
+//! The app under the test host, served on a loopback port with its own Redis and PostgreSQL
+//! and the worker subscribed, until Ctrl-C: something to point `loadtest` at on a machine
+//! without the Spin CLI. It prints the addresses the tool takes.
+//!
+//! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result`,
+//! then `cargo run --profile bench -p spin-test-host --example serve [-- --http-only]`.
+
+use spin_test_host::services::TestPostgres;
+use spin_test_host::{Deployment, TestEnv};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let deployment = match std::env::args().nth(1).as_deref() {
+        None => Deployment::RedisTrigger,
+        Some("--http-only") => Deployment::HttpOnly,
+        Some(other) => anyhow::bail!("unknown argument {other:?}; the only option is --http-only"),
+    };
+    let env = TestEnv::start_deployment(deployment, TestPostgres::start().await?, &[]).await?;
+    let server = env.app.serve().await?;
+    let _worker = match deployment {
+        Deployment::RedisTrigger => Some(env.app.start_redis_triggers().await?),
+        Deployment::HttpOnly => None,
+    };
+    println!("app:        {}", server.url());
+    println!("redis:      {}", env.redis.url());
+    println!("postgres:   {}", env.postgres.address());
+    println!("Ctrl-C stops the app, its Redis and its PostgreSQL.");
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
