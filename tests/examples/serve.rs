@@ -24,7 +24,11 @@ async fn main() -> anyhow::Result<()> {
     println!("app:        {}", server.url());
     println!("redis:      {}", env.redis.url());
     println!("postgres:   {}", env.postgres.address());
-    println!("Ctrl-C stops the app, its Redis and its PostgreSQL.");
-    tokio::signal::ctrl_c().await?;
+    println!("Ctrl-C (or SIGTERM) stops the app, its Redis and its PostgreSQL.");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        stopped = tokio::signal::ctrl_c() => stopped?,
+        _ = terminate.recv() => {}
+    }
     Ok(())
 }

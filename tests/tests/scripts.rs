@@ -52,6 +52,7 @@ async fn up_restarts_an_exited_worker_rings_the_doorbell_each_time_and_stops_eve
     std::fs::write(&spin, FAKE_SPIN).unwrap();
     std::fs::set_permissions(&spin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let log = bin.path().join("spin.log");
+    let data = tempfile::tempdir().unwrap();
     std::fs::write(&log, "").unwrap();
 
     let path = format!(
@@ -64,6 +65,7 @@ async fn up_restarts_an_exited_worker_rings_the_doorbell_each_time_and_stops_eve
         .env("PATH", path)
         .env("FAKE_SPIN_LOG", &log)
         .env("UP_MAX_BACKOFF_SECONDS", "1")
+        .env("UP_DATA_DIR", data.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -93,7 +95,7 @@ async fn up_restarts_an_exited_worker_rings_the_doorbell_each_time_and_stops_eve
     // The worker leads its own process group, named in .data/worker.pid: killing the group
     // (as `loadtest chaos --worker-pid-file` does) leaves no orphan, and the supervisor starts
     // a new worker.
-    let pid_file = repository_root().join(".data/worker.pid");
+    let pid_file = data.path().join("worker.pid");
     let group_of = |pid: &str| {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         stat.rsplit_once(')')?
@@ -139,8 +141,10 @@ async fn up_restarts_an_exited_worker_rings_the_doorbell_each_time_and_stops_eve
 
 #[test]
 fn up_says_how_to_install_spin_when_it_is_missing() {
+    let data = tempfile::tempdir().unwrap();
     let output = Command::new(repository_root().join("scripts/up"))
         .env("PATH", "/usr/bin:/bin")
+        .env("UP_DATA_DIR", data.path())
         .output()
         .unwrap();
     assert!(!output.status.success());

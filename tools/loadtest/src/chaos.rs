@@ -27,7 +27,7 @@ pub struct ChaosOptions {
     pub rate: u32,
     /// The most votes the run sends, whatever happens.
     pub max_votes: usize,
-    /// How long each stop-and-start fault keeps its service down.
+    /// How long a fault with a healing step keeps its service down before that step.
     pub outage: Duration,
     /// Load before the first fault and after each recovery.
     pub settle: Duration,
@@ -46,7 +46,8 @@ pub struct FaultRecord {
     pub name: String,
     /// Why injecting or healing failed, if it did.
     pub error: Option<String>,
-    /// From healing until every vote accepted before it was visible.
+    /// From the end of the fault (its healing step, or its injection when the service comes
+    /// back by itself) until every vote accepted before then was visible.
     pub converged: Option<Duration>,
 }
 
@@ -126,20 +127,23 @@ pub async fn chaos(
         };
         let outcome = async {
             fault.inject().await.context("injecting")?;
-            tokio::time::sleep(options.outage).await;
-            fault.heal().await.context("healing")
+            if let Some(heal) = fault.heal() {
+                tokio::time::sleep(options.outage).await;
+                heal.await.context("healing")?;
+            }
+            anyhow::Ok(())
         }
         .await;
         if let Err(error) = outcome {
             record.error = Some(format!("{error:#}"));
         }
-        let healed = Instant::now();
+        let ended = Instant::now();
         let owed = before.total() + ledger.lock().unwrap().accepted_voters() as i64;
         let (_, reached) = wait::until_tally(target, options.converge_limit, |tally| {
             tally.total() >= owed
         })
         .await;
-        record.converged = reached.then(|| healed.elapsed());
+        record.converged = reached.then(|| ended.elapsed());
         records.push(record);
         progress.set_message("votes");
         tokio::time::sleep(options.settle).await;
@@ -200,7 +204,7 @@ impl fmt::Display for ChaosReport {
         writeln!(f, "faults injected:")?;
         for fault in &self.faults {
             let converged = match fault.converged {
-                Some(time) => format!("results caught up {} after recovery", millis(time)),
+                Some(time) => format!("results caught up {} after it", millis(time)),
                 None => format!("results did NOT catch up within {}", millis(self.limit)),
             };
             match &fault.error {

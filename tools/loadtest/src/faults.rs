@@ -16,9 +16,9 @@ pub trait Fault: Send {
     fn name(&self) -> &str;
     /// Breaks the service; returns once it is broken.
     fn inject(&mut self) -> FaultFuture<'_>;
-    /// Undoes [`Fault::inject`] where that takes a step (starting what was stopped); returns
-    /// once that step is done.
-    fn heal(&mut self) -> FaultFuture<'_>;
+    /// The step that undoes [`Fault::inject`] (starting what was stopped), run after the
+    /// outage; `None` when the service comes back by itself (a supervisor restarts it).
+    fn heal(&mut self) -> Option<FaultFuture<'_>>;
 }
 
 /// How long a fault's command may run.
@@ -50,13 +50,9 @@ impl Fault for CommandFault {
         Box::pin(run_shell(&self.inject))
     }
 
-    fn heal(&mut self) -> FaultFuture<'_> {
-        Box::pin(async move {
-            match &self.heal {
-                Some(command) => run_shell(command).await,
-                None => Ok(()),
-            }
-        })
+    fn heal(&mut self) -> Option<FaultFuture<'_>> {
+        let command = self.heal.as_deref()?;
+        Some(Box::pin(run_shell(command)))
     }
 }
 
@@ -141,8 +137,8 @@ impl Fault for KillWorker {
         })
     }
 
-    fn heal(&mut self) -> FaultFuture<'_> {
-        Box::pin(async move {
+    fn heal(&mut self) -> Option<FaultFuture<'_>> {
+        Some(Box::pin(async move {
             let deadline = Instant::now() + RESTART_LIMIT;
             loop {
                 if let Ok(pid) = self.pid()
@@ -160,7 +156,7 @@ impl Fault for KillWorker {
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-        })
+        }))
     }
 }
 
@@ -228,7 +224,7 @@ mod tests {
             .spawn()
             .unwrap();
         std::fs::write(&pid_file, second.id().to_string()).unwrap();
-        fault.heal().await.unwrap();
+        fault.heal().unwrap().await.unwrap();
         second.kill().unwrap();
         second.wait().unwrap();
         std::fs::remove_dir_all(directory).unwrap();

@@ -86,10 +86,11 @@ struct ChaosArgs {
     /// (read only: the tool's voters' votes).
     #[arg(long)]
     postgres: String,
-    /// A command that stops PostgreSQL; with --start-postgres.
-    #[arg(long, requires = "start_postgres")]
+    /// A command that stops PostgreSQL.
+    #[arg(long)]
     stop_postgres: Option<String>,
-    /// A command that starts PostgreSQL again.
+    /// A command that starts PostgreSQL again after --outage seconds; leave it out when
+    /// something else does (scripts/up, Kubernetes).
     #[arg(long, requires = "stop_postgres")]
     start_postgres: Option<String>,
     /// A command that restarts Redis (keep its append-only file on).
@@ -126,11 +127,11 @@ struct ChaosArgs {
 impl ChaosArgs {
     fn faults(&self) -> Vec<Box<dyn Fault>> {
         let mut faults: Vec<Box<dyn Fault>> = Vec::new();
-        if let (Some(stop), Some(start)) = (&self.stop_postgres, &self.start_postgres) {
+        if let Some(stop) = &self.stop_postgres {
             faults.push(Box::new(CommandFault::new(
                 "postgres stopped",
                 stop,
-                Some(start),
+                self.start_postgres.as_deref(),
             )));
         }
         if let Some(restart) = &self.restart_redis {

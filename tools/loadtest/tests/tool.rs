@@ -93,8 +93,8 @@ impl Fault for StopPostgres {
     fn inject(&mut self) -> FaultFuture<'_> {
         Box::pin(async move { self.0.stop() })
     }
-    fn heal(&mut self) -> FaultFuture<'_> {
-        Box::pin(self.0.restart())
+    fn heal(&mut self) -> Option<FaultFuture<'_>> {
+        Some(Box::pin(self.0.restart()))
     }
 }
 
@@ -110,8 +110,8 @@ impl Fault for RestartRedis {
             Ok(())
         })
     }
-    fn heal(&mut self) -> FaultFuture<'_> {
-        Box::pin(async { Ok(()) })
+    fn heal(&mut self) -> Option<FaultFuture<'_>> {
+        None
     }
 }
 
@@ -125,11 +125,11 @@ impl Fault for KillWorker {
             Ok(())
         })
     }
-    fn heal(&mut self) -> FaultFuture<'_> {
-        Box::pin(async move {
+    fn heal(&mut self) -> Option<FaultFuture<'_>> {
+        Some(Box::pin(async move {
             self.0.lock().await.start_worker().await;
             Ok(())
-        })
+        }))
     }
 }
 
@@ -145,14 +145,14 @@ impl Fault for RestartApp {
             Ok(())
         })
     }
-    fn heal(&mut self) -> FaultFuture<'_> {
-        Box::pin(async move {
+    fn heal(&mut self) -> Option<FaultFuture<'_>> {
+        Some(Box::pin(async move {
             let mut running = self.0.lock().await;
             running.app = App::load_manifest(&running.deployment.manifest(), &self.1)?;
             running.server = Some(running.app.serve_at(running.address).await?);
             running.start_worker().await;
             Ok(())
-        })
+        }))
     }
 }
 
