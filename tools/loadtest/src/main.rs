@@ -50,10 +50,13 @@ enum Command {
     Changes {
         #[command(flatten)]
         app: App,
+        /// How many voters.
         #[arg(long, default_value_t = 500)]
         voters: usize,
+        /// How many votes are sent at once.
         #[arg(long, default_value_t = 50)]
         concurrency: usize,
+        /// Votes for a to votes for b (of the first votes).
         #[arg(long, default_value_t = Split::default())]
         split: Split,
         /// Seconds to wait for the results to settle.
@@ -100,20 +103,26 @@ struct ChaosArgs {
     /// what runs it (scripts/up writes .data/worker.pid and restarts it).
     #[arg(long)]
     worker_pid_file: Option<PathBuf>,
+    /// A command that kills the worker, for where there is no PID file (e.g. `kubectl delete
+    /// pod --force` on the worker's pods); what runs the worker must start it again.
+    #[arg(long, conflicts_with = "worker_pid_file")]
+    kill_worker: Option<String>,
     /// A command that restarts the whole app, e.g. 'scripts/down && scripts/up --detach'.
     #[arg(long)]
     restart_app: Option<String>,
     /// Votes per second.
     #[arg(long, default_value_t = 100)]
     rate: u32,
+    /// How many votes may be in flight at once.
     #[arg(long, default_value_t = 20)]
     concurrency: usize,
     /// The most votes sent.
     #[arg(long, default_value_t = 20_000)]
     max_votes: usize,
+    /// Votes for a to votes for b.
     #[arg(long, default_value_t = Split::default())]
     split: Split,
-    /// Seconds PostgreSQL stays stopped.
+    /// Seconds PostgreSQL stays stopped before --start-postgres runs.
     #[arg(long, default_value = "3", value_parser = seconds)]
     outage: Duration,
     /// Seconds of load before the first fault and after each recovery.
@@ -143,6 +152,9 @@ impl ChaosArgs {
         }
         if let Some(pid_file) = &self.worker_pid_file {
             faults.push(Box::new(KillWorker::new(pid_file.clone())));
+        }
+        if let Some(kill) = &self.kill_worker {
+            faults.push(Box::new(CommandFault::new("worker killed", kill, None)));
         }
         if let Some(restart) = &self.restart_app {
             faults.push(Box::new(CommandFault::new("app restarted", restart, None)));
