@@ -68,7 +68,7 @@ enum Command {
     },
     /// A steady vote load while the given faults are injected one after another; then
     /// compares every accepted vote with what PostgreSQL and /result/api count.
-    Chaos(ChaosArgs),
+    Chaos(Box<ChaosArgs>),
 }
 
 #[derive(Args)]
