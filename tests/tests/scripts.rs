@@ -154,3 +154,97 @@ fn up_says_how_to_install_spin_when_it_is_missing() {
         "{stderr}"
     );
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+fn redis_cli(port: u16, arguments: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(arguments)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn up_restarts_the_redis_and_postgresql_it_started_when_they_exit() {
+    let bin = tempfile::tempdir().unwrap();
+    let spin = bin.path().join("spin");
+    std::fs::write(&spin, FAKE_SPIN).unwrap();
+    std::fs::set_permissions(&spin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = bin.path().join("spin.log");
+    std::fs::write(&log, "").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // When run as root, PostgreSQL runs as `postgres`, who must reach its directory.
+    std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (redis_port, postgres_port) = (free_port(), free_port());
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let mut up = Command::new(repository_root().join("scripts/up"))
+        .env("PATH", path)
+        .env("FAKE_SPIN_LOG", &log)
+        .env("UP_MAX_BACKOFF_SECONDS", "1")
+        .env("UP_DATA_DIR", data.path())
+        .env(
+            "SPIN_VARIABLE_REDIS_HOST",
+            format!("127.0.0.1:{redis_port}"),
+        )
+        .env(
+            "SPIN_VARIABLE_POSTGRES_HOST",
+            format!("127.0.0.1:{postgres_port}"),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("Redis and PostgreSQL", || {
+        listening(redis_port) && listening(postgres_port)
+    });
+
+    // Redis shut down (saving its append-only file) comes back with its data.
+    assert_eq!(redis_cli(redis_port, &["SET", "kept", "yes"]), "OK");
+    redis_cli(redis_port, &["SHUTDOWN"]);
+    wait_for("Redis to be restarted", || {
+        redis_cli(redis_port, &["GET", "kept"]) == "yes"
+    });
+
+    // PostgreSQL stopped comes back as a new server.
+    let postmaster = data.path().join("postgres/postmaster.pid");
+    let first_line = |path: &Path| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.lines().next().map(str::to_owned))
+    };
+    let stopped = first_line(&postmaster).unwrap();
+    Command::new("kill")
+        .args(["-INT", &stopped])
+        .status()
+        .unwrap();
+    wait_for("PostgreSQL to be restarted", || {
+        first_line(&postmaster).is_some_and(|pid| pid != stopped && is_alive(&pid))
+            && listening(postgres_port)
+    });
+
+    let restarted = first_line(&postmaster).unwrap();
+    Command::new("kill")
+        .args(["-TERM", &up.id().to_string()])
+        .status()
+        .unwrap();
+    up.wait().unwrap();
+    wait_for("PostgreSQL to stop", || !is_alive(&restarted));
+    wait_for("Redis to stop", || !listening(redis_port));
+}
