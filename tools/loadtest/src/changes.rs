@@ -89,6 +89,7 @@ pub async fn changes(
             concurrency: options.concurrency,
             plan: Arc::new(move |index| plan(split, index)),
             rate: None,
+            max_votes: planned,
             stop: Arc::new(AtomicBool::new(false)),
         },
         ledger.clone(),

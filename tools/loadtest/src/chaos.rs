@@ -99,23 +99,12 @@ pub async fn chaos(
             concurrency: options.concurrency,
             plan: Arc::new(move |index| plan(split, index)),
             rate: Some(options.rate),
+            max_votes: options.max_votes,
             stop: stop.clone(),
         };
         let progress = progress.clone();
         tokio::spawn(async move { load::run(&target, load, ledger, progress).await })
     };
-    let max_votes = options.max_votes as u64;
-    let budget = {
-        let stop = stop.clone();
-        let progress = progress.clone();
-        tokio::spawn(async move {
-            while progress.position() < max_votes && !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            stop.store(true, Ordering::Relaxed);
-        })
-    };
-
     tokio::time::sleep(options.settle).await;
     let mut records = Vec::new();
     for fault in faults.iter_mut() {
@@ -149,7 +138,6 @@ pub async fn chaos(
         tokio::time::sleep(options.settle).await;
     }
     stop.store(true, Ordering::Relaxed);
-    budget.await.context("the vote budget task failed")?;
     let attempts = load.await.context("the load failed")?;
 
     let spinner = progress::spinner("waiting for the queue to drain");

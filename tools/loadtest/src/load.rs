@@ -21,6 +21,8 @@ pub struct Load {
     pub plan: Plan,
     /// At most this many votes per second, if set.
     pub rate: Option<u32>,
+    /// At most this many votes in all.
+    pub max_votes: usize,
     /// Stops starting votes once set.
     pub stop: Arc<AtomicBool>,
 }
@@ -33,6 +35,7 @@ pub async fn run(
     progress: ProgressBar,
 ) -> Vec<Attempt> {
     let next_voter = Arc::new(AtomicUsize::new(0));
+    let votes_started = Arc::new(AtomicUsize::new(0));
     let pace = load.rate.map(|rate| {
         let mut interval = tokio::time::interval(Duration::from_secs(1) / rate.max(1));
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -44,6 +47,8 @@ pub async fn run(
             ledger: ledger.clone(),
             next_voter: next_voter.clone(),
             voters: load.voters,
+            votes_started: votes_started.clone(),
+            max_votes: load.max_votes,
             plan: load.plan.clone(),
             pace: pace.clone(),
             stop: load.stop.clone(),
@@ -64,6 +69,8 @@ struct Client {
     ledger: Arc<Mutex<Ledger>>,
     next_voter: Arc<AtomicUsize>,
     voters: usize,
+    votes_started: Arc<AtomicUsize>,
+    max_votes: usize,
     plan: Plan,
     pace: Option<Arc<tokio::sync::Mutex<Interval>>>,
     stop: Arc<AtomicBool>,
@@ -80,7 +87,9 @@ impl Client {
             }
             let mut voter = Voter::default();
             for choice in (self.plan)(index) {
-                if self.stop.load(Ordering::Relaxed) {
+                if self.stop.load(Ordering::Relaxed)
+                    || self.votes_started.fetch_add(1, Ordering::Relaxed) >= self.max_votes
+                {
                     return attempts;
                 }
                 if let Some(pace) = &self.pace {

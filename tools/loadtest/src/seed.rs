@@ -83,6 +83,7 @@ pub async fn seed(target: &Target, options: &SeedOptions) -> anyhow::Result<Seed
             concurrency: options.concurrency,
             plan: Arc::new(move |index| vec![split.choice_for(index)]),
             rate: None,
+            max_votes: options.votes,
             stop: Arc::new(AtomicBool::new(false)),
         },
         ledger.clone(),
