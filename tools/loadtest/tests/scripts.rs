@@ -1,0 +1,121 @@
+//! `scripts/chaos` against `scripts/up --detach`, end to end: scripts/up starts its own Redis
+//! and PostgreSQL and supervises the test host's stand-in for `spin up`; scripts/chaos stops
+//! PostgreSQL, shuts Redis down, kills the worker's process group and restarts the whole app
+//! while the tool votes, and must find nothing lost.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use spin_test_host::repository_root;
+
+/// `spin` for scripts/up: the test host's stand-in, except that `spin build` does nothing
+/// (the components are built before the tests, and cargo cannot run inside `cargo test`).
+const SPIN: &str = r#"#!/usr/bin/env bash
+if [[ $1 == build ]]; then exit 0; fi
+exec "$SPIN_TEST_HOST" "$@"
+"#;
+
+/// The test host's binary, built by `cargo test` next to this package's.
+fn spin_test_host() -> PathBuf {
+    let binary = Path::new(env!("CARGO_BIN_EXE_loadtest")).with_file_name("spin-test-host");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p spin-test-host` (scripts/test does)",
+        binary.display()
+    );
+    binary
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !condition() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn scripts_chaos_against_scripts_up_loses_nothing() {
+    let bin = tempfile::tempdir().unwrap();
+    let spin = bin.path().join("spin");
+    std::fs::write(&spin, SPIN).unwrap();
+    std::fs::set_permissions(&spin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // When run as root, PostgreSQL runs as `postgres`, who must reach its directory.
+    std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (redis, postgres, web) = (free_port(), free_port(), free_port());
+    let environment = [
+        (
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        ),
+        ("SPIN_TEST_HOST", spin_test_host().display().to_string()),
+        ("LOADTEST", env!("CARGO_BIN_EXE_loadtest").to_owned()),
+        ("UP_DATA_DIR", data.path().display().to_string()),
+        ("UP_MAX_BACKOFF_SECONDS", "1".to_owned()),
+        ("SPIN_VARIABLE_REDIS_HOST", format!("127.0.0.1:{redis}")),
+        (
+            "SPIN_VARIABLE_POSTGRES_HOST",
+            format!("127.0.0.1:{postgres}"),
+        ),
+        ("SPIN_HTTP_LISTEN_ADDR", format!("127.0.0.1:{web}")),
+    ];
+    let script = |name: &str| {
+        let mut command = Command::new(repository_root().join("scripts").join(name));
+        command.envs(environment.clone()).stdin(Stdio::null());
+        command
+    };
+
+    assert!(script("up").arg("--detach").status().unwrap().success());
+    wait_for("the app to answer", || {
+        std::net::TcpStream::connect(("127.0.0.1", web)).is_ok()
+    });
+    let chaos = script("chaos")
+        .args([
+            "--rate", "200", "--outage", "0.5", "--settle", "0.5", "--limit", "120",
+        ])
+        .output()
+        .unwrap();
+    let down = script("down").status().unwrap();
+
+    let stdout = String::from_utf8_lossy(&chaos.stdout);
+    let stderr = String::from_utf8_lossy(&chaos.stderr);
+    let log = std::fs::read_to_string(data.path().join("up.log")).unwrap_or_default();
+    assert!(chaos.status.success(), "{stdout}\n{stderr}\n{log}");
+    assert!(down.success());
+    for fault in [
+        "postgres stopped",
+        "redis restarted",
+        "worker killed",
+        "app restarted",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.trim_start().starts_with(fault)
+                    && line.contains("caught up")
+                    && !line.contains("FAILED")),
+            "{fault}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("lost:       0"), "{stdout}");
+    assert!(stdout.contains("queue:      drained"), "{stdout}");
+    wait_for("Redis and PostgreSQL to stop with the app", || {
+        std::net::TcpStream::connect(("127.0.0.1", redis)).is_err()
+            && std::net::TcpStream::connect(("127.0.0.1", postgres)).is_err()
+    });
+}
