@@ -11,13 +11,13 @@ use anyhow::Context;
 use voting_shared::choice::Choice;
 
 use crate::faults::Fault;
-use crate::ledger::{Ledger, Loss};
+use crate::ledger::{Counts, Ledger, Loss};
 use crate::load::{self, Load};
 use crate::progress;
 use crate::split::{Split, other};
 use crate::stats::{Statuses, millis};
 use crate::stores::{Postgres, Queue, Redis};
-use crate::target::Target;
+use crate::target::{Tally, Target};
 use crate::wait;
 
 pub struct ChaosOptions {
@@ -58,7 +58,10 @@ pub struct ChaosReport {
     pub accepted_voters: usize,
     pub counted: usize,
     pub lost: Vec<Loss>,
-    /// Votes `/result/api` shows beyond the ones sent.
+    /// What `/result/api` gained during the run, next to what PostgreSQL stores for the
+    /// accepted voters; `None` if it never answered at the end.
+    pub results: Option<(Tally, Counts)>,
+    /// Votes `/result/api` gained beyond the stored ones and the unconfirmed ones.
     pub duplicated: i64,
     pub queue: Queue,
     pub drained: bool,
@@ -66,10 +69,14 @@ pub struct ChaosReport {
 }
 
 impl ChaosReport {
-    /// Nothing accepted was lost or counted twice, every fault ran, and the queue drained.
+    /// Nothing accepted was lost or counted twice, the results show every stored vote, every
+    /// fault ran, and the queue drained.
     pub fn is_success(&self) -> bool {
         self.lost.is_empty()
             && self.duplicated <= 0
+            && self
+                .results
+                .is_some_and(|(shown, stored)| shown.a >= stored.a && shown.b >= stored.b)
             && self.drained
             && self.faults.iter().all(|fault| fault.error.is_none())
     }
@@ -143,23 +150,30 @@ pub async fn chaos(
     let spinner = progress::spinner("waiting for the queue to drain");
     let (queue, drained) = drain(redis, options.converge_limit).await?;
     spinner.finish_and_clear();
-    let (accepted_voters, unconfirmed, ids) = {
+    let (unconfirmed, ids) = {
         let ledger = ledger.lock().unwrap();
-        (
-            ledger.accepted_voters() as i64,
-            ledger.unconfirmed_voters() as i64,
-            ledger.accepted_ids(),
-        )
+        (ledger.unconfirmed_voters() as i64, ledger.accepted_ids())
     };
     // With the queue empty every vote is committed, so the first tally read is final.
     let (after, _) = wait::until_tally(target, options.converge_limit, |_| true).await;
     let stored = postgres.stored_votes(&ids).await?;
+    let stored_counts = Counts {
+        a: stored.values().filter(|vote| *vote == "a").count() as i64,
+        b: stored.values().filter(|vote| *vote == "b").count() as i64,
+    };
+    let results = after.map(|after| {
+        let shown = Tally {
+            a: after.a - before.a,
+            b: after.b - before.b,
+        };
+        (shown, stored_counts)
+    });
+    // Votes never confirmed may be counted too, some under ids the tool never learnt.
+    let duplicated = results.map_or(0, |(shown, stored)| {
+        shown.total() - stored.total() - unconfirmed
+    });
     let ledger = ledger.lock().unwrap();
     let reconciliation = ledger.reconcile(&stored);
-    // Votes never confirmed may be counted too, some under ids the tool never learnt.
-    let duplicated = after.map_or(0, |after| {
-        after.total() - before.total() - accepted_voters - unconfirmed
-    });
     Ok(ChaosReport {
         faults: records,
         statuses: Statuses::of(&attempts),
@@ -167,6 +181,7 @@ pub async fn chaos(
         accepted_voters: reconciliation.accepted,
         counted: reconciliation.counted,
         lost: reconciliation.lost,
+        results,
         duplicated,
         queue,
         drained,
@@ -220,6 +235,22 @@ impl fmt::Display for ChaosReport {
                 loss.accepted,
                 loss.stored.as_deref().unwrap_or("nothing")
             )?;
+        }
+        match self.results {
+            Some((shown, stored)) => writeln!(
+                f,
+                "results:    /result/api gained a {}, b {}; PostgreSQL stores a {}, b {} for the accepted voters{}",
+                shown.a,
+                shown.b,
+                stored.a,
+                stored.b,
+                if shown.a >= stored.a && shown.b >= stored.b {
+                    ""
+                } else {
+                    ": the results do NOT show every stored vote"
+                }
+            )?,
+            None => writeln!(f, "results:    /result/api never answered at the end")?,
         }
         writeln!(f, "duplicated: {}", self.duplicated.max(0))?;
         if self.drained {

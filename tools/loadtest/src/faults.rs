@@ -109,6 +109,28 @@ impl KillWorker {
             )
         })
     }
+
+    /// Waits until the PID file names a running process other than `not`, and returns it.
+    async fn running(&self, not: Option<u32>) -> anyhow::Result<u32> {
+        let deadline = Instant::now() + RESTART_LIMIT;
+        loop {
+            if let Ok(pid) = self.pid()
+                && Some(pid) != not
+                && is_alive(pid)
+            {
+                return Ok(pid);
+            }
+            if Instant::now() >= deadline {
+                return Err(self.pid().err().unwrap_or_else(|| {
+                    anyhow::anyhow!(
+                        "no running worker within {RESTART_LIMIT:?}: {} names no running process",
+                        self.pid_file.display()
+                    )
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Fault for KillWorker {
@@ -118,7 +140,9 @@ impl Fault for KillWorker {
 
     fn inject(&mut self) -> FaultFuture<'_> {
         Box::pin(async move {
-            let pid = self.pid()?;
+            // A worker that is already down (its Redis connection dropped, say) is waited for:
+            // killing it means killing a running one.
+            let pid = self.running(None).await?;
             let target = if leads_its_process_group(pid) {
                 format!("-{pid}")
             } else {
@@ -139,23 +163,8 @@ impl Fault for KillWorker {
 
     fn heal(&mut self) -> Option<FaultFuture<'_>> {
         Some(Box::pin(async move {
-            let deadline = Instant::now() + RESTART_LIMIT;
-            loop {
-                if let Ok(pid) = self.pid()
-                    && Some(pid) != self.killed
-                    && is_alive(pid)
-                {
-                    return Ok(());
-                }
-                if Instant::now() >= deadline {
-                    bail!(
-                        "the worker was not restarted within {RESTART_LIMIT:?} ({} still names PID {:?})",
-                        self.pid_file.display(),
-                        self.killed
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            self.running(self.killed).await?;
+            Ok(())
         }))
     }
 }
@@ -202,6 +211,35 @@ mod tests {
             "{message}"
         );
         run_shell("true").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_is_down_is_waited_for_before_it_is_killed() {
+        let directory =
+            std::env::temp_dir().join(format!("loadtest-restarting-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let pid_file = directory.join("worker.pid");
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        std::fs::write(&pid_file, gone.id().to_string()).unwrap();
+
+        let mut fault = KillWorker::new(pid_file.clone());
+        let killing = tokio::spawn(async move {
+            fault.inject().await.unwrap();
+            fault
+        });
+        let mut restarted = std::process::Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .unwrap();
+        std::fs::write(&pid_file, restarted.id().to_string()).unwrap();
+        let fault = killing.await.unwrap();
+        assert_eq!(fault.killed, Some(restarted.id()));
+        assert!(
+            !restarted.wait().unwrap().success(),
+            "the restarted worker was killed"
+        );
+        std::fs::remove_dir_all(directory).unwrap();
     }
 
     #[tokio::test]
