@@ -180,6 +180,16 @@ impl TestEnv {
     }
 }
 
+/// Polls `condition` every 100 ms until it holds; panics naming `what` after three minutes.
+/// For tests that watch processes and ports from outside (the scripts), not the app.
+pub fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !condition() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The original seed-data load: `votes` distinct voters through the page's form, from
 /// `clients` concurrent clients, two for a to one for b. Fails on any answer but 200.
 pub async fn seed_votes(app: &App, votes: usize, clients: usize) -> anyhow::Result<()> {

@@ -17,7 +17,9 @@ mod server;
 pub mod services;
 
 pub use app::{App, HTTP_ONLY_MANIFEST, RedisTriggers, Response, repository_root};
-pub use harness::{Browser, Deployment, TestEnv, counts_by_vote, running_tally, seed_votes};
+pub use harness::{
+    Browser, Deployment, TestEnv, counts_by_vote, running_tally, seed_votes, wait_for,
+};
 pub use instance::{Fault, HostCall, SpinHazard};
 pub use postgres_host::POOL_SIZE as POSTGRES_POOL_SIZE;
 pub use server::HttpServer;

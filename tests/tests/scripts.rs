@@ -6,10 +6,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use spin_test_host::repository_root;
-use spin_test_host::services::{TestPostgres, TestRedis, spin_variables};
+use spin_test_host::services::{TestPostgres, TestRedis, free_port, spin_variables};
+use spin_test_host::{repository_root, wait_for};
 
 /// Logs each invocation; `up -c worker` subscribes to the channel and exits after the first
 /// message, like a worker that crashes after each doorbell; the web tier just stays up.
@@ -30,14 +29,6 @@ case "$*" in
   *) exec sleep 600 ;;
 esac
 "#;
-
-fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !condition() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn is_alive(pid: &str) -> bool {
     Path::new("/proc").join(pid).exists()
@@ -155,14 +146,6 @@ fn up_says_how_to_install_spin_when_it_is_missing() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn listening(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
@@ -187,7 +170,7 @@ fn up_restarts_the_redis_and_postgresql_it_started_when_they_exit() {
     let data = tempfile::tempdir().unwrap();
     // When run as root, PostgreSQL runs as `postgres`, who must reach its directory.
     std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (redis_port, postgres_port) = (free_port(), free_port());
+    let (redis_port, postgres_port) = (free_port().unwrap(), free_port().unwrap());
     let path = format!(
         "{}:{}",
         bin.path().display(),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::target::{Attempt, Outcome};
+use crate::target::Attempt;
 
 /// Nearest-rank percentiles of request latencies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,15 +72,6 @@ impl fmt::Display for Statuses {
             .map(|(status, count)| format!("{status} × {count}"))
             .collect();
         f.write_str(&parts.join(", "))
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::Accepted(status) | Outcome::Refused(status) => write!(f, "{status}"),
-            Outcome::NoAnswer => f.write_str("no answer"),
-        }
     }
 }
 

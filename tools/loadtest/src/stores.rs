@@ -9,12 +9,12 @@ use voting_shared::queue::{DEAD_LETTER_KEY, VOTES_KEY};
 
 /// The app's Redis, read only.
 pub struct Redis {
-    url: String,
+    client: redis::Client,
 }
 
 /// The app's PostgreSQL, read only.
 pub struct Postgres {
-    url: String,
+    config: tokio_postgres::Config,
 }
 
 /// What waits in Redis.
@@ -27,17 +27,16 @@ pub struct Queue {
 impl Redis {
     /// `url` like `redis://127.0.0.1:6379`.
     pub fn new(url: &str) -> anyhow::Result<Redis> {
-        redis::Client::open(url).with_context(|| {
+        let client = redis::Client::open(url).with_context(|| {
             format!("--redis {url:?} is not a Redis URL like redis://127.0.0.1:6379")
         })?;
-        Ok(Redis {
-            url: url.to_owned(),
-        })
+        Ok(Redis { client })
     }
 
     pub async fn queue(&self) -> anyhow::Result<Queue> {
-        let client = redis::Client::open(self.url.as_str())?;
-        let mut connection = client
+        // A connection per look: one opened earlier may have died with a Redis restart.
+        let mut connection = self
+            .client
             .get_multiplexed_async_connection()
             .await
             .context("connecting to --redis")?;
@@ -58,23 +57,20 @@ impl Postgres {
     /// `url` like `postgres://postgres:postgres@127.0.0.1:5432/postgres` (add
     /// `?sslmode=disable` for a server without TLS or with a self-signed certificate).
     pub fn new(url: &str) -> anyhow::Result<Postgres> {
-        url.parse::<tokio_postgres::Config>().with_context(|| {
+        let config = url.parse().with_context(|| {
             "--postgres is not a PostgreSQL URL like postgres://user:password@127.0.0.1:5432/postgres"
         })?;
-        Ok(Postgres {
-            url: url.to_owned(),
-        })
+        Ok(Postgres { config })
     }
 
     /// The vote stored for each of `voters` that has one.
     pub async fn stored_votes(&self, voters: &[String]) -> anyhow::Result<HashMap<String, String>> {
         let connector = native_tls::TlsConnector::new().context("setting up TLS")?;
-        let (client, connection) = tokio_postgres::connect(
-            &self.url,
-            postgres_native_tls::MakeTlsConnector::new(connector),
-        )
-        .await
-        .context("connecting to --postgres")?;
+        let (client, connection) = self
+            .config
+            .connect(postgres_native_tls::MakeTlsConnector::new(connector))
+            .await
+            .context("connecting to --postgres")?;
         let connection = tokio::spawn(connection);
         let rows = match client
             .query("SELECT id, vote FROM votes WHERE id = ANY($1)", &[&voters])

@@ -47,6 +47,15 @@ impl Outcome {
     }
 }
 
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Accepted(status) | Outcome::Refused(status) => write!(f, "{status}"),
+            Outcome::NoAnswer => f.write_str("no answer"),
+        }
+    }
+}
+
 /// One vote sent and what came of it.
 #[derive(Debug, Clone)]
 pub struct Attempt {

@@ -6,9 +6,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use spin_test_host::repository_root;
+use spin_test_host::services::free_port;
+use spin_test_host::{repository_root, wait_for};
 
 /// `spin` for scripts/up: the test host's stand-in, except that `spin build` does nothing
 /// (the components are built before the tests, and cargo cannot run inside `cargo test`).
@@ -28,22 +28,6 @@ fn spin_test_host() -> PathBuf {
     binary
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !condition() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn scripts_chaos_against_scripts_up_loses_nothing() {
     let bin = tempfile::tempdir().unwrap();
@@ -53,7 +37,7 @@ fn scripts_chaos_against_scripts_up_loses_nothing() {
     let data = tempfile::tempdir().unwrap();
     // When run as root, PostgreSQL runs as `postgres`, who must reach its directory.
     std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (redis, postgres, web) = (free_port(), free_port(), free_port());
+    let [redis, postgres, web] = [(); 3].map(|()| free_port().unwrap());
     let environment = [
         (
             "PATH",
