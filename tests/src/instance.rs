@@ -95,8 +95,10 @@ pub(crate) struct ComponentContext {
 }
 
 impl ComponentContext {
-    pub(crate) fn is_allowed(&self, address: &str) -> bool {
-        is_allowed(&self.allowed_outbound_hosts, address)
+    /// Whether `address` is in the allow-list; `default_scheme` is the interface's (`redis`,
+    /// `postgres`), tried when the address does not parse as a URL, as in Spin's `check_url`.
+    pub(crate) fn is_allowed(&self, address: &str, default_scheme: &str) -> bool {
+        is_allowed(&self.allowed_outbound_hosts, address, default_scheme)
     }
 
     /// Traps if a test asked for `call` to fail.

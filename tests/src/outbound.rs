@@ -212,57 +212,87 @@ fn in_network(address: IpAddr, network: IpAddr, prefix: u8) -> bool {
 }
 
 impl Destination {
-    /// Where a connection to `address` (`scheme://[user[:password]@]host[:port][/…]`) goes.
-    pub fn of_address(address: &str) -> anyhow::Result<Destination> {
-        let (scheme, rest) = address
-            .split_once("://")
-            .with_context(|| format!("{address:?} is not a URL"))?;
-        let scheme = scheme.to_ascii_lowercase();
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host_port = authority
-            .rsplit_once('@')
-            .map_or(authority, |(_, host)| host);
-        let (host, port) = split_host_port(host_port);
-        ensure!(!host.is_empty(), "{address:?} has no host");
-        let port = match port {
-            Some(port) => port
-                .parse()
-                .with_context(|| format!("{address:?} has an invalid port"))?,
+    /// Where a connection to `address` goes, parsed as Spin's `OutboundUrl::parse` does: the
+    /// user info (when an `@` comes before the first `/` after the scheme) is URL-encoded
+    /// first, so that credentials never change the host; then the URL is parsed, and if that
+    /// fails or yields no host, parsed again with `default_scheme://` in front. An address
+    /// without a port connects to its scheme's well-known port; a scheme without one (e.g.
+    /// `rediss`) is allowed nowhere.
+    pub fn of_address(address: &str, default_scheme: &str) -> anyhow::Result<Destination> {
+        let url = spin_outbound_url(address, default_scheme)?;
+        let scheme = url.scheme().to_owned();
+        let host = url
+            .host_str()
+            .with_context(|| format!("{address:?} has no host"))?;
+        let host = host
+            .strip_prefix('[')
+            .and_then(|host| host.strip_suffix(']'))
+            .unwrap_or(host)
+            .to_ascii_lowercase();
+        let port = match url.port() {
+            Some(port) => port,
             None => default_port(&scheme)
                 .with_context(|| format!("{address:?} has no port and {scheme} no default"))?,
         };
-        Ok(Destination {
-            scheme,
-            host: host.to_ascii_lowercase(),
-            port,
-        })
+        Ok(Destination { scheme, host, port })
     }
+}
+
+fn spin_outbound_url(address: &str, default_scheme: &str) -> anyhow::Result<url::Url> {
+    let mut text = address.to_owned();
+    if let Some(at) = text.find('@') {
+        let authority_start = text.find("://").map_or(0, |end| end + 3);
+        let path_start = text[authority_start..]
+            .find('/')
+            .map_or(usize::MAX, |slash| slash + authority_start);
+        if at < path_start {
+            let user_info = &text[authority_start..at];
+            text = format!(
+                "{}{}{}",
+                &text[..authority_start],
+                percent_encode_all(user_info),
+                &text[at..]
+            );
+        }
+    }
+    match url::Url::parse(&text) {
+        Ok(url) if url.has_host() => Ok(url),
+        first => url::Url::parse(&format!("{default_scheme}://{text}")).or_else(|second| {
+            Err(match first {
+                Err(error) => error,
+                Ok(_) => second,
+            })
+            .with_context(|| format!("{address:?} is not a URL"))
+        }),
+    }
+}
+
+/// Encodes every byte but RFC 3986's unreserved ones, as the `urlencoding` crate Spin uses does.
+fn percent_encode_all(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Whether any entry of `allowed` permits connecting to `address`.
-pub fn is_allowed(allowed: &[AllowedHost], address: &str) -> bool {
-    Destination::of_address(address)
+pub fn is_allowed(allowed: &[AllowedHost], address: &str, default_scheme: &str) -> bool {
+    Destination::of_address(address, default_scheme)
         .is_ok_and(|destination| allowed.iter().any(|entry| entry.allows(&destination)))
 }
 
-/// Splits `host:port`, keeping IPv6 literals (`[::1]:6379`) whole.
-fn split_host_port(text: &str) -> (&str, Option<&str>) {
-    if let Some(rest) = text.strip_prefix('[')
-        && let Some((host, after)) = rest.split_once(']')
-    {
-        return (host, after.strip_prefix(':'));
-    }
-    match text.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (text, None),
-    }
-}
-
+/// Spin's `well_known_port`: note that `rediss` has none.
 fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
-        "redis" => Some(6379),
         "postgres" => Some(5432),
         "mysql" => Some(3306),
+        "redis" => Some(6379),
+        "mqtt" => Some(1883),
         "http" => Some(80),
         "https" => Some(443),
         _ => None,
@@ -274,7 +304,7 @@ mod tests {
     use super::*;
 
     fn allowed(entry: &str, address: &str) -> bool {
-        is_allowed(&[AllowedHost::parse(entry).unwrap()], address)
+        is_allowed(&[AllowedHost::parse(entry).unwrap()], address, "redis")
     }
 
     #[test]
@@ -294,6 +324,29 @@ mod tests {
             "postgres://db:5432",
             "postgres://user:p%40ss@db:5432/votes?sslmode=disable"
         ));
+    }
+
+    #[test]
+    fn credentials_never_change_the_host_however_they_are_written() {
+        let entry = "rediss://cache.example.com:6380";
+        for address in [
+            "rediss://:s3cr%2Ft%40pa%3Ass@cache.example.com:6380",
+            "rediss://voting:p:w@cache.example.com:6380",
+            "rediss://:@cache.example.com:6380",
+        ] {
+            assert!(allowed(entry, address), "{address}");
+        }
+        // A raw `/` in a password ends the authority, as in Spin: the address points elsewhere.
+        assert!(!allowed(entry, "rediss://:pa/ss@cache.example.com:6380"));
+        assert!(!allowed(entry, "rediss://:p@ss@evil.example.com:6380"));
+    }
+
+    #[test]
+    fn rediss_needs_a_port_and_matches_only_rediss_entries() {
+        assert!(AllowedHost::parse("rediss://cache").is_err(), "no default port");
+        assert!(!allowed("redis://cache:6380", "rediss://cache:6380"));
+        assert!(!allowed("rediss://cache:6380", "redis://cache:6380"));
+        assert!(!allowed("rediss://cache:6379", "rediss://cache"));
     }
 
     #[test]

@@ -289,7 +289,7 @@ fn check_address(component: &ComponentContext, address: &str) -> Result<(), Erro
             Some(port) => format!("postgres://{host}:{port}"),
             None => format!("postgres://{host}"),
         };
-        if !component.is_allowed(&url) {
+        if !component.is_allowed(&url, "postgres") {
             return Err(Error::ConnectionFailed(format!(
                 "address {url} is not permitted"
             )));

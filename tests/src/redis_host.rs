@@ -32,7 +32,7 @@ impl InstanceState {
 impl HostConnection for InstanceState {
     async fn open(&mut self, address: String) -> Reply<Resource<RedisConnection>> {
         self.component.check_fault(&HostCall::RedisOpen)?;
-        if !self.component.is_allowed(&address) {
+        if !self.component.is_allowed(&address, "redis") {
             return Ok(Err(Error::InvalidAddress));
         }
         let Ok(client) = redis::Client::open(address.as_str()) else {
@@ -163,12 +163,20 @@ fn other(error: redis::RedisError) -> Error {
 }
 
 /// Spin's conversion of a reply (`crates/factor-outbound-redis/src/host.rs`,
-/// `impl FromRedisValue for RedisResults`): nested arrays and sets become one flat list,
-/// status replies (`OK` included) become `status`; maps, attributes, verbatim strings, pushes
-/// and errors anywhere in the reply fail the whole call.
+/// `impl FromRedisValue for RedisResults`), with its error texts: nested arrays and sets
+/// become one flat list, status replies (`OK` included) become `status`, doubles and big
+/// numbers their text; maps, attributes, verbatim strings, pushes and errors anywhere in the
+/// reply fail the whole call.
 fn flatten(value: redis::Value, results: &mut Vec<RedisResult>) -> Result<(), Error> {
-    use redis::Value;
-    let refused = |what: &str| Err(Error::Other(format!("Redis {what} is not supported")));
+    use redis::{ErrorKind, RedisError, Value};
+    let refused = |what: &str| {
+        let error = RedisError::from((
+            ErrorKind::TypeError,
+            "Could not convert Redis response",
+            format!("Redis {what} is not supported"),
+        ));
+        Err(other(error))
+    };
     match value {
         Value::Nil => results.push(RedisResult::Nil),
         Value::Int(value) => results.push(RedisResult::Int64(value)),
@@ -182,15 +190,21 @@ fn flatten(value: redis::Value, results: &mut Vec<RedisResult>) -> Result<(), Er
         }
         Value::Boolean(value) => results.push(RedisResult::Int64(value.into())),
         Value::Double(value) => results.push(RedisResult::Binary(value.to_string().into_bytes())),
-        Value::BigNumber(number) => results.push(RedisResult::Binary(number)),
+        Value::BigNumber(number) => {
+            results.push(RedisResult::Binary(number.to_string().into_bytes()))
+        }
         Value::Map(_) => return refused("Map type"),
         Value::Attribute { .. } => return refused("Attribute type"),
         Value::VerbatimString { .. } => return refused("string with format attribute"),
         Value::Push { .. } => return refused("Pub/Sub types"),
         Value::ServerError(error) => {
-            return Err(Error::Other(format!("Server error: {error:?}")));
+            let error = RedisError::from((
+                ErrorKind::ResponseError,
+                "Server error",
+                format!("{error:?}"),
+            ));
+            return Err(other(error));
         }
-        _ => return refused("reply type"),
     }
     Ok(())
 }

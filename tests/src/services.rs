@@ -590,7 +590,7 @@ pub fn free_port() -> anyhow::Result<u16> {
 }
 
 fn host_of_url(url: &str) -> anyhow::Result<String> {
-    let destination = crate::outbound::Destination::of_address(url)?;
+    let destination = crate::outbound::Destination::of_address(url, "redis")?;
     Ok(format!("{}:{}", destination.host, destination.port))
 }
 

@@ -197,7 +197,7 @@ async fn service_chaining_reaches_only_components_in_the_callers_allow_list() {
         std::fs::read_to_string(repository_root().join(spin_test_host::HTTP_ONLY_MANIFEST))
             .unwrap();
     let vote_may_chain =
-        r#"allowed_outbound_hosts = ["redis://{{ redis_host }}", "http://worker.spin.internal"]"#;
+        r#"allowed_outbound_hosts = ["{{ redis_scheme }}://{{ redis_host }}", "http://worker.spin.internal"]"#;
     assert!(manifest.contains(vote_may_chain));
     let vote_may_not = manifest
         .replace(
@@ -206,7 +206,7 @@ async fn service_chaining_reaches_only_components_in_the_callers_allow_list() {
         )
         .replace(
             vote_may_chain,
-            r#"allowed_outbound_hosts = ["redis://{{ redis_host }}"]"#,
+            r#"allowed_outbound_hosts = ["{{ redis_scheme }}://{{ redis_host }}"]"#,
         );
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("spin.toml");

@@ -123,6 +123,9 @@ fn variables_resolve_to_their_defaults() {
         ("option_a", "Cats"),
         ("option_b", "Dogs"),
         ("redis_host", "127.0.0.1:6379"),
+        ("redis_scheme", "redis"),
+        ("redis_username", ""),
+        ("redis_password", ""),
         ("postgres_host", "127.0.0.1:5432"),
         ("postgres_user", "postgres"),
         ("postgres_password", "postgres"),
@@ -189,7 +192,7 @@ async fn a_component_cannot_reach_a_host_missing_from_its_allowed_outbound_hosts
             &format!("source = \"{}/target/", repository_root().display()),
         )
         .replacen(
-            "allowed_outbound_hosts = [\"redis://{{ redis_host }}\"]",
+            "allowed_outbound_hosts = [\"{{ redis_scheme }}://{{ redis_host }}\"]",
             "allowed_outbound_hosts = [\"redis://redis.example.com:6379\"]",
             1,
         );

@@ -3,8 +3,7 @@
 
 use anyhow::Context;
 use spin_sdk::http::{Method, Request, Response};
-use spin_sdk::{http_component, redis, variables};
-use voting_shared::address::redis_address;
+use spin_sdk::http_component;
 
 /// The Redis key holding the count, shared with the original app.
 const HITS_KEY: &str = "hits";
@@ -19,22 +18,18 @@ fn handle_counter(request: Request) -> Response {
     match count_visit() {
         Ok(visits) => text_response(200, &greeting(visits)).build(),
         Err(error) => {
-            eprintln!("counter: {error:#}");
-            text_response(
-                503,
-                "The visit counter is unavailable: Redis is not answering. Try again in a moment.\n",
-            )
-            .build()
+            let problem = voting_glue::redis::diagnose("counter", &error);
+            let body = format!("The visit counter is unavailable: {}.\n", problem.advice());
+            text_response(503, &body).build()
         }
     }
 }
 
 /// Records one visit and returns the total so far.
 fn count_visit() -> anyhow::Result<i64> {
-    let host = variables::get("redis_host").context("reading variable redis_host")?;
-    let redis = redis::Connection::open(&redis_address(&host))
-        .with_context(|| format!("connecting to Redis at {host}"))?;
-    redis.incr(HITS_KEY).context("INCR hits")
+    voting_glue::redis::open()?
+        .incr(HITS_KEY)
+        .context("INCR hits")
 }
 
 fn greeting(visits: i64) -> String {

@@ -1,10 +1,12 @@
 //! The result component: `GET /result` (the live results page), `GET /result/api` (the tally
-//! as JSON) and `GET /healthz` (whether Redis and PostgreSQL answer).
+//! as JSON), `GET /healthz` (whether Redis and PostgreSQL answer) and `GET /metrics` (what an
+//! operator watches, for Prometheus).
 //!
 //! On hosts without a Redis trigger it also keeps an open results page converging while nobody
 //! votes: after answering, it rings the worker's HTTP doorbell when votes are queued, at most
 //! once a second across all instances.
 
+mod metrics;
 mod page;
 mod tally;
 
@@ -14,16 +16,19 @@ use spin_sdk::http::conversions::TryFromIncomingRequest;
 use spin_sdk::http::{
     Fields, IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam,
 };
-use spin_sdk::pg4::{self, PgError, QueryError};
+use spin_sdk::http_component;
+use spin_sdk::pg4::{PgError, QueryError};
 use spin_sdk::redis::{RedisParameter, RedisResult};
-use spin_sdk::{http_component, redis, variables};
-use voting_shared::address::{PostgresConfig, redis_address};
+use voting_glue::{postgres, redis, variable};
 use voting_shared::choice::Labels;
-use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::html;
-use voting_shared::queue::{CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, VOTES_KEY};
+use voting_shared::queue::{
+    CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, DEAD_LETTER_KEY, LAST_BATCH_KEY,
+    METRICS_SCRIPT, VOTES_KEY,
+};
 use voting_shared::schema::{COUNT_VOTES, READ_TALLY, UNDEFINED_TABLE};
 
+use crate::metrics::QueueState;
 use crate::tally::Tally;
 
 #[http_component]
@@ -65,6 +70,7 @@ fn respond(request: &Request) -> Response {
         "/result" => results_page(&labels),
         "/result/api" => results_api(request, &labels),
         "/healthz" => health(),
+        "/metrics" => metrics(&labels),
         _ => text(
             404,
             "Not found: the results are at /result and /result/api.\n",
@@ -80,17 +86,15 @@ async fn catch_up() -> anyhow::Result<()> {
     if doorbell.is_empty() {
         return Ok(());
     }
-    let host = variable("redis_host")?;
-    let redis = redis::Connection::open(&redis_address(&host))
-        .with_context(|| format!("connecting to Redis at {host}"))?;
-    let arguments = [
-        RedisParameter::Binary(CATCH_UP_SCRIPT.into()),
-        RedisParameter::Int64(2),
-        RedisParameter::Binary(VOTES_KEY.into()),
-        RedisParameter::Binary(CATCH_UP_KEY.into()),
-        RedisParameter::Int64(CATCH_UP_INTERVAL_MS),
-    ];
-    match redis.execute("EVAL", &arguments)?.as_slice() {
+    let connection = redis::open()?;
+    let interval = [RedisParameter::Int64(CATCH_UP_INTERVAL_MS)];
+    let reply = redis::eval(
+        &connection,
+        CATCH_UP_SCRIPT,
+        &[VOTES_KEY, CATCH_UP_KEY],
+        &interval,
+    )?;
+    match reply.as_slice() {
         [RedisResult::Int64(0)] => return Ok(()),
         [RedisResult::Int64(1)] => {}
         other => bail!("unexpected reply to the catch-up script: {other:?}"),
@@ -132,7 +136,7 @@ async fn send(response: Response, response_out: ResponseOutparam) {
 }
 
 fn results_page(labels: &Labels) -> Response {
-    let tally = read_tally().map_err(|error| diagnose("result", &error));
+    let tally = read_tally().map_err(|error| postgres::diagnose("result", &error));
     let status = if tally.is_ok() { 200 } else { 503 };
     Response::builder()
         .status(status)
@@ -145,7 +149,7 @@ fn results_api(request: &Request, labels: &Labels) -> Response {
     let tally = match read_tally() {
         Ok(tally) => tally,
         Err(error) => {
-            let problem = diagnose("result", &error);
+            let problem = postgres::diagnose("result", &error);
             let body = serde_json::json!({
                 "error": format!("results are unavailable: {}", problem.advice())
             });
@@ -170,42 +174,80 @@ fn results_api(request: &Request, labels: &Labels) -> Response {
         .build()
 }
 
-/// 200 when Redis and PostgreSQL both answer, else 503 naming what is down.
+/// 200 when Redis and PostgreSQL both answer, else 503 naming what is down and what to change.
 fn health() -> Response {
-    let redis = check_redis().inspect_err(|error| eprintln!("healthz: {error:#}"));
-    let postgres = check_postgres().inspect_err(|error| {
-        diagnose("healthz", error);
-    });
-    let state = |result: &anyhow::Result<()>| if result.is_ok() { "ok" } else { "down" };
+    let redis = check_redis().map_err(|error| redis::diagnose("healthz", &error).advice());
+    let postgres = check_postgres().map_err(|error| postgres::diagnose("healthz", &error).advice());
+    let state = |result: &Result<(), &str>| if result.is_ok() { "ok" } else { "down" };
     let healthy = redis.is_ok() && postgres.is_ok();
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": if healthy { "ok" } else { "unavailable" },
         "redis": state(&redis),
         "postgres": state(&postgres),
     });
+    let problems: Vec<&str> = [redis, postgres].into_iter().filter_map(Result::err).collect();
+    if !problems.is_empty() {
+        body["problems"] = serde_json::json!(problems);
+    }
     json(if healthy { 200 } else { 503 }, &body).build()
 }
 
 fn check_redis() -> anyhow::Result<()> {
-    let host = variable("redis_host")?;
-    let connection = redis::Connection::open(&redis_address(&host))
-        .with_context(|| format!("connecting to Redis at {host}"))?;
-    connection.execute("PING", &[]).context("PING")?;
+    redis::open()?.execute("PING", &[]).context("PING")?;
     Ok(())
 }
 
 fn check_postgres() -> anyhow::Result<()> {
-    let config = postgres_config()?;
-    connect(&config)?
+    postgres::open()?
         .query("SELECT 1", &[])
         .context("SELECT 1")?;
     Ok(())
 }
 
+/// The metrics page: one Redis round trip and one PostgreSQL query. Always 200, so that a
+/// scrape still shows the queue while PostgreSQL is down (and the votes while Redis is).
+fn metrics(labels: &Labels) -> Response {
+    let queue = read_queue()
+        .inspect_err(|error| {
+            redis::diagnose("metrics", error);
+        })
+        .ok();
+    let tally = read_tally()
+        .inspect_err(|error| {
+            postgres::diagnose("metrics", error);
+        })
+        .ok();
+    let body = metrics::render(labels, tally, queue, env!("CARGO_PKG_VERSION"));
+    let mut builder = text(200, &body);
+    builder.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
+    builder.header("cache-control", "no-store");
+    builder.build()
+}
+
+fn read_queue() -> anyhow::Result<QueueState> {
+    let connection = redis::open()?;
+    let keys = [VOTES_KEY, DEAD_LETTER_KEY, LAST_BATCH_KEY];
+    let reply = redis::eval(&connection, METRICS_SCRIPT, &keys, &[]).context("reading the queue")?;
+    match reply.as_slice() {
+        [
+            RedisResult::Int64(waiting),
+            RedisResult::Int64(dead_letters),
+            RedisResult::Int64(last_batch),
+            RedisResult::Int64(now),
+        ] => Ok(QueueState {
+            waiting: *waiting,
+            dead_letters: *dead_letters,
+            last_batch_micros: (*last_batch >= 0).then_some(*last_batch),
+            now_micros: *now,
+        }),
+        other => bail!("unexpected reply to the metrics script: {other:?}"),
+    }
+}
+
 /// Reads the running tally; on a table the original worker made (not yet migrated by our
 /// worker) counts `votes` instead, and before any table exists there are no votes.
 fn read_tally() -> anyhow::Result<Tally> {
-    let database = connect(&postgres_config()?)?;
+    let database = postgres::open()?;
     for statement in [READ_TALLY, COUNT_VOTES] {
         match database.query(statement, &[]) {
             Ok(rows) => return Tally::from_row(&rows.rows).context("reading the tally"),
@@ -215,26 +257,6 @@ fn read_tally() -> anyhow::Result<Tally> {
         }
     }
     Ok(Tally::default())
-}
-
-/// Logs a PostgreSQL failure in full, with the advice for the operator, and returns it.
-fn diagnose(context: &str, error: &anyhow::Error) -> PostgresProblem {
-    let problem = PostgresProblem::diagnose(&format!("{error:#}"));
-    eprintln!("{context}: {error:#}\n{context}: {}", problem.advice());
-    problem
-}
-
-fn connect(config: &PostgresConfig) -> anyhow::Result<pg4::Connection> {
-    pg4::Connection::open(&config.address())
-        .with_context(|| format!("connecting to PostgreSQL at {}", config.host))
-}
-
-fn postgres_config() -> anyhow::Result<PostgresConfig> {
-    PostgresConfig::from_variables(variable)
-}
-
-fn variable(name: &str) -> anyhow::Result<String> {
-    variables::get(name).with_context(|| format!("reading variable {name}"))
 }
 
 fn text(status: u16, body: &str) -> spin_sdk::http::ResponseBuilder {

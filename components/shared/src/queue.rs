@@ -20,6 +20,8 @@ pub const VOTES_KEY: &str = "votes";
 pub const DEAD_LETTER_KEY: &str = "votes:dead";
 /// The last sequence number handed out.
 pub const SEQUENCE_KEY: &str = "votes:seq";
+/// When a worker last committed a batch (Redis time, µs), for monitoring.
+pub const LAST_BATCH_KEY: &str = "votes:last-batch";
 /// What the vote component publishes on the votes channel; the worker ignores the payload.
 pub const DOORBELL: &str = "vote";
 /// How many entries the worker reads, writes and acknowledges at a time.
@@ -52,10 +54,13 @@ return entries
 "#;
 
 /// Removes a committed batch from the head of the list and dead-letters its poison entries.
-/// KEYS: the votes list, the dead-letter list. ARGV: n, the n entries as read, then the
-/// 1-based positions of the poison entries. A concurrent worker may already have removed
-/// part or all of the batch, so only what is still at the head is removed. Returns how many.
+/// KEYS: the votes list, the dead-letter list, the last-batch time. ARGV: n, the n entries as
+/// read, then the 1-based positions of the poison entries. A concurrent worker may already
+/// have removed part or all of the batch, so only what is still at the head is removed.
+/// Records the time of the commit. Returns how many entries it removed.
 pub const ACKNOWLEDGE_SCRIPT: &str = r#"
+local time = redis.call('TIME')
+redis.call('SET', KEYS[3], time[1] .. string.format('%06d', tonumber(time[2])))
 local n = tonumber(ARGV[1])
 local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
 local start = nil
@@ -87,6 +92,16 @@ pub const CATCH_UP_SCRIPT: &str = r#"
 if redis.call('LLEN', KEYS[1]) == 0 then return 0 end
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
 return 0
+"#;
+
+/// What an operator watches, in one round trip. KEYS: the votes list, the dead-letter list,
+/// the last-batch time. Returns the queue length, the dead letters, the last batch's time
+/// (µs, -1 before the first) and the server time (µs).
+pub const METRICS_SCRIPT: &str = r#"
+local time = redis.call('TIME')
+return {redis.call('LLEN', KEYS[1]), redis.call('LLEN', KEYS[2]),
+  tonumber(redis.call('GET', KEYS[3]) or '-1'),
+  tonumber(time[1]) * 1000000 + tonumber(time[2])}
 "#;
 
 /// A queue entry in the original app's format, as its Python vote service pushed them.

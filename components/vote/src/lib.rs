@@ -11,9 +11,9 @@ use anyhow::{Context, bail};
 use futures::{SinkExt, StreamExt};
 use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
 use spin_sdk::http_component;
-use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
-use spin_sdk::variables;
-use voting_shared::address::redis_address;
+use spin_sdk::redis::{Connection, RedisResult};
+use voting_glue::redis::{binary, eval};
+use voting_glue::variable;
 use voting_shared::choice::{Choice, Labels};
 use voting_shared::html;
 use voting_shared::queue::{ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
@@ -138,10 +138,13 @@ async fn cast(
     let voter = match queue_vote(voter::cookie(cookies, VOTER_COOKIE), choice) {
         Ok(voter) => voter,
         Err(error) => {
-            eprintln!("vote: {error:#}");
-            let message = "voting is unavailable right now: Redis is not answering. \
-                           Your vote was not recorded; please try again in a moment.";
-            return Reply::error(interface, 503, labels, current, message);
+            let problem = voting_glue::redis::diagnose("vote", &error);
+            let message = format!(
+                "voting is unavailable right now: {}. Your vote was not recorded; please try \
+                 again in a moment.",
+                problem.advice()
+            );
+            return Reply::error(interface, 503, labels, current, &message);
         }
     };
     let reply = match interface {
@@ -195,24 +198,13 @@ async fn read_ballot(request: IncomingRequest, interface: Interface) -> Result<C
 
 /// Identifies the voter and queues the vote: one Redis round trip when `cookie_secret` is set.
 fn queue_vote(cookie: Option<&str>, choice: Choice) -> anyhow::Result<Voter> {
-    let host = variable("redis_host")?;
     let channel = variable("votes_channel")?;
-    let redis = Connection::open(&redis_address(&host))
-        .with_context(|| format!("connecting to Redis at {host}"))?;
+    let redis = voting_glue::redis::open()?;
     let secret = cookie_secret(&redis)?;
     let voter = voter::identify(cookie, secret.as_bytes(), random_bytes()?);
-    let arguments = [
-        binary(ENQUEUE_SCRIPT),
-        RedisParameter::Int64(2),
-        binary(VOTES_KEY),
-        binary(SEQUENCE_KEY),
-        binary(&voter.id),
-        binary(choice.as_str()),
-        binary(&channel),
-    ];
-    redis
-        .execute("EVAL", &arguments)
-        .with_context(|| format!("queuing a vote in Redis at {host}"))?;
+    let arguments = [binary(&voter.id), binary(choice.as_str()), binary(&channel)];
+    eval(&redis, ENQUEUE_SCRIPT, &[VOTES_KEY, SEQUENCE_KEY], &arguments)
+        .context("queuing a vote in Redis")?;
     Ok(voter)
 }
 
@@ -223,34 +215,24 @@ fn cookie_secret(redis: &Connection) -> anyhow::Result<String> {
         return Ok(configured);
     }
     let candidate = voter::hex(&random_bytes::<32>()?);
-    let arguments = [
-        binary(COOKIE_SECRET_SCRIPT),
-        RedisParameter::Int64(1),
-        binary(COOKIE_SECRET_KEY),
-        binary(&candidate),
-    ];
-    match redis
-        .execute("EVAL", &arguments)
-        .context("reading the cookie secret")?
-        .as_slice()
+    match eval(
+        redis,
+        COOKIE_SECRET_SCRIPT,
+        &[COOKIE_SECRET_KEY],
+        &[binary(&candidate)],
+    )
+    .context("reading the cookie secret")?
+    .as_slice()
     {
         [RedisResult::Binary(secret)] => Ok(String::from_utf8_lossy(secret).into_owned()),
         other => bail!("unexpected reply to the cookie secret script: {other:?}"),
     }
 }
 
-fn variable(name: &str) -> anyhow::Result<String> {
-    variables::get(name).with_context(|| format!("reading variable {name}"))
-}
-
 fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
     Ok(bytes)
-}
-
-fn binary(text: &str) -> RedisParameter {
-    RedisParameter::Binary(text.as_bytes().to_vec())
 }
 
 fn header_values(request: &IncomingRequest, name: &str) -> Vec<String> {

@@ -11,12 +11,11 @@ use bytes::Bytes;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::pg4::{self, ParameterValue, PgError, QueryError};
 use spin_sdk::redis::{self, RedisParameter, RedisResult};
-use spin_sdk::{http_component, redis_component, variables};
-use voting_shared::address::{PostgresConfig, redis_address};
-use voting_shared::diagnosis::PostgresProblem;
+use spin_sdk::{http_component, redis_component};
+use voting_glue::redis::{binary, eval};
 use voting_shared::queue::{
-    ACKNOWLEDGE_SCRIPT, BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, Poison, READ_SCRIPT, Upsert,
-    VOTES_KEY, plan_batch,
+    ACKNOWLEDGE_SCRIPT, BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, LAST_BATCH_KEY, Poison,
+    READ_SCRIPT, Upsert, VOTES_KEY, plan_batch,
 };
 use voting_shared::schema::{CREATE_SCHEMA, SCHEMA_MISSING, UPSERT_VOTES};
 
@@ -48,24 +47,34 @@ fn on_http_doorbell(request: Request) -> Response {
     response.build()
 }
 
-/// Drains the queue; on failure logs why and says what happens next.
+/// Why a drain stopped, by the dependency that failed, so the log gives the right advice.
+enum Failure {
+    Redis(anyhow::Error),
+    Postgres(anyhow::Error),
+}
+
+/// Drains the queue; on failure logs why, with the operator's advice, and says what happens next.
 fn drain_or_log() -> Result<(), &'static str> {
-    drain().map_err(|error| {
-        eprintln!("worker: {error:#}");
+    drain().map_err(|failure| {
+        match failure {
+            Failure::Redis(error) => {
+                voting_glue::redis::diagnose("worker", &error);
+            }
+            Failure::Postgres(error) => {
+                voting_glue::postgres::diagnose("worker", &error);
+            }
+        }
         "Votes stay queued and are retried on the next doorbell.\n"
     })
 }
 
 /// Moves every queued vote into PostgreSQL.
-fn drain() -> anyhow::Result<()> {
-    let redis_host = variable("redis_host")?;
-    let postgres = PostgresConfig::from_variables(variable)?;
-    let redis = redis::Connection::open(&redis_address(&redis_host))
-        .with_context(|| format!("connecting to Redis at {redis_host}"))?;
+fn drain() -> Result<(), Failure> {
+    let redis = voting_glue::redis::open().map_err(Failure::Redis)?;
     // Most doorbells find the queue already drained: connect to PostgreSQL only when needed.
     let mut database: Option<pg4::Connection> = None;
     loop {
-        let (now_micros, entries) = read_batch(&redis)?;
+        let (now_micros, entries) = read_batch(&redis).map_err(Failure::Redis)?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -79,39 +88,27 @@ fn drain() -> anyhow::Result<()> {
         if !plan.upserts.is_empty() {
             let connection = match database.take() {
                 Some(connection) => connection,
-                None => pg4::Connection::open(&postgres.address()).map_err(|error| {
-                    let advice = PostgresProblem::diagnose(&error.to_string()).advice();
-                    anyhow::Error::new(error).context(format!(
-                        "connecting to PostgreSQL at {} ({advice})",
-                        postgres.host
-                    ))
-                })?,
+                None => voting_glue::postgres::open().map_err(Failure::Postgres)?,
             };
-            write(&connection, &plan.upserts)?;
+            write(&connection, &plan.upserts).map_err(Failure::Postgres)?;
             database = Some(connection);
         }
-        acknowledge(&redis, &entries, &plan)?;
+        acknowledge(&redis, &entries, &plan).map_err(Failure::Redis)?;
         if entries.len() < BATCH_SIZE {
             return Ok(());
         }
     }
 }
 
-fn variable(name: &str) -> anyhow::Result<String> {
-    variables::get(name).with_context(|| format!("reading variable {name}"))
-}
-
 /// The Redis server time (µs) and up to [`BATCH_SIZE`] entries from the head of the queue.
 fn read_batch(redis: &redis::Connection) -> anyhow::Result<(i64, Vec<Vec<u8>>)> {
-    let arguments = [
-        binary(READ_SCRIPT.as_bytes()),
-        RedisParameter::Int64(1),
-        binary(VOTES_KEY.as_bytes()),
-        RedisParameter::Int64(BATCH_SIZE as i64),
-    ];
-    let reply = redis
-        .execute("EVAL", &arguments)
-        .context("reading queued votes")?;
+    let reply = eval(
+        redis,
+        READ_SCRIPT,
+        &[VOTES_KEY],
+        &[RedisParameter::Int64(BATCH_SIZE as i64)],
+    )
+    .context("reading queued votes")?;
     let Some((RedisResult::Int64(now_micros), entries)) = reply.split_first() else {
         bail!("unexpected reply reading queued votes: {reply:?}");
     };
@@ -162,29 +159,23 @@ fn acknowledge(
     entries: &[Vec<u8>],
     plan: &BatchPlan,
 ) -> anyhow::Result<()> {
-    let mut arguments = vec![
-        binary(ACKNOWLEDGE_SCRIPT.as_bytes()),
-        RedisParameter::Int64(2),
-        binary(VOTES_KEY.as_bytes()),
-        binary(DEAD_LETTER_KEY.as_bytes()),
-        RedisParameter::Int64(entries.len() as i64),
-    ];
-    arguments.extend(entries.iter().map(|entry| binary(entry)));
+    let mut arguments = vec![RedisParameter::Int64(entries.len() as i64)];
+    arguments.extend(entries.iter().map(binary));
     arguments.extend(
         plan.poison
             .iter()
             .map(|(position, _)| RedisParameter::Int64(*position as i64 + 1)),
     );
-    match redis
-        .execute("EVAL", &arguments)
-        .context("removing written votes from the queue")?
-        .as_slice()
+    match eval(
+        redis,
+        ACKNOWLEDGE_SCRIPT,
+        &[VOTES_KEY, DEAD_LETTER_KEY, LAST_BATCH_KEY],
+        &arguments,
+    )
+    .context("removing written votes from the queue")?
+    .as_slice()
     {
         [RedisResult::Int64(_)] => Ok(()),
         other => bail!("unexpected reply removing written votes: {other:?}"),
     }
-}
-
-fn binary(bytes: &[u8]) -> RedisParameter {
-    RedisParameter::Binary(bytes.to_vec())
 }

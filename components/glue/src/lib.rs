@@ -1,0 +1,20 @@
+//! The components' thin layer over Spin's host calls: variables, and Redis and PostgreSQL
+//! connections opened from the manifest's variables, with errors that say what failed and
+//! where, never with a credential. Everything it decides is in `voting-shared`, which stays
+//! free of host calls so it is unit-tested natively.
+//!
+//! # Layout
+//!
+//! - [`variable`]: one application variable, with its name in the error.
+//! - [`redis`]: opening Redis (plain or TLS, with or without credentials) and running scripts.
+//! - [`postgres`]: opening PostgreSQL.
+
+pub mod postgres;
+pub mod redis;
+
+use anyhow::Context;
+
+/// The value of the component variable `name`.
+pub fn variable(name: &str) -> anyhow::Result<String> {
+    spin_sdk::variables::get(name).with_context(|| format!("reading variable {name}"))
+}
