@@ -336,6 +336,20 @@ impl App {
                 format!("connecting the Redis trigger to {}", subscription.address)
             })?;
             pubsub.subscribe(&subscription.channel).await?;
+            // Spin's redis-rs drops a refused SUBSCRIBE's error; a PING tells: answered as a
+            // subscriber (an array), as a plain connection (a status: the SUBSCRIBE was
+            // refused), or refused itself (no login).
+            match pubsub.ping::<redis::Value>().await {
+                Ok(redis::Value::Array(_)) => {}
+                _ => {
+                    return Err(
+                        anyhow::Error::new(SpinHazard::SubscribeRefused).context(format!(
+                            "subscribing the Redis trigger to {:?}",
+                            subscription.channel
+                        )),
+                    );
+                }
+            }
             let app = self.clone();
             let handled = handled.clone();
             tasks.push(tokio::spawn(async move {

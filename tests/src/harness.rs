@@ -61,6 +61,16 @@ impl TestEnv {
         extra_environment: &[(&str, &str)],
     ) -> anyhow::Result<TestEnv> {
         let redis = TestRedis::start().await?;
+        Self::start_on(deployment, redis, postgres, extra_environment)
+    }
+
+    /// The app from `deployment`'s manifest, on services the test started itself.
+    pub fn start_on(
+        deployment: Deployment,
+        redis: TestRedis,
+        postgres: TestPostgres,
+        extra_environment: &[(&str, &str)],
+    ) -> anyhow::Result<TestEnv> {
         let app = App::load_manifest(
             &deployment.manifest(),
             &environment(&redis, &postgres, extra_environment),

@@ -41,6 +41,9 @@ pub enum HostCall {
 pub enum SpinHazard {
     /// spinframework/spin#3671, Spin 4.0 to at least 4.1.
     ZeroRowQuery,
+    /// Redis refused the trigger's `SUBSCRIBE` (no password, or an ACL user without the
+    /// channel); redis-rs 0.32, which Spin uses, drops that error reply.
+    SubscribeRefused,
     /// Something Spin converts that this host does not model.
     NotModelled(&'static str),
 }
@@ -52,6 +55,11 @@ impl std::fmt::Display for SpinHazard {
                 "a PostgreSQL `query` returned no rows: under Spin 4.0 to at least 4.1 such a \
                  call never returns and holds a pooled connection until Spin stops \
                  (spinframework/spin#3671); write the query so it always returns a row",
+            ),
+            SpinHazard::SubscribeRefused => f.write_str(
+                "Redis refused the Redis trigger's SUBSCRIBE (a missing password, or an ACL user \
+                 without the channel): under Spin the trigger starts, lists its channel and \
+                 never receives a message; set redis_password, or grant the user the channel",
             ),
             SpinHazard::NotModelled(what) => write!(
                 f,

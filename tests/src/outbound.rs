@@ -268,7 +268,7 @@ fn spin_outbound_url(address: &str, default_scheme: &str) -> anyhow::Result<url:
 }
 
 /// Encodes every byte but RFC 3986's unreserved ones, as the `urlencoding` crate Spin uses does.
-fn percent_encode_all(text: &str) -> String {
+pub(crate) fn percent_encode_all(text: &str) -> String {
     text.bytes()
         .map(|byte| {
             if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
@@ -343,7 +343,10 @@ mod tests {
 
     #[test]
     fn rediss_needs_a_port_and_matches_only_rediss_entries() {
-        assert!(AllowedHost::parse("rediss://cache").is_err(), "no default port");
+        assert!(
+            AllowedHost::parse("rediss://cache").is_err(),
+            "no default port"
+        );
         assert!(!allowed("redis://cache:6380", "rediss://cache:6380"));
         assert!(!allowed("rediss://cache:6380", "redis://cache:6380"));
         assert!(!allowed("rediss://cache:6379", "rediss://cache"));

@@ -24,9 +24,33 @@ static EXTERNAL_SERVICES: LazyLock<Mutex<()>> = LazyLock::new(|| Mutex::new(()))
 
 /// A Redis server for one test.
 pub struct TestRedis {
+    /// The plain port, `host:port`.
     host: String,
+    security: RedisSecurity,
+    /// With [`RedisSecurity::tls`]: the TLS port, and the test CA that signed its certificate.
+    tls: Option<(String, std::path::PathBuf)>,
     backend: RedisBackend,
     _turn: Option<MutexGuard<'static, ()>>,
+}
+
+/// How a test Redis wants clients to log in and connect, as managed Redis services do.
+#[derive(Debug, Clone, Default)]
+pub struct RedisSecurity {
+    /// The `default` user's password (`requirepass`); the test's own connections use it.
+    pub password: Option<String>,
+    /// An ACL user for the app; the `default` user then needs [`RedisSecurity::password`].
+    pub user: Option<AclUser>,
+    /// A TLS port beside the plain one, its certificate signed by a test CA, and no client
+    /// certificates asked for (`--tls-auth-clients no`), as managed services do it.
+    pub tls: bool,
+}
+
+/// A Redis ACL user: name, password and rules (`~keys &channels +commands`).
+#[derive(Debug, Clone)]
+pub struct AclUser {
+    pub name: String,
+    pub password: String,
+    pub rules: String,
 }
 
 enum RedisBackend {
@@ -40,13 +64,15 @@ enum RedisBackend {
 }
 
 impl TestRedis {
-    /// A Redis server that starts empty.
+    /// A Redis server that starts empty, open to any client on the loopback.
     pub async fn start() -> anyhow::Result<TestRedis> {
         if let Ok(url) = std::env::var("REDIS_URL") {
             let turn = EXTERNAL_SERVICES.lock().await;
             let host = host_of_url(&url).context("REDIS_URL")?;
             let redis = TestRedis {
                 host,
+                security: RedisSecurity::default(),
+                tls: None,
                 backend: RedisBackend::External,
                 _turn: Some(turn),
             };
@@ -56,13 +82,7 @@ impl TestRedis {
                 .context("emptying the Redis at REDIS_URL")?;
             return Ok(redis);
         }
-        if let Some(process) = ServerProcess::redis()? {
-            let redis = TestRedis {
-                host: process.host(),
-                backend: RedisBackend::Process(process),
-                _turn: None,
-            };
-            wait_for_redis(&redis.url()).await?;
+        if let Some(redis) = Self::local(RedisSecurity::default()).await? {
             return Ok(redis);
         }
         #[cfg(feature = "testcontainers")]
@@ -70,6 +90,8 @@ impl TestRedis {
             let host = containers::host(&container, 6379).await?;
             return Ok(TestRedis {
                 host,
+                security: RedisSecurity::default(),
+                tls: None,
                 backend: RedisBackend::Container {
                     _container: container,
                 },
@@ -82,13 +104,85 @@ impl TestRedis {
         )
     }
 
-    /// `host:port`, the form of the `redis_host` variable.
+    /// A local `redis-server` that asks for what `security` says (passwords, an ACL user, TLS).
+    pub async fn start_secured(security: RedisSecurity) -> anyhow::Result<TestRedis> {
+        Self::local(security).await?.context(
+            "the tests of Redis passwords and TLS need a local redis-server built with TLS \
+             (Debian: apt-get install redis-server)",
+        )
+    }
+
+    async fn local(security: RedisSecurity) -> anyhow::Result<Option<TestRedis>> {
+        let Some((process, tls)) = ServerProcess::redis(&security)? else {
+            return Ok(None);
+        };
+        let redis = TestRedis {
+            host: process.host(),
+            security,
+            tls,
+            backend: RedisBackend::Process(process),
+            _turn: None,
+        };
+        wait_for_redis(&redis.url()).await?;
+        Ok(Some(redis))
+    }
+
+    /// `host:port` of the plain port, the form of the `redis_host` variable.
     pub fn host(&self) -> &str {
         &self.host
     }
 
+    /// `host:port` of the TLS port, when the server has one.
+    pub fn tls_host(&self) -> Option<&str> {
+        self.tls.as_ref().map(|(host, _)| host.as_str())
+    }
+
+    /// The test CA's certificate (PEM), which a client must trust to use the TLS port.
+    pub fn ca_certificate(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|(_, ca)| ca.as_path())
+    }
+
+    /// The plain port's URL with the `default` user's password: for the test's own
+    /// connections, which see everything.
     pub fn url(&self) -> String {
-        format!("redis://{}", self.host)
+        match &self.security.password {
+            Some(password) => format!(
+                "redis://:{}@{}",
+                crate::outbound::percent_encode_all(password),
+                self.host
+            ),
+            None => format!("redis://{}", self.host),
+        }
+    }
+
+    /// The `SPIN_VARIABLE_*` settings that point the app at this server as its own client:
+    /// the TLS port with `rediss` when there is one, the ACL user or the `default` user's
+    /// password, the credentials URL-encoded as the variables want them.
+    pub fn spin_variables(&self) -> Vec<(String, String)> {
+        let (scheme, host) = match self.tls_host() {
+            Some(host) => ("rediss", host),
+            None => ("redis", self.host.as_str()),
+        };
+        let (username, password) = match (&self.security.user, &self.security.password) {
+            (Some(user), _) => (user.name.as_str(), user.password.as_str()),
+            (None, Some(password)) => ("", password.as_str()),
+            (None, None) => ("", ""),
+        };
+        [
+            ("REDIS_SCHEME", scheme.to_owned()),
+            ("REDIS_HOST", host.to_owned()),
+            (
+                "REDIS_USERNAME",
+                crate::outbound::percent_encode_all(username),
+            ),
+            (
+                "REDIS_PASSWORD",
+                crate::outbound::percent_encode_all(password),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, value)| (format!("SPIN_VARIABLE_{name}"), value))
+        .collect()
     }
 
     pub async fn connection(&self) -> anyhow::Result<redis::aio::MultiplexedConnection> {
@@ -273,16 +367,15 @@ pub fn spin_variables(
     redis: &TestRedis,
     postgres: &TestPostgres,
 ) -> std::collections::HashMap<String, String> {
-    [
-        ("REDIS_HOST", redis.host().to_owned()),
+    let postgres = [
         ("POSTGRES_HOST", postgres.host.clone()),
         ("POSTGRES_USER", postgres.user.clone()),
         ("POSTGRES_PASSWORD", postgres.password.clone()),
         ("POSTGRES_DATABASE", postgres.database.clone()),
     ]
     .into_iter()
-    .map(|(name, value)| (format!("SPIN_VARIABLE_{name}"), value))
-    .collect()
+    .map(|(name, value)| (format!("SPIN_VARIABLE_{name}"), value));
+    redis.spin_variables().into_iter().chain(postgres).collect()
 }
 
 /// A server process in a temporary directory, killed when dropped.
@@ -295,33 +388,48 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn redis() -> anyhow::Result<Option<ServerProcess>> {
+    /// A `redis-server` with its settings in a file (passwords stay off the command line),
+    /// and, with TLS, the TLS port and the CA that signed its certificate.
+    #[allow(clippy::type_complexity)]
+    fn redis(
+        security: &RedisSecurity,
+    ) -> anyhow::Result<Option<(ServerProcess, Option<(String, std::path::PathBuf)>)>> {
         if !on_path("redis-server") {
             return Ok(None);
         }
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
-        let command = [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--dir",
-            &dir.path().display().to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "no",
-            "--daemonize",
-            "no",
-            "--loglevel",
-            "warning",
-        ]
-        .map(str::to_owned)
-        .to_vec();
+        let mut config = format!(
+            "bind 127.0.0.1\nport {port}\ndir \"{}\"\nsave \"\"\nappendonly yes\n\
+             appendfsync no\ndaemonize no\nloglevel warning\n",
+            dir.path().display()
+        );
+        if let Some(password) = &security.password {
+            config.push_str(&format!("user default on >{password} ~* &* +@all\n"));
+        }
+        if let Some(user) = &security.user {
+            config.push_str(&format!(
+                "user {} on >{} {}\n",
+                user.name, user.password, user.rules
+            ));
+        }
+        let tls = if security.tls {
+            let files = certificate_signed_by_a_test_ca(dir.path())?;
+            let tls_port = free_port()?;
+            config.push_str(&format!(
+                "tls-port {tls_port}\ntls-cert-file \"{}\"\ntls-key-file \"{}\"\n\
+                 tls-ca-cert-file \"{}\"\ntls-auth-clients no\n",
+                files.certificate.display(),
+                files.key.display(),
+                files.ca.display()
+            ));
+            Some((format!("127.0.0.1:{tls_port}"), files.ca))
+        } else {
+            None
+        };
+        let config_file = dir.path().join("redis.conf");
+        std::fs::write(&config_file, config)?;
+        let command = vec!["redis-server".to_owned(), config_file.display().to_string()];
         let mut process = ServerProcess {
             command,
             run_as_postgres: false,
@@ -330,7 +438,7 @@ impl ServerProcess {
             dir,
         };
         process.restart()?;
-        Ok(Some(process))
+        Ok(Some((process, tls)))
     }
 
     fn postgres(tls: Tls) -> anyhow::Result<Option<ServerProcess>> {
@@ -538,6 +646,70 @@ fn self_signed_certificate(dir: &Path) -> anyhow::Result<Vec<String>> {
         format!("ssl_key_file={}", key.display()),
     ]
     .to_vec())
+}
+
+/// A server certificate for 127.0.0.1 and localhost, and the test CA that signed it.
+struct CertificateFiles {
+    ca: std::path::PathBuf,
+    certificate: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+fn certificate_signed_by_a_test_ca(dir: &Path) -> anyhow::Result<CertificateFiles> {
+    let files = CertificateFiles {
+        ca: dir.join("ca.crt"),
+        certificate: dir.join("server.crt"),
+        key: dir.join("server.key"),
+    };
+    let extensions = dir.join("server.ext");
+    std::fs::write(
+        &extensions,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )?;
+    let [ca, ca_key, certificate, key, request, extensions] = [
+        &files.ca,
+        &dir.join("ca.key"),
+        &files.certificate,
+        &files.key,
+        &dir.join("server.csr"),
+        &extensions,
+    ]
+    .map(|path| path.display().to_string());
+    let new_key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    openssl(
+        &format!("req -x509 {new_key} -days 2 -keyout {ca_key} -out {ca}"),
+        "/CN=test CA",
+    )?;
+    openssl(
+        &format!("req {new_key} -keyout {key} -out {request}"),
+        "/CN=127.0.0.1",
+    )?;
+    openssl(
+        &format!(
+            "x509 -req -days 2 -CAcreateserial -in {request} -CA {ca} -CAkey {ca_key} \
+             -extfile {extensions} -out {certificate}"
+        ),
+        "",
+    )?;
+    Ok(files)
+}
+
+/// Runs `openssl` with `arguments` (split on spaces: paths here have none) and `-subj subject`.
+fn openssl(arguments: &str, subject: &str) -> anyhow::Result<()> {
+    let mut command = Command::new("openssl");
+    command.args(arguments.split_whitespace());
+    if !subject.is_empty() {
+        command.args(["-subj", subject]);
+    }
+    let output = command
+        .output()
+        .context("running openssl to make a test certificate (Debian: apt-get install openssl)")?;
+    ensure!(
+        output.status.success(),
+        "openssl {arguments} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
 }
 
 fn template_cluster_path() -> anyhow::Result<std::path::PathBuf> {

@@ -196,8 +196,7 @@ async fn service_chaining_reaches_only_components_in_the_callers_allow_list() {
     let manifest =
         std::fs::read_to_string(repository_root().join(spin_test_host::HTTP_ONLY_MANIFEST))
             .unwrap();
-    let vote_may_chain =
-        r#"allowed_outbound_hosts = ["{{ redis_scheme }}://{{ redis_host }}", "http://worker.spin.internal"]"#;
+    let vote_may_chain = r#"allowed_outbound_hosts = ["{{ redis_scheme }}://{{ redis_host }}", "http://worker.spin.internal"]"#;
     assert!(manifest.contains(vote_may_chain));
     let vote_may_not = manifest
         .replace(

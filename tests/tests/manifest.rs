@@ -211,3 +211,30 @@ async fn a_component_cannot_reach_a_host_missing_from_its_allowed_outbound_hosts
         "the real manifest allows it"
     );
 }
+
+#[test]
+fn the_scripts_defaults_are_spin_tomls() {
+    let manifest =
+        spin_test_host::manifest::Manifest::from_file(&repository_root().join("spin.toml"))
+            .unwrap();
+    let settings = std::fs::read_to_string(repository_root().join("scripts/settings.sh")).unwrap();
+    let mut checked = 0;
+    for line in settings.lines() {
+        // name=${SPIN_VARIABLE_NAME:-default}
+        let Some((name, rest)) = line.split_once("=${SPIN_VARIABLE_") else {
+            continue;
+        };
+        let (environment_name, default) = rest
+            .strip_suffix('}')
+            .and_then(|rest| rest.split_once(":-"))
+            .unwrap_or_else(|| panic!("scripts/settings.sh: {line}"));
+        assert_eq!(environment_name, name.to_uppercase(), "{line}");
+        let declared = manifest
+            .variables
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not a variable of spin.toml"));
+        assert_eq!(declared.default.as_deref(), Some(default), "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 9, "read the settings of scripts/settings.sh");
+}

@@ -1,13 +1,16 @@
 //! scripts/up's supervision, run with a stand-in `spin` on PATH (the real CLI cannot be
 //! installed here): a worker that exits is restarted and the doorbell is rung after each
 //! start; the worker can be killed as a process group; stopping scripts/up stops everything
-//! it started.
+//! it started; before anything starts, it logs into Redis as the app would and names the
+//! variable to change when that fails.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use spin_test_host::services::{TestPostgres, TestRedis, free_port, spin_variables};
+use spin_test_host::services::{
+    AclUser, RedisSecurity, TestPostgres, TestRedis, free_port, spin_variables,
+};
 use spin_test_host::{repository_root, wait_for};
 
 /// Logs each invocation; `up -c worker` subscribes to the channel and exits after the first
@@ -36,7 +39,13 @@ fn is_alive(pid: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn up_restarts_an_exited_worker_rings_the_doorbell_each_time_and_stops_everything() {
-    let redis = TestRedis::start().await.unwrap();
+    // With a password, as a managed Redis wants: the doorbell and the stand-in's SUBSCRIBE log in.
+    let redis = TestRedis::start_secured(RedisSecurity {
+        password: Some("s3cr/t@pa:ss".to_owned()),
+        ..RedisSecurity::default()
+    })
+    .await
+    .unwrap();
     let postgres = TestPostgres::start().await.unwrap();
     let bin = tempfile::tempdir().unwrap();
     let spin = bin.path().join("spin");
@@ -150,10 +159,14 @@ fn listening(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
+/// The password `up_restarts_the_redis_and_postgresql_it_started_when_they_exit` configures.
+const LOCAL_PASSWORD: &str = "l0cal/@:pw";
+
 fn redis_cli(port: u16, arguments: &[&str]) -> String {
     let output = Command::new("redis-cli")
         .args(["-p", &port.to_string()])
         .args(arguments)
+        .env("REDISCLI_AUTH", LOCAL_PASSWORD)
         .output()
         .unwrap();
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
@@ -185,6 +198,7 @@ fn up_restarts_the_redis_and_postgresql_it_started_when_they_exit() {
             "SPIN_VARIABLE_REDIS_HOST",
             format!("127.0.0.1:{redis_port}"),
         )
+        .env("SPIN_VARIABLE_REDIS_PASSWORD", "l0cal%2F%40%3Apw")
         .env(
             "SPIN_VARIABLE_POSTGRES_HOST",
             format!("127.0.0.1:{postgres_port}"),
@@ -197,6 +211,26 @@ fn up_restarts_the_redis_and_postgresql_it_started_when_they_exit() {
     wait_for("Redis and PostgreSQL", || {
         listening(redis_port) && listening(postgres_port)
     });
+
+    // The Redis it started wants the configured password, which is on no command line.
+    let anonymous = Command::new("redis-cli")
+        .args(["-p", &redis_port.to_string(), "PING"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&anonymous.stdout).contains("NOAUTH"));
+    assert_eq!(redis_cli(redis_port, &["PING"]), "PONG");
+    let config = data.path().join("redis.conf");
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "only its owner may read {}",
+        config.display()
+    );
+    for entry in std::fs::read_dir("/proc").unwrap() {
+        let command_line = std::fs::read(entry.unwrap().path().join("cmdline")).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&command_line).contains(LOCAL_PASSWORD));
+    }
 
     // Redis shut down (saving its append-only file) comes back with its data.
     assert_eq!(redis_cli(redis_port, &["SET", "kept", "yes"]), "OK");
@@ -230,4 +264,108 @@ fn up_restarts_the_redis_and_postgresql_it_started_when_they_exit() {
     up.wait().unwrap();
     wait_for("PostgreSQL to stop", || !is_alive(&restarted));
     wait_for("Redis to stop", || !listening(redis_port));
+}
+
+/// Runs scripts/up against `redis` with `settings` and the stand-in `spin`; returns whether it
+/// succeeded, its standard error, and whether it got as far as `spin build`.
+fn up_with(redis: &TestRedis, settings: &[(&str, &str)]) -> (bool, String, bool) {
+    let bin = tempfile::tempdir().unwrap();
+    let spin = bin.path().join("spin");
+    std::fs::write(&spin, FAKE_SPIN).unwrap();
+    std::fs::set_permissions(&spin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = bin.path().join("spin.log");
+    std::fs::write(&log, "").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let output = Command::new(repository_root().join("scripts/up"))
+        .envs(redis.spin_variables())
+        .envs(settings.iter().copied())
+        // Refused at once and not local: were the check passed, scripts/up would stop here.
+        .env("SPIN_VARIABLE_POSTGRES_HOST", "127.0.0.2:1")
+        .env("PATH", path)
+        .env("FAKE_SPIN_LOG", &log)
+        .env("UP_DATA_DIR", data.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let built = std::fs::read_to_string(&log).unwrap().contains(" build");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.success(), stderr, built)
+}
+
+#[tokio::test]
+async fn up_logs_into_redis_as_the_app_would_and_names_the_variable_to_change() {
+    const PASSWORD: &str = "s3cr/t@pa:ss";
+    let password = RedisSecurity {
+        password: Some(PASSWORD.to_owned()),
+        ..RedisSecurity::default()
+    };
+    let plain = TestRedis::start_secured(password.clone()).await.unwrap();
+    let tls = TestRedis::start_secured(RedisSecurity {
+        tls: true,
+        ..password.clone()
+    })
+    .await
+    .unwrap();
+    let tls_port = tls.tls_host().unwrap().to_owned();
+    let without_channel = TestRedis::start_secured(RedisSecurity {
+        user: Some(AclUser {
+            name: "voting".to_owned(),
+            password: PASSWORD.to_owned(),
+            rules: "~* +@all".to_owned(),
+        }),
+        ..password
+    })
+    .await
+    .unwrap();
+    let cases: [(&TestRedis, Vec<(&str, &str)>, &str); 6] = [
+        (
+            &plain,
+            vec![("SPIN_VARIABLE_REDIS_PASSWORD", "")],
+            "set SPIN_VARIABLE_REDIS_PASSWORD",
+        ),
+        (
+            &plain,
+            vec![("SPIN_VARIABLE_REDIS_PASSWORD", "wrong")],
+            "refused the login",
+        ),
+        (
+            &plain,
+            vec![("SPIN_VARIABLE_REDIS_PASSWORD", PASSWORD)],
+            "must be URL-encoded",
+        ),
+        (
+            &without_channel,
+            vec![],
+            "may not publish on the channel votes",
+        ),
+        (
+            &tls,
+            vec![
+                ("SPIN_VARIABLE_REDIS_SCHEME", "redis"),
+                ("SPIN_VARIABLE_REDIS_HOST", &tls_port),
+            ],
+            "SPIN_VARIABLE_REDIS_SCHEME=rediss",
+        ),
+        (&tls, vec![], "does not trust"),
+    ];
+    for (redis, settings, advice) in cases {
+        let (succeeded, stderr, built) = up_with(redis, &settings);
+        assert!(
+            !succeeded && stderr.contains(advice),
+            "{settings:?}: {stderr}"
+        );
+        assert!(!built, "{settings:?}: stopped before spin build");
+        assert!(!stderr.contains(PASSWORD), "{stderr}");
+        assert!(!stderr.contains("s3cr%2Ft%40pa%3Ass"), "{stderr}");
+    }
+    let (_, stderr, _) = up_with(&plain, &[]);
+    assert!(
+        stderr.contains("PostgreSQL at 127.0.0.2:1"),
+        "the right login passes: {stderr}"
+    );
 }

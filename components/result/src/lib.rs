@@ -185,7 +185,10 @@ fn health() -> Response {
         "redis": state(&redis),
         "postgres": state(&postgres),
     });
-    let problems: Vec<&str> = [redis, postgres].into_iter().filter_map(Result::err).collect();
+    let problems: Vec<&str> = [redis, postgres]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
     if !problems.is_empty() {
         body["problems"] = serde_json::json!(problems);
     }
@@ -227,7 +230,8 @@ fn metrics(labels: &Labels) -> Response {
 fn read_queue() -> anyhow::Result<QueueState> {
     let connection = redis::open()?;
     let keys = [VOTES_KEY, DEAD_LETTER_KEY, LAST_BATCH_KEY];
-    let reply = redis::eval(&connection, METRICS_SCRIPT, &keys, &[]).context("reading the queue")?;
+    let reply =
+        redis::eval(&connection, METRICS_SCRIPT, &keys, &[]).context("reading the queue")?;
     match reply.as_slice() {
         [
             RedisResult::Int64(waiting),

@@ -153,14 +153,32 @@ mod tests {
             Some(QUEUE),
             "1.2.3",
         );
-        assert!(text.contains("voting_votes{choice=\"a\",label=\"Cats\"} 3\n"), "{text}");
-        assert!(text.contains("voting_votes{choice=\"b\",label=\"Dogs\"} 5\n"), "{text}");
+        assert!(
+            text.contains("voting_votes{choice=\"a\",label=\"Cats\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("voting_votes{choice=\"b\",label=\"Dogs\"} 5\n"),
+            "{text}"
+        );
         assert!(text.contains("\nvoting_queue_length 7\n"), "{text}");
         assert!(text.contains("\nvoting_dead_letters 2\n"), "{text}");
-        assert!(text.contains("\nvoting_seconds_since_last_batch 2.500\n"), "{text}");
-        assert!(text.contains("voting_build_info{version=\"1.2.3\"} 1\n"), "{text}");
-        assert!(text.contains("voting_dependency_up{dependency=\"redis\"} 1\n"), "{text}");
-        assert!(text.contains("voting_dependency_up{dependency=\"postgres\"} 1\n"), "{text}");
+        assert!(
+            text.contains("\nvoting_seconds_since_last_batch 2.500\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("voting_build_info{version=\"1.2.3\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("voting_dependency_up{dependency=\"redis\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("voting_dependency_up{dependency=\"postgres\"} 1\n"),
+            "{text}"
+        );
         assert_eq!(text.matches("# TYPE ").count(), 6);
     }
 
@@ -168,13 +186,22 @@ mod tests {
     fn a_dependency_that_is_down_leaves_out_only_its_samples() {
         let labels = Labels::new("Cats", "Dogs");
         let text = render(&labels, None, Some(QUEUE), "1");
-        assert!(text.contains("voting_dependency_up{dependency=\"postgres\"} 0\n"), "{text}");
+        assert!(
+            text.contains("voting_dependency_up{dependency=\"postgres\"} 0\n"),
+            "{text}"
+        );
         assert!(!text.contains("voting_votes"), "{text}");
         assert!(text.contains("\nvoting_queue_length 7\n"), "{text}");
         let text = render(&labels, Some(Tally { a: 1, b: 0 }), None, "1");
-        assert!(text.contains("voting_dependency_up{dependency=\"redis\"} 0\n"), "{text}");
+        assert!(
+            text.contains("voting_dependency_up{dependency=\"redis\"} 0\n"),
+            "{text}"
+        );
         assert!(!text.contains("voting_queue_length"), "{text}");
-        assert!(text.contains("voting_votes{choice=\"a\",label=\"Cats\"} 1\n"), "{text}");
+        assert!(
+            text.contains("voting_votes{choice=\"a\",label=\"Cats\"} 1\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -196,6 +223,9 @@ mod tests {
             ..QUEUE
         };
         let text = render(&Labels::new("a", "b"), None, Some(queue), "0");
-        assert!(text.contains("\nvoting_seconds_since_last_batch +Inf\n"), "{text}");
+        assert!(
+            text.contains("\nvoting_seconds_since_last_batch +Inf\n"),
+            "{text}"
+        );
     }
 }

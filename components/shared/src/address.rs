@@ -182,12 +182,19 @@ mod tests {
     #[test]
     fn credentials_go_into_the_user_info_as_given() {
         let config = redis("rediss", "", "s3cr%2Ft%40pa%3Ass").unwrap();
-        assert_eq!(config.address(), "rediss://:s3cr%2Ft%40pa%3Ass@cache.local:6380");
+        assert_eq!(
+            config.address(),
+            "rediss://:s3cr%2Ft%40pa%3Ass@cache.local:6380"
+        );
         let config = redis("rediss", "voting", "pw").unwrap();
         assert_eq!(config.address(), "rediss://voting:pw@cache.local:6380");
         let config = redis("redis", "voting", "").unwrap();
         assert_eq!(config.address(), "redis://voting:@cache.local:6380");
-        assert_eq!(config.location(), "redis://cache.local:6380", "no credentials");
+        assert_eq!(
+            config.location(),
+            "redis://cache.local:6380",
+            "no credentials"
+        );
     }
 
     fn problem(result: anyhow::Result<RedisConfig>) -> RedisProblem {

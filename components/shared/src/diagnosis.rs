@@ -48,7 +48,11 @@ impl RedisProblem {
             RedisProblem::PasswordRequired
         } else if mentions(&["authenticationfailed", "wrongpass", "invalid password"]) {
             RedisProblem::WrongCredentials
-        } else if mentions(&["noperm"]) {
+        } else if mentions(&[
+            "noperm",
+            "no permissions",
+            "user executing the script can't",
+        ]) {
             RedisProblem::NotPermitted
         } else if mentions(&["certificate", "tls error", "ssl routines"]) {
             RedisProblem::UntrustedCertificate
@@ -195,6 +199,11 @@ mod tests {
             (
                 "Other(\"NOPERM: this user has no permissions to access one of the keys used \
                  as arguments\")",
+                RedisProblem::NotPermitted,
+            ),
+            (
+                "Other(\"An error was signalled by the server - ResponseError: The user \
+                 executing the script can't publish to the channel mentioned in the command\")",
                 RedisProblem::NotPermitted,
             ),
             (

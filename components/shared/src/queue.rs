@@ -30,17 +30,21 @@ pub const BATCH_SIZE: usize = 250;
 pub const MAX_VOTER_ID_CHARS: usize = 255;
 
 /// Appends a vote and rings the doorbell, atomically.
-/// KEYS: the votes list, the sequence key. ARGV: voter id, vote, channel.
+/// KEYS: the votes list, the sequence key. ARGV: voter id, vote, channel, [`DOORBELL`].
 /// The sequence number is the server time in microseconds, bumped past the last one handed
 /// out, so it increases strictly even if Redis loses the sequence key. Returns it.
+/// Redis keeps what a script wrote before an error, so everything that can be refused (an
+/// ACL user without the channel or the keys) comes before the first write: a refused vote
+/// leaves nothing queued. Ringing first is safe: no worker can read the list until the
+/// script has ended.
 pub const ENQUEUE_SCRIPT: &str = r#"
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local seq = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0') + 1)
 redis.call('SET', KEYS[2], string.format('%d', seq))
 redis.call('RPUSH', KEYS[1], string.format('{"voter_id":%s,"vote":%s,"seq":%d,"ts":%d}',
   cjson.encode(ARGV[1]), cjson.encode(ARGV[2]), seq, math.floor(now / 1000)))
-redis.call('PUBLISH', ARGV[3], 'vote')
 return seq
 "#;
 

@@ -16,7 +16,7 @@ use voting_glue::redis::{binary, eval};
 use voting_glue::variable;
 use voting_shared::choice::{Choice, Labels};
 use voting_shared::html;
-use voting_shared::queue::{ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
+use voting_shared::queue::{DOORBELL, ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
 
 use crate::ballot::BadBallot;
 use crate::page::Message;
@@ -202,9 +202,19 @@ fn queue_vote(cookie: Option<&str>, choice: Choice) -> anyhow::Result<Voter> {
     let redis = voting_glue::redis::open()?;
     let secret = cookie_secret(&redis)?;
     let voter = voter::identify(cookie, secret.as_bytes(), random_bytes()?);
-    let arguments = [binary(&voter.id), binary(choice.as_str()), binary(&channel)];
-    eval(&redis, ENQUEUE_SCRIPT, &[VOTES_KEY, SEQUENCE_KEY], &arguments)
-        .context("queuing a vote in Redis")?;
+    let arguments = [
+        binary(&voter.id),
+        binary(choice.as_str()),
+        binary(&channel),
+        binary(DOORBELL),
+    ];
+    eval(
+        &redis,
+        ENQUEUE_SCRIPT,
+        &[VOTES_KEY, SEQUENCE_KEY],
+        &arguments,
+    )
+    .context("queuing a vote in Redis")?;
     Ok(voter)
 }
 

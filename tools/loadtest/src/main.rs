@@ -62,8 +62,9 @@ enum Command {
         /// Seconds to wait for the results to settle.
         #[arg(long, default_value = "60", value_parser = seconds)]
         limit: Duration,
-        /// Also check each voter's stored vote in this PostgreSQL (a URL).
-        #[arg(long)]
+        /// Also check each voter's stored vote in this PostgreSQL (a URL; from the environment
+        /// rather than the command line, where other users can see its password).
+        #[arg(long, env = "LOADTEST_POSTGRES", hide_env_values = true)]
         postgres: Option<String>,
     },
     /// A steady vote load while the given faults are injected one after another; then
@@ -82,12 +83,13 @@ struct App {
 struct ChaosArgs {
     #[command(flatten)]
     app: App,
-    /// The app's Redis, e.g. redis://127.0.0.1:6379 (read only: queue lengths).
-    #[arg(long)]
+    /// The app's Redis, e.g. redis://127.0.0.1:6379, or rediss://:PASSWORD@host:port with
+    /// the password URL-encoded (read only: queue lengths).
+    #[arg(long, env = "LOADTEST_REDIS", hide_env_values = true)]
     redis: String,
     /// The app's PostgreSQL, e.g. postgres://postgres:postgres@127.0.0.1:5432/postgres
     /// (read only: the tool's voters' votes).
-    #[arg(long)]
+    #[arg(long, env = "LOADTEST_POSTGRES", hide_env_values = true)]
     postgres: String,
     /// A command that stops PostgreSQL.
     #[arg(long)]

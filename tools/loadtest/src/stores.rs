@@ -25,11 +25,13 @@ pub struct Queue {
 }
 
 impl Redis {
-    /// `url` like `redis://127.0.0.1:6379`.
+    /// `url` like `redis://127.0.0.1:6379`, `rediss://user:password@host:port` for TLS.
     pub fn new(url: &str) -> anyhow::Result<Redis> {
-        let client = redis::Client::open(url).with_context(|| {
-            format!("--redis {url:?} is not a Redis URL like redis://127.0.0.1:6379")
-        })?;
+        // The URL may carry a password: it is never part of a message.
+        let client = redis::Client::open(url).context(
+            "--redis is not a Redis URL like redis://127.0.0.1:6379 or \
+             rediss://:PASSWORD@host:port (the password URL-encoded)",
+        )?;
         Ok(Redis { client })
     }
 

@@ -1,7 +1,8 @@
 //! `scripts/chaos` against `scripts/up --detach`, end to end: scripts/up starts its own Redis
-//! and PostgreSQL and supervises the test host's stand-in for `spin up`; scripts/chaos stops
-//! PostgreSQL, shuts Redis down, kills the worker's process group and restarts the whole app
-//! while the tool votes, and must find nothing lost.
+//! (with a password, as a managed one would want) and PostgreSQL and supervises the test
+//! host's stand-in for `spin up`; scripts/chaos stops PostgreSQL, shuts Redis down, kills the
+//! worker's process group and restarts the whole app while the tool votes, and must find
+//! nothing lost; the password appears in no output.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,9 @@ fn spin_test_host() -> PathBuf {
     binary
 }
 
+/// `s3cr/t@pa:ss`, URL-encoded as the variable wants it.
+const ENCODED_PASSWORD: &str = "s3cr%2Ft%40pa%3Ass";
+
 #[test]
 fn scripts_chaos_against_scripts_up_loses_nothing() {
     let bin = tempfile::tempdir().unwrap();
@@ -52,6 +56,7 @@ fn scripts_chaos_against_scripts_up_loses_nothing() {
         ("UP_DATA_DIR", data.path().display().to_string()),
         ("UP_MAX_BACKOFF_SECONDS", "1".to_owned()),
         ("SPIN_VARIABLE_REDIS_HOST", format!("127.0.0.1:{redis}")),
+        ("SPIN_VARIABLE_REDIS_PASSWORD", ENCODED_PASSWORD.to_owned()),
         (
             "SPIN_VARIABLE_POSTGRES_HOST",
             format!("127.0.0.1:{postgres}"),
@@ -97,6 +102,14 @@ fn scripts_chaos_against_scripts_up_loses_nothing() {
         );
     }
     assert!(stdout.contains("lost:       0"), "{stdout}");
+    for output in [stdout.as_ref(), stderr.as_ref(), log.as_str()] {
+        for secret in ["s3cr/t@pa:ss", ENCODED_PASSWORD] {
+            assert!(
+                !output.contains(secret),
+                "the Redis password leaked: {output}"
+            );
+        }
+    }
     assert!(stdout.contains("queue:      drained"), "{stdout}");
     wait_for("Redis and PostgreSQL to stop with the app", || {
         std::net::TcpStream::connect(("127.0.0.1", redis)).is_err()
