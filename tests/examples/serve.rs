@@ -1,6 +1,8 @@
 //! The app under the test host, served on a loopback port with its own Redis and PostgreSQL
 //! and the worker subscribed, until Ctrl-C: something to point `loadtest` at on a machine
-//! without the Spin CLI. It prints the addresses the tool takes.
+//! without the Spin CLI. It prints the addresses the tool takes, and when stopped, the memory
+//! the run took: the most linear memory an instance of each component had, and the process's
+//! peak resident memory (the figures the SpinKube resources are sized from).
 //!
 //! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result`,
 //! then `cargo run --profile bench -p spin-test-host --example serve [-- --http-only]`.
@@ -29,6 +31,14 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         stopped = tokio::signal::ctrl_c() => stopped?,
         _ = terminate.recv() => {}
+    }
+    for component in ["counter", "vote", "worker", "result"] {
+        let peak = env.app.peak_instance_memory(component).unwrap_or_default();
+        println!("{component:8} instance memory peak: {} KiB", peak / 1024);
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(peak) = status.lines().find(|line| line.starts_with("VmHWM:")) {
+        println!("test host resident memory peak ({peak})");
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http_body_util::{BodyExt, Full};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Cache, CacheConfig, Config, Engine, Store};
+use wasmtime::{Cache, CacheConfig, Config, Engine};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi_http::p2::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -91,6 +91,11 @@ impl App {
         let manifest = Manifest::from_file(path)?;
         let environment = with_dotenv(environment, &root.join(".env"))?;
         let variables = Variables::resolve(&manifest, &environment)?;
+        // Spin's `--max-instance-memory`, which SpinKube's `invocationLimits.memory` sets.
+        let memory_limit = match environment.get("SPIN_MAX_INSTANCE_MEMORY") {
+            Some(bytes) => Some(bytes.parse().context("SPIN_MAX_INSTANCE_MEMORY is bytes")?),
+            None => None,
+        };
         let engine = ENGINE.clone();
         let mut linker = Linker::<InstanceState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -120,6 +125,8 @@ impl App {
                 faults: faults.clone(),
                 log: log.clone(),
                 chaining: chaining.clone(),
+                memory_limit,
+                peak_memory: Default::default(),
             }))
         };
         let instance_pre = |id: &str| -> anyhow::Result<_> {
@@ -183,6 +190,25 @@ impl App {
     /// The value of an application variable, after `SPIN_VARIABLE_*` overrides.
     pub fn variable(&self, name: &str) -> Option<&str> {
         self.0.variables.get(name)
+    }
+
+    /// The most linear memory any instance of `component` has had so far, in bytes.
+    pub fn peak_instance_memory(&self, component: &str) -> Option<usize> {
+        let http = self
+            .0
+            .http_components
+            .get(component)
+            .map(|(context, _)| context);
+        let redis = self
+            .0
+            .redis_subscriptions
+            .iter()
+            .map(|subscription| &subscription.context);
+        http.into_iter()
+            .chain(redis)
+            .filter(|context| context.id == component)
+            .map(|context| context.peak_memory.load(Ordering::Relaxed))
+            .max()
     }
 
     /// Everything the components have written to stdout and stderr so far.
@@ -253,7 +279,7 @@ impl App {
         let is_head = request.method() == http::Method::HEAD;
         let request = spin_request(request, route)?;
 
-        let mut store = Store::new(&self.0.engine, InstanceState::new(context.clone()));
+        let mut store = InstanceState::store(&self.0.engine, context.clone());
         let incoming = store
             .data_mut()
             .http()
@@ -384,7 +410,7 @@ async fn deliver(
     subscription: &RedisSubscription,
     payload: &[u8],
 ) -> anyhow::Result<()> {
-    let mut store = Store::new(engine, InstanceState::new(subscription.context.clone()));
+    let mut store = InstanceState::store(engine, subscription.context.clone());
     let instance = subscription.pre.instantiate_async(&mut store).await?;
     match instance
         .fermyon_spin_inbound_redis()

@@ -2,7 +2,7 @@
 //! its instances: resolved variables, allowed hosts, the Postgres pool, injected faults.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use http_body_util::{BodyExt, Full};
@@ -100,6 +100,10 @@ pub(crate) struct ComponentContext {
     pub(crate) faults: Arc<Faults>,
     pub(crate) log: MemoryOutputPipe,
     pub(crate) chaining: Arc<ServiceChaining>,
+    /// `SPIN_MAX_INSTANCE_MEMORY`: no linear memory of an instance may grow past it.
+    pub(crate) memory_limit: Option<usize>,
+    /// The most linear memory any instance of the component has had, in bytes.
+    pub(crate) peak_memory: AtomicUsize,
 }
 
 impl ComponentContext {
@@ -136,9 +140,60 @@ pub(crate) struct InstanceState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     http_hooks: OutboundHttp,
+    memory: InstanceMemory,
+}
+
+/// An instance's linear memory as Spin limits it (`crates/core/src/limits.rs`,
+/// `StoreLimitsAsync`): a memory may not grow past `SPIN_MAX_INSTANCE_MEMORY` (the growth
+/// fails, which a Rust component turns into a trap); what the instance holds in all is
+/// counted, here to record each component's peak.
+struct InstanceMemory {
+    component: Arc<ComponentContext>,
+    consumed: usize,
+}
+
+impl wasmtime::ResourceLimiter for InstanceMemory {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if self
+            .component
+            .memory_limit
+            .is_some_and(|limit| desired > limit)
+        {
+            return Ok(false);
+        }
+        self.consumed = self.consumed + desired - current;
+        self.component
+            .peak_memory
+            .fetch_max(self.consumed, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl InstanceState {
+    /// A store for one instance of `component`, its memory limited as Spin limits it.
+    pub(crate) fn store(
+        engine: &wasmtime::Engine,
+        component: Arc<ComponentContext>,
+    ) -> wasmtime::Store<InstanceState> {
+        let mut store = wasmtime::Store::new(engine, InstanceState::new(component));
+        store.limiter(|state| &mut state.memory);
+        store
+    }
+
     pub(crate) fn new(component: Arc<ComponentContext>) -> InstanceState {
         let wasi = WasiCtx::builder()
             .stdout(component.log.clone())
@@ -152,6 +207,10 @@ impl InstanceState {
             wasi,
             http: WasiHttpCtx::new(),
             http_hooks: OutboundHttp(component.clone()),
+            memory: InstanceMemory {
+                component: component.clone(),
+                consumed: 0,
+            },
             component,
         }
     }
@@ -267,6 +326,8 @@ pub(crate) mod test_support {
             faults: Arc::default(),
             log: MemoryOutputPipe::new(1 << 20),
             chaining: Arc::default(),
+            memory_limit: None,
+            peak_memory: AtomicUsize::new(0),
         }))
     }
 
