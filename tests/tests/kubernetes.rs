@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use redis::AsyncCommands;
@@ -568,6 +568,15 @@ async fn the_whole_app_runs_within_the_invocation_memory_limit_and_not_within_fa
     assert_eq!(env.queue_length().await.unwrap(), 0);
 }
 
+/// Waits (bounded) for the next doorbell on `messages`.
+async fn next_ring(messages: &mut (impl futures::Stream<Item = redis::Msg> + Unpin)) {
+    let message = tokio::time::timeout(Duration::from_secs(60), messages.next())
+        .await
+        .expect("the doorbell rang")
+        .unwrap();
+    assert_eq!(message.get_payload::<String>().unwrap(), "catch-up");
+}
+
 /// The doorbell's shell script, from `base/doorbell.yaml`.
 fn doorbell_script() -> (String, BTreeMap<String, String>) {
     let deployment = yaml(&kubernetes_dir().join("base/doorbell.yaml"));
@@ -611,23 +620,13 @@ async fn the_doorbell_rings_each_new_worker_and_while_votes_wait() {
         .unwrap();
 
     let client = redis::Client::open(redis.url()).unwrap();
-    let wait_for_ring = |mut messages: std::pin::Pin<
-        Box<dyn futures::Stream<Item = redis::Msg> + Send>,
-    >| async move {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let message = tokio::time::timeout_at(deadline.into(), messages.next())
-            .await
-            .expect("the doorbell rang")
-            .unwrap();
-        assert_eq!(message.get_payload::<String>().unwrap(), "catch-up");
-        messages
-    };
     // A worker subscribes: it is rung although no vote waits.
     let mut worker = client.get_async_pubsub().await.unwrap();
     worker.subscribe("votes").await.unwrap();
-    let messages = wait_for_ring(Box::pin(worker.into_on_message())).await;
+    let mut messages = worker.into_on_message();
+    next_ring(&mut messages).await;
     drop(messages);
-    // A vote waits: the doorbell rings (again and again, until it is drained).
+    // A vote waits: a new worker is rung, and rung again while the vote is still queued.
     let mut admin = redis.connection().await.unwrap();
     let _: () = admin
         .rpush("votes", r#"{"voter_id":"x","vote":"a"}"#)
@@ -635,8 +634,9 @@ async fn the_doorbell_rings_each_new_worker_and_while_votes_wait() {
         .unwrap();
     let mut worker = client.get_async_pubsub().await.unwrap();
     worker.subscribe("votes").await.unwrap();
-    let messages = wait_for_ring(Box::pin(worker.into_on_message())).await;
-    wait_for_ring(messages).await;
+    let mut messages = worker.into_on_message();
+    next_ring(&mut messages).await;
+    next_ring(&mut messages).await;
 
     doorbell.kill().unwrap();
     let output = doorbell.wait_with_output().unwrap();

@@ -322,39 +322,8 @@ async fn up_logs_into_redis_as_the_app_would_and_names_the_variable_to_change() 
     })
     .await
     .unwrap();
-    let cases: [(&TestRedis, Vec<(&str, &str)>, &str); 6] = [
-        (
-            &plain,
-            vec![("SPIN_VARIABLE_REDIS_PASSWORD", "")],
-            "set SPIN_VARIABLE_REDIS_PASSWORD",
-        ),
-        (
-            &plain,
-            vec![("SPIN_VARIABLE_REDIS_PASSWORD", "wrong")],
-            "refused the login",
-        ),
-        (
-            &plain,
-            vec![("SPIN_VARIABLE_REDIS_PASSWORD", PASSWORD)],
-            "must be URL-encoded",
-        ),
-        (
-            &without_channel,
-            vec![],
-            "may not publish on the channel votes",
-        ),
-        (
-            &tls,
-            vec![
-                ("SPIN_VARIABLE_REDIS_SCHEME", "redis"),
-                ("SPIN_VARIABLE_REDIS_HOST", &tls_port),
-            ],
-            "SPIN_VARIABLE_REDIS_SCHEME=rediss",
-        ),
-        (&tls, vec![], "does not trust"),
-    ];
-    for (redis, settings, advice) in cases {
-        let (succeeded, stderr, built) = up_with(redis, &settings);
+    let refused = |redis: &TestRedis, settings: &[(&str, &str)], advice: &str| {
+        let (succeeded, stderr, built) = up_with(redis, settings);
         assert!(
             !succeeded && stderr.contains(advice),
             "{settings:?}: {stderr}"
@@ -362,7 +331,22 @@ async fn up_logs_into_redis_as_the_app_would_and_names_the_variable_to_change() 
         assert!(!built, "{settings:?}: stopped before spin build");
         assert!(!stderr.contains(PASSWORD), "{stderr}");
         assert!(!stderr.contains("s3cr%2Ft%40pa%3Ass"), "{stderr}");
-    }
+    };
+    let password = |value| [("SPIN_VARIABLE_REDIS_PASSWORD", value)];
+    refused(&plain, &password(""), "set SPIN_VARIABLE_REDIS_PASSWORD");
+    refused(&plain, &password("wrong"), "refused the login");
+    refused(&plain, &password(PASSWORD), "must be URL-encoded");
+    refused(
+        &without_channel,
+        &[],
+        "may not publish on the channel votes",
+    );
+    let plain_client = [
+        ("SPIN_VARIABLE_REDIS_SCHEME", "redis"),
+        ("SPIN_VARIABLE_REDIS_HOST", tls_port.as_str()),
+    ];
+    refused(&tls, &plain_client, "SPIN_VARIABLE_REDIS_SCHEME=rediss");
+    refused(&tls, &[], "does not trust");
     let (_, stderr, _) = up_with(&plain, &[]);
     assert!(
         stderr.contains("PostgreSQL at 127.0.0.2:1"),

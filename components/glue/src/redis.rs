@@ -23,7 +23,7 @@ pub fn eval(
     let mut parameters = Vec::with_capacity(2 + keys.len() + arguments.len());
     parameters.push(binary(script));
     parameters.push(RedisParameter::Int64(keys.len() as i64));
-    parameters.extend(keys.iter().map(|key| binary(key)));
+    parameters.extend(keys.iter().map(binary));
     parameters.extend(arguments.iter().cloned());
     connection.execute("EVAL", &parameters)
 }
