@@ -356,11 +356,16 @@ impl App {
         let handled = Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::new();
         for (index, subscription) in self.0.redis_subscriptions.iter().enumerate() {
-            let client = redis::Client::open(subscription.address.as_str())
-                .with_context(|| format!("Redis trigger address {}", subscription.address))?;
-            let mut pubsub = client.get_async_pubsub().await.with_context(|| {
-                format!("connecting the Redis trigger to {}", subscription.address)
-            })?;
+            // As Spin's trigger: messages name the server by host and port, never the
+            // address, which may carry a password.
+            let client = redis::Client::open(subscription.address.as_str()).context(
+                "the Redis trigger address is not a Redis URL (are the credentials URL-encoded?)",
+            )?;
+            let server = client.get_connection_info().addr.to_string();
+            let mut pubsub = client
+                .get_async_pubsub()
+                .await
+                .with_context(|| format!("Redis trigger failed to connect to {server}"))?;
             pubsub.subscribe(&subscription.channel).await?;
             // Spin's redis-rs drops a refused SUBSCRIBE's error; a PING tells: answered as a
             // subscriber (an array), as a plain connection (a status: the SUBSCRIBE was

@@ -198,6 +198,14 @@ async fn a_wrong_password_is_refused_naming_redis_password() {
         let wrong = [("SPIN_VARIABLE_REDIS_PASSWORD", "not-the-password")];
         let env = env_on(deployment, with_password(), &wrong).await;
         assert_refused_naming(&env, "redis_password").await;
+        if deployment == Deployment::RedisTrigger {
+            let error = format!("{:#}", env.app.start_redis_triggers().await.err().unwrap());
+            assert!(
+                error.contains("Redis trigger failed to connect to 127.0.0.1:"),
+                "{error}"
+            );
+            assert!(!error.contains("not-the-password"), "{error}");
+        }
     }
 }
 

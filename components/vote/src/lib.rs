@@ -15,6 +15,7 @@ use spin_sdk::redis::{Connection, RedisResult};
 use voting_glue::redis::{binary, eval};
 use voting_glue::variable;
 use voting_shared::choice::{Choice, Labels};
+use voting_shared::diagnosis::RedisProblem;
 use voting_shared::html;
 use voting_shared::queue::{DOORBELL, ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
 
@@ -138,12 +139,15 @@ async fn cast(
     let voter = match queue_vote(voter::cookie(cookies, VOTER_COOKIE), choice) {
         Ok(voter) => voter,
         Err(error) => {
-            let problem = voting_glue::redis::diagnose("vote", &error);
-            let message = format!(
-                "voting is unavailable right now: {}. Your vote was not recorded; please try \
-                 again in a moment.",
-                problem.advice()
-            );
+            let message = match voting_glue::redis::diagnose("vote", &error) {
+                RedisProblem::NotAnswering => "voting is unavailable right now: Redis is not \
+                     answering. Your vote was not recorded; please try again in a moment."
+                    .to_owned(),
+                problem => format!(
+                    "voting is unavailable right now: {}. Your vote was not recorded.",
+                    problem.advice()
+                ),
+            };
             return Reply::error(interface, 503, labels, current, &message);
         }
     };
