@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use spin_test_host::services::TestRedis;
-use spin_test_host::{App, repository_root};
+use spin_test_host::App;
+use test_services::TestRedis;
+use voting_tests::repository_root;
 
 const WARM_UP: usize = 200;
 const ROUNDS: usize = 3000;
@@ -49,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
             ),
             ("SPIN_VARIABLE_COOKIE_SECRET".to_owned(), secret.to_owned()),
         ]);
-        let app = App::load_manifest(
+        let app = App::load(
             &repository_root().join("tests/floor/spin.toml"),
             &environment,
         )?;

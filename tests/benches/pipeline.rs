@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use spin_test_host::{App, HostCall, TestEnv, seed_votes};
+use spin_test_host::{App, HostCall};
+use voting_tests::{TestEnv, seed_votes};
 
 const VOTES: usize = 3000;
 const CLIENTS: usize = 8;
@@ -21,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let secret = [("SPIN_VARIABLE_COOKIE_SECRET", "benchmark secret")];
     let mut latencies = Vec::new();
     for run in 1..=RUNS {
-        let env = TestEnv::start_with(&secret).await?;
+        let env = TestEnv::setup().envs(&secret).start().await?;
         let _triggers = env.app.start_redis_triggers().await?;
         let started = Instant::now();
         post_votes(&env.app, VOTES).await?;
@@ -46,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Round trips, counted at the host calls: first one vote and a drain so that the worker
     // has created the schema, then 1000 votes and one doorbell.
-    let env = TestEnv::start_with(&secret).await?;
+    let env = TestEnv::setup().envs(&secret).start().await?;
     post_votes(&env.app, 1).await?;
     env.drain().await?;
     let calls = count_host_calls(&env.app);

@@ -8,8 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use spin_test_host::TestEnv;
 use voting_shared::schema::{CREATE_SCHEMA, ORIGINAL_TALLY_QUERY};
+use voting_tests::TestEnv;
 
 const SIZES: [u32; 3] = [1, 100_000, 1_000_000];
 const REQUESTS: usize = 1000;

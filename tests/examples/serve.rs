@@ -7,8 +7,8 @@
 //! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result`,
 //! then `cargo run --profile bench -p spin-test-host --example serve [-- --http-only]`.
 
-use spin_test_host::services::TestPostgres;
-use spin_test_host::{Deployment, TestEnv};
+use test_services::TestPostgres;
+use voting_tests::{Deployment, TestEnv};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -17,7 +17,11 @@ async fn main() -> anyhow::Result<()> {
         Some("--http-only") => Deployment::HttpOnly,
         Some(other) => anyhow::bail!("unknown argument {other:?}; the only option is --http-only"),
     };
-    let env = TestEnv::start_deployment(deployment, TestPostgres::start().await?, &[]).await?;
+    let env = TestEnv::setup()
+        .deployment(deployment)
+        .postgres(TestPostgres::start().await?)
+        .start()
+        .await?;
     let server = env.app.serve().await?;
     let _worker = match deployment {
         Deployment::RedisTrigger => Some(env.app.start_redis_triggers().await?),

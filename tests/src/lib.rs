@@ -1,25 +1,87 @@
-//! A test host that runs the voting app's components the way Spin does.
+//! The voting app's test kit: the app from one of its manifests on fresh Redis and PostgreSQL
+//! servers, a visitor with a cookie jar, the tallies in the database, and one bounded wait.
+//! The integration tests (`integration/`), the benchmarks and the load tool's tests use it.
 //!
-//! It reads the real `spin.toml` (routes, Redis trigger, variables, allowed outbound hosts),
-//! runs the compiled components under wasmtime with WASI 0.2 and WASI HTTP, and implements
-//! the Spin interfaces they import against real Redis and PostgreSQL servers.
+//! # Layout
+//!
+//! - [`env`]: [`TestEnv`], started from a [`Setup`] (which manifest, which services, which
+//!   settings), and what a test asks of it (drain, queue length, tallies, results).
+//! - [`visitor`]: [`Visitor`], a client with a cookie jar, as a browser keeps the voter cookie.
+//! - [`database`]: the original app's tally query and the running tally.
+//! - [`poll`]: [`poll_until`] and [`wait_for`], the bounded waits.
 
-mod app;
-mod bindings;
-mod harness;
-mod instance;
-pub mod manifest;
-pub mod outbound;
-mod postgres_host;
-mod redis_host;
-pub mod routes;
-mod server;
-pub mod services;
+pub mod database;
+pub mod env;
+pub mod poll;
+pub mod visitor;
 
-pub use app::{App, HTTP_ONLY_MANIFEST, RedisTriggers, Response, repository_root};
-pub use harness::{
-    Browser, Deployment, TestEnv, counts_by_vote, running_tally, seed_votes, wait_for,
-};
-pub use instance::{Fault, HostCall, SpinHazard};
-pub use postgres_host::POOL_SIZE as POSTGRES_POOL_SIZE;
-pub use server::HttpServer;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use database::{counts_by_vote, running_tally};
+pub use env::{Deployment, Setup, TestEnv, seed_votes};
+pub use poll::{WAIT_LIMIT, poll_until, wait_for};
+pub use visitor::Visitor;
+
+use test_services::{TestPostgres, TestRedis, percent_encode};
+
+/// The repository, where `spin.toml` is.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repository")
+        .to_path_buf()
+}
+
+/// The test host's `spin up` stand-in (`crates/spin-test-host`'s binary), which `cargo test
+/// --workspace` builds beside the test binaries.
+pub fn spin_test_host_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let profile_dir = exe
+        .ancestors()
+        .find(|dir| dir.join("spin-test-host").is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "no spin-test-host binary beside {}: build it with `cargo build -p \
+                 spin-test-host` (scripts/test does)",
+                exe.display()
+            )
+        });
+    profile_dir.join("spin-test-host")
+}
+
+/// The `SPIN_VARIABLE_*` settings that point the app at these services as their own client.
+pub fn spin_variables(redis: &TestRedis, postgres: &TestPostgres) -> HashMap<String, String> {
+    let postgres = [
+        ("POSTGRES_HOST", postgres.host.clone()),
+        ("POSTGRES_USER", postgres.user.clone()),
+        ("POSTGRES_PASSWORD", postgres.password.clone()),
+        ("POSTGRES_DATABASE", postgres.database.clone()),
+    ];
+    let mut variables = redis_variables(redis);
+    variables.extend(
+        postgres
+            .into_iter()
+            .map(|(name, value)| (format!("SPIN_VARIABLE_{name}"), value)),
+    );
+    variables
+}
+
+/// The `SPIN_VARIABLE_REDIS_*` settings for `redis`: its TLS port with `rediss` when it has
+/// one, its ACL user or password, URL-encoded as the variables want them.
+pub fn redis_variables(redis: &TestRedis) -> HashMap<String, String> {
+    let (scheme, host) = match redis.tls_host() {
+        Some(host) => ("rediss", host),
+        None => ("redis", redis.host()),
+    };
+    let (username, password) = redis.client_login();
+    [
+        ("REDIS_SCHEME", scheme.to_owned()),
+        ("REDIS_HOST", host.to_owned()),
+        ("REDIS_USERNAME", percent_encode(username)),
+        ("REDIS_PASSWORD", percent_encode(password)),
+    ]
+    .into_iter()
+    .map(|(name, value)| (format!("SPIN_VARIABLE_{name}"), value))
+    .collect()
+}

@@ -5,11 +5,10 @@
 //! nothing lost; the password appears in no output.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use spin_test_host::services::free_port;
-use spin_test_host::{repository_root, wait_for};
+use test_services::free_port;
+use voting_tests::{repository_root, wait_for};
 
 /// `spin` for scripts/up: the test host's stand-in, except that `spin build` does nothing
 /// (the components are built before the tests, and cargo cannot run inside `cargo test`).
@@ -17,17 +16,6 @@ const SPIN: &str = r#"#!/usr/bin/env bash
 if [[ $1 == build ]]; then exit 0; fi
 exec "$SPIN_TEST_HOST" "$@"
 "#;
-
-/// The test host's binary, built by `cargo test` next to this package's.
-fn spin_test_host() -> PathBuf {
-    let binary = Path::new(env!("CARGO_BIN_EXE_loadtest")).with_file_name("spin-test-host");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p spin-test-host` (scripts/test does)",
-        binary.display()
-    );
-    binary
-}
 
 /// `s3cr/t@pa:ss`, URL-encoded as the variable wants it.
 const ENCODED_PASSWORD: &str = "s3cr%2Ft%40pa%3Ass";
@@ -51,7 +39,10 @@ fn scripts_chaos_against_scripts_up_loses_nothing() {
                 std::env::var("PATH").unwrap()
             ),
         ),
-        ("SPIN_TEST_HOST", spin_test_host().display().to_string()),
+        (
+            "SPIN_TEST_HOST",
+            voting_tests::spin_test_host_binary().display().to_string(),
+        ),
         ("LOADTEST", env!("CARGO_BIN_EXE_loadtest").to_owned()),
         ("UP_DATA_DIR", data.path().display().to_string()),
         ("UP_MAX_BACKOFF_SECONDS", "1".to_owned()),

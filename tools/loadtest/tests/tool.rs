@@ -13,12 +13,12 @@ use loadtest::faults::{Fault, FaultFuture};
 use loadtest::split::Split;
 use loadtest::stores::{Postgres, Redis};
 use loadtest::target::Target;
-use spin_test_host::services::{TestPostgres, TestRedis, spin_variables};
-use spin_test_host::{
-    App, Deployment, HttpServer, RedisTriggers, TestEnv, counts_by_vote, running_tally,
-};
+use spin_test_host::{App, HttpServer, RedisTriggers};
+use test_services::{TestPostgres, TestRedis};
 use tokio::sync::Mutex;
 use voting_shared::choice::Choice;
+use voting_tests::spin_variables;
+use voting_tests::{Deployment, TestEnv, counts_by_vote, running_tally};
 
 /// The app as `scripts/up` runs it: served on a port, its worker subscribed (Redis trigger
 /// deployments), and a doorbell rung once the worker is up.
@@ -148,7 +148,7 @@ impl Fault for RestartApp {
     fn heal(&mut self) -> Option<FaultFuture<'_>> {
         Some(Box::pin(async move {
             let mut running = self.0.lock().await;
-            running.app = App::load_manifest(&running.deployment.manifest(), &self.1)?;
+            running.app = App::load(&running.deployment.manifest(), &self.1)?;
             running.server = Some(running.app.serve_at(running.address).await?);
             running.start_worker().await;
             Ok(())
@@ -172,7 +172,10 @@ fn quick_chaos() -> ChaosOptions {
 /// Runs chaos with every fault the deployment has against a fresh app, and checks that
 /// nothing was lost.
 async fn chaos_with_every_fault_loses_nothing(deployment: Deployment, fault_count: usize) {
-    let env = TestEnv::start_deployment(deployment, TestPostgres::start().await.unwrap(), &[])
+    let env = TestEnv::setup()
+        .deployment(deployment)
+        .postgres(TestPostgres::start().await.unwrap())
+        .start()
         .await
         .unwrap();
     let running = Arc::new(Mutex::new(Running::start(&env).await));

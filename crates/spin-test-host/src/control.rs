@@ -1,0 +1,96 @@
+//! What a test controls beyond Spin: host calls that trap on demand (a crash at a chosen
+//! point), PostgreSQL writes that silently do nothing (a broken worker), and the Spin
+//! behaviours this host refuses to reproduce because they would hang a test (hazards).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// A host call that a test can make fail with a trap, to simulate a crash at that point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostCall {
+    RedisOpen,
+    RedisExecute {
+        command: String,
+        arguments: Vec<Vec<u8>>,
+    },
+    PostgresOpen,
+    PostgresStatement(String),
+}
+
+/// A Spin behaviour the test host does not reproduce because it would hang or corrupt the
+/// test; the host call traps with it instead, and the test fails naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpinHazard {
+    /// spinframework/spin#3671, Spin 4.0 to at least 4.1.
+    ZeroRowQuery,
+    /// Redis refused the trigger's `SUBSCRIBE` (no password, or an ACL user without the
+    /// channel); redis-rs 0.32, which Spin uses, drops that error reply.
+    SubscribeRefused,
+    /// Something Spin converts that this host does not model.
+    NotModelled(&'static str),
+}
+
+impl std::fmt::Display for SpinHazard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpinHazard::ZeroRowQuery => f.write_str(
+                "a PostgreSQL `query` returned no rows: under Spin 4.0 to at least 4.1 such a \
+                 call never returns and holds a pooled connection until Spin stops \
+                 (spinframework/spin#3671); write the query so it always returns a row",
+            ),
+            SpinHazard::SubscribeRefused => f.write_str(
+                "Redis refused the Redis trigger's SUBSCRIBE (a missing password, or an ACL user \
+                 without the channel): under Spin the trigger starts, lists its channel and \
+                 never receives a message; set redis_password, or grant the user the channel",
+            ),
+            SpinHazard::NotModelled(what) => write!(
+                f,
+                "the test host does not model how Spin converts {what} \
+                 (crates/factor-outbound-pg/src/types.rs); model it before relying on it"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SpinHazard {}
+
+/// Decides, for each host call, whether it traps (and with what message).
+pub type Fault = Arc<dyn Fn(&HostCall) -> Option<String> + Send + Sync>;
+
+#[derive(Default)]
+pub(crate) struct Faults {
+    trap: RwLock<Option<Fault>>,
+    discard_postgres_writes: AtomicBool,
+}
+
+impl Faults {
+    pub(crate) fn set(&self, fault: Option<Fault>) {
+        *self.trap.write().unwrap() = fault;
+    }
+
+    pub(crate) fn discard_postgres_writes(&self, discard: bool) {
+        self.discard_postgres_writes
+            .store(discard, Ordering::SeqCst);
+    }
+}
+
+impl Faults {
+    /// Traps if a test asked for `call` to fail.
+    pub(crate) fn check(&self, call: &HostCall) -> wasmtime::Result<()> {
+        match self
+            .trap
+            .read()
+            .unwrap()
+            .as_ref()
+            .and_then(|fault| fault(call))
+        {
+            Some(message) => Err(wasmtime::Error::msg(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether a test made PostgreSQL writes succeed without changing anything.
+    pub(crate) fn discards_postgres_writes(&self) -> bool {
+        self.discard_postgres_writes.load(Ordering::SeqCst)
+    }
+}

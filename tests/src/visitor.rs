@@ -1,0 +1,74 @@
+//! A visitor of the app: a client with a cookie jar, as a browser keeps the voter cookie.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use spin_test_host::{App, Response};
+
+/// A visitor with a cookie jar: each request carries the cookies earlier answers set.
+pub struct Visitor {
+    app: App,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Visitor {
+    pub fn new(app: &App) -> Visitor {
+        Visitor {
+            app: app.clone(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(String::as_str)
+    }
+
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_owned(), value.to_owned());
+    }
+
+    /// Sends a request with the jar's cookies and keeps the cookies the answer sets.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> anyhow::Result<Response> {
+        let mut request = App::request(method, path);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request = request.header("cookie", jar.join("; "));
+        }
+        let response = self
+            .app
+            .send(request.body(Bytes::copy_from_slice(body))?)
+            .await?;
+        for header in response.headers().get_all("set-cookie") {
+            let pair = header.to_str()?.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Ok(response)
+    }
+
+    /// Votes through the page's form, as the browser would submit it.
+    pub async fn vote(&mut self, choice: &str) -> anyhow::Result<Response> {
+        let body = format!("vote={choice}");
+        self.send(
+            "POST",
+            "/",
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes(),
+        )
+        .await
+    }
+}
