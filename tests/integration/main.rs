@@ -12,6 +12,7 @@ mod metrics;
 mod pipeline;
 mod postgres_tls;
 mod scripts;
+mod selection;
 mod spin_http;
 mod tally;
 mod wit;

@@ -2,25 +2,29 @@
 //! counting visits with Redis `INCR hits` as the original Flask app does.
 
 use anyhow::Context;
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
+use voting_glue::reply::{Reply, send};
 
 /// The Redis key holding the count, shared with the original app.
 const HITS_KEY: &str = "hits";
 
 #[http_component]
-fn handle_counter(request: Request) -> Response {
-    if *request.method() != Method::Get {
-        return text_response(405, "Method not allowed: the counter answers GET only.\n")
-            .header("allow", "GET")
-            .build();
+async fn handle_counter(request: IncomingRequest, response_out: ResponseOutparam) {
+    send(answer(request.method()), "", response_out).await;
+}
+
+fn answer(method: Method) -> Reply {
+    if method != Method::Get {
+        return Reply::text(405, "Method not allowed: the counter answers GET only.\n")
+            .header("allow", "GET");
     }
     match count_visit() {
-        Ok(visits) => text_response(200, &greeting(visits)).build(),
+        Ok(visits) => Reply::text(200, &greeting(visits)),
         Err(error) => {
             let problem = voting_glue::redis::diagnose("counter", &error);
             let body = format!("The visit counter is unavailable: {}.\n", problem.advice());
-            text_response(503, &body).build()
+            Reply::text(503, &body)
         }
     }
 }
@@ -34,18 +38,6 @@ fn count_visit() -> anyhow::Result<i64> {
 
 fn greeting(visits: i64) -> String {
     format!("Hello World! I have been seen {visits} times.\n")
-}
-
-fn text_response(status: u16, body: &str) -> spin_sdk::http::ResponseBuilder {
-    let mut builder = Response::builder();
-    builder
-        .status(status)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(body.to_owned());
-    for (name, value) in voting_shared::html::security_headers("") {
-        builder.header(name, value);
-    }
-    builder
 }
 
 #[cfg(test)]

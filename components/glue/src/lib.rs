@@ -8,9 +8,11 @@
 //! - [`variable`]: one application variable, with its name in the error.
 //! - [`redis`]: opening Redis (plain or TLS, with or without credentials) and running scripts.
 //! - [`postgres`]: opening PostgreSQL.
+//! - [`reply`]: an HTTP answer, sent streaming with the security headers.
 
 pub mod postgres;
 pub mod redis;
+pub mod reply;
 
 use anyhow::Context;
 

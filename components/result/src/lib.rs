@@ -11,17 +11,14 @@ mod page;
 mod tally;
 
 use anyhow::{Context, bail};
-use futures::SinkExt;
 use spin_sdk::http::conversions::TryFromIncomingRequest;
-use spin_sdk::http::{
-    Fields, IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam,
-};
+use spin_sdk::http::{IncomingRequest, Method, Request, Response, ResponseOutparam};
 use spin_sdk::http_component;
 use spin_sdk::pg4::{PgError, QueryError};
 use spin_sdk::redis::{RedisParameter, RedisResult};
+use voting_glue::reply::{Reply, send};
 use voting_glue::{postgres, redis, variable};
 use voting_shared::choice::Labels;
-use voting_shared::html;
 use voting_shared::queue::{
     CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, DEAD_LETTER_KEY, LAST_BATCH_KEY,
     METRICS_SCRIPT, VOTES_KEY,
@@ -37,33 +34,30 @@ async fn handle_result(incoming: IncomingRequest, response_out: ResponseOutparam
         Ok(request) => request,
         Err(error) => {
             eprintln!("result: reading the request: {error}");
-            let response = text(400, "Bad request: the request could not be read.\n").build();
-            return send(response, response_out).await;
+            let reply = Reply::text(400, "Bad request: the request could not be read.\n");
+            return send(reply, page::SCRIPT, response_out).await;
         }
     };
-    let response = respond(&request);
-    let read_results = *response.status() < 400 && request.path().starts_with("/result");
-    send(response, response_out).await;
+    let reply = respond(&request);
+    let read_results = reply.status < 400 && request.path().starts_with("/result");
+    send(reply, page::SCRIPT, response_out).await;
     if read_results && let Err(error) = catch_up().await {
         eprintln!("result: catching up: {error:#}");
     }
 }
 
-fn respond(request: &Request) -> Response {
+fn respond(request: &Request) -> Reply {
     if !matches!(request.method(), Method::Get | Method::Head) {
-        return text(405, "Method not allowed: use GET.\n")
-            .header("allow", "GET, HEAD")
-            .build();
+        return Reply::text(405, "Method not allowed: use GET.\n").header("allow", "GET, HEAD");
     }
     let labels = match Labels::from_variables(variable) {
         Ok(labels) => labels,
         Err(error) => {
             eprintln!("result: {error:#}");
-            return text(
+            return Reply::text(
                 500,
                 "The results page is misconfigured; see the server log.\n",
-            )
-            .build();
+            );
         }
     };
     match request.path().trim_end_matches('/') {
@@ -71,11 +65,10 @@ fn respond(request: &Request) -> Response {
         "/result/api" => results_api(request, &labels),
         "/healthz" => health(),
         "/metrics" => metrics(&labels),
-        _ => text(
+        _ => Reply::text(
             404,
             "Not found: the results are at /result and /result/api.\n",
-        )
-        .build(),
+        ),
     }
 }
 
@@ -109,43 +102,13 @@ async fn catch_up() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends a response built with the SDK's builder through the streaming interface, so that the
-/// handler can go on working after the client has its answer.
-async fn send(response: Response, response_out: ResponseOutparam) {
-    let security = html::security_headers(page::SCRIPT);
-    let headers: Vec<(String, Vec<u8>)> = response
-        .headers()
-        .map(|(name, value)| (name.to_owned(), value.as_bytes().to_vec()))
-        .chain(
-            security
-                .into_iter()
-                .map(|(name, value)| (name.to_owned(), value.into_bytes())),
-        )
-        .collect();
-    let outgoing = OutgoingResponse::new(Fields::from_list(&headers).unwrap_or_else(|error| {
-        eprintln!("result: invalid response headers: {error:?}");
-        Fields::new()
-    }));
-    let _ = outgoing.set_status_code(*response.status());
-    let mut body = outgoing.take_body();
-    response_out.set(outgoing);
-    // A client that went away is not an error worth more than a log line.
-    if let Err(error) = body.send(response.into_body()).await {
-        eprintln!("result: writing the response: {error:?}");
-    }
-}
-
-fn results_page(labels: &Labels) -> Response {
+fn results_page(labels: &Labels) -> Reply {
     let tally = read_tally().map_err(|error| postgres::diagnose("result", &error));
     let status = if tally.is_ok() { 200 } else { 503 };
-    Response::builder()
-        .status(status)
-        .header("content-type", "text/html; charset=utf-8")
-        .body(page::render(labels, tally))
-        .build()
+    Reply::html(status, page::render(labels, tally))
 }
 
-fn results_api(request: &Request, labels: &Labels) -> Response {
+fn results_api(request: &Request, labels: &Labels) -> Reply {
     let tally = match read_tally() {
         Ok(tally) => tally,
         Err(error) => {
@@ -153,7 +116,7 @@ fn results_api(request: &Request, labels: &Labels) -> Response {
             let body = serde_json::json!({
                 "error": format!("results are unavailable: {}", problem.advice())
             });
-            return json(503, &body).build();
+            return Reply::json(503, &body);
         }
     };
     let etag = tally.etag(labels);
@@ -161,21 +124,18 @@ fn results_api(request: &Request, labels: &Labels) -> Response {
         .header("if-none-match")
         .and_then(|value| value.as_str())
         .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
-    let mut response = if unchanged {
-        let mut builder = Response::builder();
-        builder.status(304);
-        builder
+    let reply = if unchanged {
+        Reply::empty(304)
     } else {
-        json(200, &tally.to_json(labels))
+        Reply::json(200, &tally.to_json(labels))
     };
-    response
-        .header("etag", etag)
+    reply
+        .header("etag", &etag)
         .header("cache-control", "no-cache")
-        .build()
 }
 
 /// 200 when Redis and PostgreSQL both answer, else 503 naming what is down and what to change.
-fn health() -> Response {
+fn health() -> Reply {
     let redis = check_redis().map_err(|error| redis::diagnose("healthz", &error).advice());
     let postgres = check_postgres().map_err(|error| postgres::diagnose("healthz", &error).advice());
     let state = |result: &Result<(), &str>| if result.is_ok() { "ok" } else { "down" };
@@ -192,7 +152,7 @@ fn health() -> Response {
     if !problems.is_empty() {
         body["problems"] = serde_json::json!(problems);
     }
-    json(if healthy { 200 } else { 503 }, &body).build()
+    Reply::json(if healthy { 200 } else { 503 }, &body)
 }
 
 fn check_redis() -> anyhow::Result<()> {
@@ -209,7 +169,7 @@ fn check_postgres() -> anyhow::Result<()> {
 
 /// The metrics page: one Redis round trip and one PostgreSQL query. Always 200, so that a
 /// scrape still shows the queue while PostgreSQL is down (and the votes while Redis is).
-fn metrics(labels: &Labels) -> Response {
+fn metrics(labels: &Labels) -> Reply {
     let queue = read_queue()
         .inspect_err(|error| {
             redis::diagnose("metrics", error);
@@ -221,10 +181,8 @@ fn metrics(labels: &Labels) -> Response {
         })
         .ok();
     let body = metrics::render(labels, tally, queue, env!("CARGO_PKG_VERSION"));
-    let mut builder = text(200, &body);
-    builder.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-    builder.header("cache-control", "no-store");
-    builder.build()
+    Reply::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
+        .header("cache-control", "no-store")
 }
 
 fn read_queue() -> anyhow::Result<QueueState> {
@@ -261,22 +219,4 @@ fn read_tally() -> anyhow::Result<Tally> {
         }
     }
     Ok(Tally::default())
-}
-
-fn text(status: u16, body: &str) -> spin_sdk::http::ResponseBuilder {
-    let mut builder = Response::builder();
-    builder
-        .status(status)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(body.to_owned());
-    builder
-}
-
-fn json(status: u16, body: &serde_json::Value) -> spin_sdk::http::ResponseBuilder {
-    let mut builder = Response::builder();
-    builder
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    builder
 }

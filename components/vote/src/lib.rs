@@ -8,15 +8,15 @@ mod page;
 mod voter;
 
 use anyhow::{Context, bail};
-use futures::{SinkExt, StreamExt};
-use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
+use futures::StreamExt;
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 use spin_sdk::redis::{Connection, RedisResult};
 use voting_glue::redis::{binary, eval};
+use voting_glue::reply::{Reply, send};
 use voting_glue::variable;
 use voting_shared::choice::{Choice, Labels};
 use voting_shared::diagnosis::RedisProblem;
-use voting_shared::html;
 use voting_shared::queue::{DOORBELL, ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
 
 use crate::ballot::BadBallot;
@@ -36,17 +36,11 @@ enum Interface {
     Api,
 }
 
-/// A response, built by plain functions and sent by [`send`].
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-    /// A vote was queued: once the answer is sent, ring the worker's HTTP doorbell if there is one.
-    queued: bool,
-}
-
 #[http_component]
 async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
+    // A vote was queued exactly when a POST got a 2xx: then, once the answer is sent, ring
+    // the worker's HTTP doorbell if there is one.
+    let is_post = request.method() == Method::Post;
     let reply = match Labels::from_variables(variable) {
         Ok(labels) => route(request, &labels).await,
         Err(error) => {
@@ -57,8 +51,8 @@ async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
             )
         }
     };
-    let queued = reply.queued;
-    send(reply, response_out).await;
+    let queued = is_post && (200..300).contains(&reply.status);
+    send(reply, "", response_out).await;
     if queued {
         ring_http_doorbell().await;
     }
@@ -90,16 +84,16 @@ async fn route(request: IncomingRequest, labels: &Labels) -> Reply {
     if request.method() == Method::Post && is_cross_site(&request) {
         let interface = if api { Interface::Api } else { Interface::Page };
         let message = "votes from other sites are refused: vote on this site's own page";
-        return Reply::error(interface, 403, labels, current, message);
+        return error_reply(interface, 403, labels, current, message);
     }
     match (api, request.method()) {
         (true, Method::Post) => cast(request, Interface::Api, labels, &cookies).await,
         (true, _) => {
-            Reply::error(Interface::Api, 405, labels, None, "use POST").header("allow", "POST")
+            error_reply(Interface::Api, 405, labels, None, "use POST").header("allow", "POST")
         }
-        (false, Method::Get | Method::Head) => Reply::page(200, labels, current, Message::Idle),
+        (false, Method::Get | Method::Head) => page_reply(200, labels, current, Message::Idle),
         (false, Method::Post) => cast(request, Interface::Page, labels, &cookies).await,
-        (false, _) => Reply::error(Interface::Page, 405, labels, current, "use GET or POST")
+        (false, _) => error_reply(Interface::Page, 405, labels, current, "use GET or POST")
             .header("allow", "GET, HEAD, POST"),
     }
 }
@@ -127,7 +121,7 @@ async fn cast(
     let choice = match read_ballot(request, interface).await {
         Ok(choice) => choice,
         Err(bad) => {
-            return Reply::error(
+            return error_reply(
                 interface,
                 bad.status(),
                 labels,
@@ -148,27 +142,24 @@ async fn cast(
                     problem.advice()
                 ),
             };
-            return Reply::error(interface, 503, labels, current, &message);
+            return error_reply(interface, 503, labels, current, &message);
         }
     };
     let reply = match interface {
-        Interface::Page => Reply::page(200, labels, Some(choice), Message::Confirmation),
+        Interface::Page => page_reply(200, labels, Some(choice), Message::Confirmation),
         Interface::Api => Reply::json(
             202,
-            serde_json::json!({ "voter_id": voter.id, "vote": choice.as_str() }),
+            &serde_json::json!({ "voter_id": voter.id, "vote": choice.as_str() }),
         ),
     };
     let reply = match &voter.new_cookie {
         Some(value) => reply.header("set-cookie", &voter::set_cookie(VOTER_COOKIE, value)),
         None => reply,
     };
-    Reply {
-        queued: true,
-        ..reply.header(
-            "set-cookie",
-            &voter::set_cookie(CHOICE_COOKIE, choice.as_str()),
-        )
-    }
+    reply.header(
+        "set-cookie",
+        &voter::set_cookie(CHOICE_COOKIE, choice.as_str()),
+    )
 }
 
 async fn read_ballot(request: IncomingRequest, interface: Interface) -> Result<Choice, BadBallot> {
@@ -258,80 +249,22 @@ fn header_values(request: &IncomingRequest, name: &str) -> Vec<String> {
         .collect()
 }
 
-impl Reply {
-    fn new(status: u16, content_type: &str, body: String) -> Reply {
-        let security = html::security_headers("")
-            .into_iter()
-            .map(|(name, value)| (name.to_owned(), value));
-        Reply {
-            status,
-            headers: [("content-type".to_owned(), content_type.to_owned())]
-                .into_iter()
-                .chain(security)
-                .collect(),
-            body,
-            queued: false,
-        }
-    }
-
-    fn text(status: u16, body: &str) -> Reply {
-        Reply::new(status, "text/plain; charset=utf-8", body.to_owned())
-    }
-
-    fn page(status: u16, labels: &Labels, chosen: Option<Choice>, message: Message) -> Reply {
-        Reply::new(
-            status,
-            "text/html; charset=utf-8",
-            page::render(labels, chosen, message),
-        )
-    }
-
-    fn json(status: u16, body: serde_json::Value) -> Reply {
-        Reply::new(status, "application/json", body.to_string())
-    }
-
-    /// An error answer in the interface's format: the page with a notice (and the visitor's
-    /// current choice still shown), or JSON.
-    fn error(
-        interface: Interface,
-        status: u16,
-        labels: &Labels,
-        current: Option<Choice>,
-        message: &str,
-    ) -> Reply {
-        match interface {
-            Interface::Page => Reply::page(status, labels, current, Message::Error(message)),
-            Interface::Api => Reply::json(status, serde_json::json!({ "error": message })),
-        }
-    }
-
-    fn header(mut self, name: &str, value: &str) -> Reply {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
+/// The voting page, showing `chosen` as the visitor's choice.
+fn page_reply(status: u16, labels: &Labels, chosen: Option<Choice>, message: Message) -> Reply {
+    Reply::html(status, page::render(labels, chosen, message))
 }
 
-async fn send(reply: Reply, response_out: ResponseOutparam) {
-    let headers: Vec<(String, Vec<u8>)> = reply
-        .headers
-        .into_iter()
-        .map(|(name, value)| (name, value.into_bytes()))
-        .collect();
-    let response = match Fields::from_list(&headers) {
-        Ok(fields) => OutgoingResponse::new(fields),
-        Err(error) => {
-            eprintln!("vote: invalid response headers: {error:?}");
-            let response = OutgoingResponse::new(Fields::new());
-            let _ = response.set_status_code(500);
-            response_out.set(response);
-            return;
-        }
-    };
-    let _ = response.set_status_code(reply.status);
-    let mut body = response.take_body();
-    response_out.set(response);
-    // A client that went away is not an error worth more than a log line.
-    if let Err(error) = body.send(reply.body.into_bytes()).await {
-        eprintln!("vote: writing the response: {error:?}");
+/// An error answer in the interface's format: the page with a notice (and the visitor's
+/// current choice still shown), or JSON.
+fn error_reply(
+    interface: Interface,
+    status: u16,
+    labels: &Labels,
+    current: Option<Choice>,
+    message: &str,
+) -> Reply {
+    match interface {
+        Interface::Page => page_reply(status, labels, current, Message::Error(message)),
+        Interface::Api => Reply::json(status, &serde_json::json!({ "error": message })),
     }
 }
