@@ -5,19 +5,14 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use spin_test_host::{HttpServer, RedisTriggers};
 use tokio::sync::Mutex;
-use voting_tests::{TestEnv, Visitor, repository_root};
+use voting_tests::{TestEnv, Visitor, poll_until, repository_root};
 
 /// One browser at a time: two cores are enough for one Chromium and the app, not for six.
 static TURN: Mutex<()> = Mutex::const_new(());
-
-/// A bound on waiting for something that must happen (a live update, a page load): long
-/// enough for a loaded machine, so the tests do not depend on timing.
-const WAIT_LIMIT: Duration = Duration::from_secs(60);
 
 const PHONE: (u32, u32) = (360, 780);
 const DESKTOP: (u32, u32) = (1280, 860);
@@ -70,14 +65,13 @@ impl Chromium {
                  (Debian: apt-get install chromium chromium-driver)",
             );
         let url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(started.elapsed() < WAIT_LIMIT, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        poll_until("chromedriver to listen", || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+        })
+        .await
+        .unwrap();
         Chromium {
             driver,
             url,
@@ -154,17 +148,18 @@ async fn attribute(client: &Client, id: &str, name: &str) -> String {
     }
 }
 
-/// Waits until `condition` holds for the page, within [`WAIT_LIMIT`].
+/// Waits until `condition` holds for the page (bounded: [`voting_tests::WAIT_LIMIT`]).
 async fn wait_until<F, Fut>(what: &str, mut condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let started = Instant::now();
-    while !condition().await {
-        assert!(started.elapsed() < WAIT_LIMIT, "never happened: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll_until(what, || {
+        let holds = condition();
+        async move { holds.await.then_some(()) }
+    })
+    .await
+    .unwrap();
 }
 
 async fn pressed(client: &Client) -> (String, String) {

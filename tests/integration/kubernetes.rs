@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use spin_test_host::manifest::Manifest;
 use test_services::{RedisSecurity, TestPostgres, TestRedis};
+use voting_shared::counts::Counts;
 use voting_tests::{Deployment, TestEnv, Visitor, repository_root};
 
 /// Every kustomization: the base (what `kubectl apply -k deploy/kubernetes` applies) and the
@@ -556,7 +557,10 @@ async fn the_whole_app_runs_within_the_invocation_memory_limit_and_not_within_fa
                 .unwrap();
             voting_tests::seed_votes(&env.app, 300, 8).await.unwrap();
             env.drain().await.unwrap();
-            assert_eq!(env.tally_in_database().await.unwrap(), (200, 100));
+            assert_eq!(
+                env.tally_in_database().await.unwrap(),
+                Counts { a: 200, b: 100 }
+            );
             assert_eq!(env.app.get("/counter").await.unwrap().status(), 200);
             assert_eq!(env.app.get("/result").await.unwrap().status(), 200);
         }

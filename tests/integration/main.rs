@@ -1,18 +1,27 @@
 //! The voting app's integration tests, in one binary (wasmtime links once): the compiled
 //! components under the test host, against real Redis and PostgreSQL, reading the real
-//! manifests. One module per area.
+//! manifests. One module per area: the pipeline's guarantees (`counting`, `concurrency`,
+//! `failures`, `compatibility`), each component's answers (`voting`, `results`, `counter`,
+//! `metrics`), the running tally (`tally`), deployments (`http_only`, `managed_redis`,
+//! `postgres_tls`, `kubernetes`, `scripts`), Spin's behaviours as the test host models them
+//! (`spin_http`, `selection`, `manifest`, `wit`), and real browsers (`browser`).
 
 mod browser;
+mod compatibility;
+mod concurrency;
 mod counter;
+mod counting;
+mod failures;
 mod http_only;
 mod kubernetes;
 mod managed_redis;
 mod manifest;
 mod metrics;
-mod pipeline;
 mod postgres_tls;
+mod results;
 mod scripts;
 mod selection;
 mod spin_http;
 mod tally;
+mod voting;
 mod wit;

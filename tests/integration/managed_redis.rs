@@ -7,14 +7,13 @@
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use redis::AsyncCommands;
 use spin_test_host::App;
 use test_services::{AclUser, RedisSecurity, TestPostgres, TestRedis, free_port};
-use voting_tests::{Deployment, TestEnv, Visitor, repository_root};
+use voting_tests::{Deployment, TestEnv, Visitor, poll_until, repository_root};
 
 /// A password as a cloud console might generate one: `/`, `@` and `:` included.
 const PASSWORD: &str = "s3cr/t@pa:ss";
@@ -328,23 +327,15 @@ impl SpinUp {
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 
-    /// Polls `/result/api` until it shows `total` votes (bounded, so a broken build fails).
+    /// Polls `/result/api` until it shows `total` votes.
     async fn wait_for_total(&self, total: i64) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(180);
-        loop {
-            if let Ok((200, body)) = self.send("GET", "/result/api", "").await {
-                let tally: serde_json::Value = serde_json::from_str(&body).unwrap();
-                if tally["total"] == total {
-                    return tally;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never {total} votes: {}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let tally = poll_until(&format!("{total} votes"), || async {
+            let (status, body) = self.send("GET", "/result/api", "").await.ok()?;
+            let tally: serde_json::Value = serde_json::from_str(&body).ok()?;
+            (status == 200 && tally["total"] == total).then_some(tally)
+        })
+        .await;
+        tally.unwrap_or_else(|error| panic!("{error}: {}", self.log()))
     }
 }
 
@@ -368,23 +359,18 @@ async fn tls_and_a_password_run_the_whole_app_in_both_manifests_once_the_ca_is_t
         environment.push(("SSL_CERT_FILE".to_owned(), ca));
         let app = SpinUp::start(manifest, &environment);
 
-        let deadline = Instant::now() + Duration::from_secs(180);
-        let (status, body) = loop {
-            match app.send("POST", "/api/vote", r#"{"vote":"b"}"#).await {
-                Ok(answer) => break answer,
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(50)).await
-                }
-                Err(error) => panic!("{manifest}: the app never answered: {error}\n{}", app.log()),
-            }
-        };
+        let answer = poll_until("the app to answer", || async {
+            app.send("POST", "/api/vote", r#"{"vote":"b"}"#).await.ok()
+        })
+        .await;
+        let (status, body) = answer.unwrap_or_else(|error| panic!("{error}: {}", app.log()));
         assert_eq!(status, 202, "{manifest}: {body}\n{}", app.log());
         let tally = app.wait_for_total(1).await;
         assert_eq!(tally["b"], 1, "{manifest}");
         let (status, _) = app.send("GET", "/counter", "").await.unwrap();
         assert_eq!(status, 200, "{manifest}: {}", app.log());
 
-        // The app's Redis is the TLS port only: the plain port saw nothing of the app.
+        // The counter's INCR went over TLS to the same server.
         let mut admin = redis.connection().await.unwrap();
         let hits: String = admin.get("hits").await.unwrap();
         assert_eq!(hits, "1");

@@ -87,14 +87,13 @@ async fn a_trap_after_the_response_was_sent_leaves_the_response_whole() {
     assert_eq!(response.status(), 200);
     let tally: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(tally["total"], 0);
-    let started = std::time::Instant::now();
-    while !env.app.logs().contains("injected: trapped after answering") {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "the trap is logged"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    voting_tests::poll_until("the trap in the log", || async {
+        let logs = env.app.logs();
+        logs.contains("injected: trapped after answering")
+            .then_some(())
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

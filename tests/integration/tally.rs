@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use test_services::TestPostgres;
+use voting_shared::counts::Counts;
 use voting_shared::schema::{CREATE_SCHEMA, UPSERT_VOTES};
 use voting_tests::{TestEnv, Visitor, counts_by_vote, running_tally};
 
@@ -51,7 +52,10 @@ async fn results_count_the_original_workers_votes_before_our_worker_migrates_the
     Visitor::new(&env.app).vote("a").await.unwrap();
     env.drain().await.unwrap();
     assert_eq!(counts(&results(&env).await), (2, 2, 4));
-    assert_eq!(env.tally_in_database().await.unwrap(), (2, 2));
+    assert_eq!(
+        env.tally_in_database().await.unwrap(),
+        Counts { a: 2, b: 2 }
+    );
 }
 
 #[tokio::test]
@@ -72,7 +76,10 @@ async fn results_after_a_truncate_to_reset_the_poll_show_no_votes_then_count_aga
     Visitor::new(&env.app).vote("b").await.unwrap();
     env.drain().await.unwrap();
     assert_eq!(counts(&results(&env).await), (0, 1, 1));
-    assert_eq!(env.tally_in_database().await.unwrap(), (0, 1));
+    assert_eq!(
+        env.tally_in_database().await.unwrap(),
+        Counts { a: 0, b: 1 }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,7 +135,10 @@ async fn migrating_a_populated_table_counts_every_vote_including_those_written_m
     let expected_b = 6666 + 150 + 1;
     assert_eq!(
         env.tally_in_database().await.unwrap(),
-        (expected_a, expected_b)
+        Counts {
+            a: expected_a,
+            b: expected_b,
+        }
     );
     assert_eq!(
         counts(&results(&env).await),

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use redis::AsyncCommands;
 use spin_test_host::App;
 use test_services::{TestPostgres, TestRedis};
+use voting_shared::counts::Counts;
 
 use crate::database::{counts_by_vote, running_tally};
 use crate::poll::poll_until;
@@ -155,6 +156,13 @@ impl TestEnv {
         }
     }
 
+    /// Publishes a catch-up doorbell on the votes channel, as an operator or scripts/up does.
+    pub async fn publish_doorbell(&self) -> anyhow::Result<()> {
+        let channel = self.app.variable("votes_channel").unwrap_or("votes");
+        let _: () = self.redis().await?.publish(channel, "catch-up").await?;
+        Ok(())
+    }
+
     /// How many entries wait in the Redis list `votes`.
     pub async fn queue_length(&self) -> anyhow::Result<usize> {
         Ok(self
@@ -164,9 +172,9 @@ impl TestEnv {
             .await?)
     }
 
-    /// The tallies by the original app's result query, as (a, b); fails if the running tally
-    /// in `vote_tallies` (once it exists) disagrees with it.
-    pub async fn tally_in_database(&self) -> anyhow::Result<(i64, i64)> {
+    /// The tallies by the original app's result query; fails if the running tally in
+    /// `vote_tallies` (once it exists) disagrees with it.
+    pub async fn tally_in_database(&self) -> anyhow::Result<Counts> {
         let client = self.postgres.client().await?;
         let counted = counts_by_vote(&client).await?;
         if let Some(running) = running_tally(&client).await? {
@@ -182,7 +190,10 @@ impl TestEnv {
             anyhow::bail!("unexpected vote {other:?} in the database");
         }
         let count = |vote: &str| counted.get(vote).copied().unwrap_or(0);
-        Ok((count("a"), count("b")))
+        Ok(Counts {
+            a: count("a"),
+            b: count("b"),
+        })
     }
 
     /// Each voter's vote in the database.

@@ -23,6 +23,12 @@ impl Visitor {
         self.cookies.get(name).map(String::as_str)
     }
 
+    /// The voter id the app issued this visitor (unverified), from its voter cookie.
+    pub fn voter_id(&self) -> Option<&str> {
+        self.cookie(voting_shared::cookie::VOTER_COOKIE)
+            .map(voting_shared::cookie::voter_id)
+    }
+
     pub fn set_cookie(&mut self, name: &str, value: &str) {
         self.cookies.insert(name.to_owned(), value.to_owned());
     }

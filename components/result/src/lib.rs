@@ -26,7 +26,7 @@ use voting_shared::queue::{
 use voting_shared::schema::{COUNT_VOTES, READ_TALLY, UNDEFINED_TABLE};
 
 use crate::metrics::QueueState;
-use crate::tally::Tally;
+use voting_shared::counts::Counts;
 
 #[http_component]
 async fn handle_result(incoming: IncomingRequest, response_out: ResponseOutparam) {
@@ -208,15 +208,15 @@ fn read_queue() -> anyhow::Result<QueueState> {
 
 /// Reads the running tally; on a table the original worker made (not yet migrated by our
 /// worker) counts `votes` instead, and before any table exists there are no votes.
-fn read_tally() -> anyhow::Result<Tally> {
+fn read_tally() -> anyhow::Result<Counts> {
     let database = postgres::open()?;
     for statement in [READ_TALLY, COUNT_VOTES] {
         match database.query(statement, &[]) {
-            Ok(rows) => return Tally::from_row(&rows.rows).context("reading the tally"),
+            Ok(rows) => return tally::from_row(&rows.rows).context("reading the tally"),
             Err(PgError::QueryFailed(QueryError::DbError(error)))
                 if error.code == UNDEFINED_TABLE => {}
             Err(error) => return Err(error).context("reading the tally"),
         }
     }
-    Ok(Tally::default())
+    Ok(Counts::default())
 }

@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use voting_shared::choice::{Choice, Labels};
 
-use crate::tally::Tally;
+use voting_shared::counts::Counts;
 
 /// The queue as the metrics script reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl QueueState {
 /// dependency did not answer.
 pub fn render(
     labels: &Labels,
-    tally: Option<Tally>,
+    tally: Option<Counts>,
     queue: Option<QueueState>,
     version: &str,
 ) -> String {
@@ -62,10 +62,7 @@ pub fn render(
             "gauge",
         );
         for choice in Choice::ALL {
-            let count = match choice {
-                Choice::A => tally.a,
-                Choice::B => tally.b,
-            };
+            let count = tally.of(choice);
             let _ = writeln!(
                 text,
                 "voting_votes{{choice=\"{choice}\",label=\"{}\"}} {count}",
@@ -149,7 +146,7 @@ mod tests {
     fn every_option_is_a_sample_of_one_metric_labelled_by_choice_and_label() {
         let text = render(
             &Labels::new("Cats", "Dogs"),
-            Some(Tally { a: 3, b: 5 }),
+            Some(Counts { a: 3, b: 5 }),
             Some(QUEUE),
             "1.2.3",
         );
@@ -192,7 +189,7 @@ mod tests {
         );
         assert!(!text.contains("voting_votes"), "{text}");
         assert!(text.contains("\nvoting_queue_length 7\n"), "{text}");
-        let text = render(&labels, Some(Tally { a: 1, b: 0 }), None, "1");
+        let text = render(&labels, Some(Counts { a: 1, b: 0 }), None, "1");
         assert!(
             text.contains("voting_dependency_up{dependency=\"redis\"} 0\n"),
             "{text}"
@@ -208,7 +205,7 @@ mod tests {
     fn labels_are_escaped() {
         let text = render(
             &Labels::new("say \"hi\"\\", "two\nlines"),
-            Some(Tally::default()),
+            Some(Counts::default()),
             Some(QUEUE),
             "0",
         );

@@ -9,16 +9,16 @@ use voting_shared::choice::Labels;
 use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::html::{self, escape};
 
-use crate::tally::Tally;
+use voting_shared::counts::Counts;
 
 /// Renders the page, or, when the database could not be read, says why.
-pub fn render(labels: &Labels, tally: Result<Tally, PostgresProblem>) -> String {
+pub fn render(labels: &Labels, tally: Result<Counts, PostgresProblem>) -> String {
     let a = escape(&labels.a);
     let b = escape(&labels.b);
     let (counts, total, notice, state) = match tally {
         Ok(tally) => (tally, tally.total_in_words(), String::new(), "live"),
         Err(problem) => (
-            Tally::default(),
+            Counts::default(),
             "Results unavailable".to_owned(),
             format!(
                 "Results are unavailable right now: {}. This page retries by itself.",
@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn renders_numbers_on_the_server() {
-        let page = render(&labels(), Ok(Tally { a: 2000, b: 1000 }));
+        let page = render(&labels(), Ok(Counts { a: 2000, b: 1000 }));
         assert!(page.contains(r#"<span id="percent-a">67</span>%"#));
         assert!(page.contains(r#"<span id="percent-b">33</span>%"#));
         assert!(page.contains(r#"<span id="count-a">2000</span> <span id="noun-a">votes</span>"#));
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn one_vote_is_singular() {
-        let page = render(&labels(), Ok(Tally { a: 1, b: 0 }));
+        let page = render(&labels(), Ok(Counts { a: 1, b: 0 }));
         assert!(page.contains(r#"<span id="count-a">1</span> <span id="noun-a">vote</span>"#));
         assert!(page.contains(r#"<p id="total" class="total">1 vote</p>"#));
     }

@@ -21,6 +21,14 @@ impl Choice {
         }
     }
 
+    /// The other option: what a voter changes to.
+    pub fn other(self) -> Choice {
+        match self {
+            Choice::A => Choice::B,
+            Choice::B => Choice::A,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Choice::A => "a",

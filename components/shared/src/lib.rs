@@ -1,10 +1,13 @@
-//! Code shared by the voting app's components and by its tests: the vote options, the Redis
-//! queue protocol, the PostgreSQL schema, connection addresses and HTML escaping.
+//! Code shared by the voting app's components, its tests and its load tool: the vote options,
+//! the counts and the results' JSON, the voter cookie's format, the Redis queue protocol, the
+//! PostgreSQL schema, connection addresses, what to tell an operator, and HTML escaping.
 //!
 //! Everything here is plain Rust with no Spin host calls, so it is unit-tested natively.
 
 pub mod address;
 pub mod choice;
+pub mod cookie;
+pub mod counts;
 pub mod diagnosis;
 pub mod html;
 pub mod queue;

@@ -7,10 +7,9 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use voting_shared::choice::Choice;
+use voting_shared::cookie;
 
-pub const VOTER_COOKIE: &str = "voter_id";
-/// Remembers the voter's current choice for display only; counting never reads it.
-pub const CHOICE_COOKIE: &str = "vote";
+pub use voting_shared::cookie::{CHOICE_COOKIE, VOTER_COOKIE};
 /// A year: one voter keeps one identity across visits.
 const COOKIE_MAX_AGE_SECONDS: u32 = 365 * 24 * 3600;
 const ID_BYTES: usize = 16;
@@ -34,7 +33,7 @@ pub fn identify(cookie: Option<&str>, secret: &[u8], random: [u8; ID_BYTES]) -> 
         };
     }
     let id = hex(&random);
-    let value = format!("{id}.{}", hex(&mac(secret, &id)[..MAC_BYTES]));
+    let value = cookie::value(&id, &hex(&mac(secret, &id)[..MAC_BYTES]));
     Voter {
         id,
         new_cookie: Some(value),
@@ -42,7 +41,7 @@ pub fn identify(cookie: Option<&str>, secret: &[u8], random: [u8; ID_BYTES]) -> 
 }
 
 fn verify(cookie: &str, secret: &[u8]) -> Option<String> {
-    let (id, signature) = cookie.split_once('.')?;
+    let (id, signature) = cookie::split(cookie)?;
     if id.len() != ID_BYTES * 2 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }

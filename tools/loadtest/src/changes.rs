@@ -9,14 +9,15 @@ use std::time::Duration;
 use anyhow::Context;
 use voting_shared::choice::Choice;
 
-use crate::ledger::{Counts, Ledger, Reconciliation};
+use crate::ledger::{Ledger, Reconciliation};
 use crate::load::{self, Load};
 use crate::progress;
-use crate::split::{Split, other};
+use crate::split::Split;
 use crate::stats::{Latencies, Statuses, millis};
 use crate::stores::Postgres;
-use crate::target::{Tally, Target};
+use crate::target::Target;
 use crate::wait;
+use voting_shared::counts::Counts;
 
 pub struct ChangesOptions {
     pub voters: usize,
@@ -29,9 +30,9 @@ pub struct ChangesOptions {
 /// second voter the other one once more, so final votes differ from first ones.
 pub fn plan(split: Split, index: usize) -> Vec<Choice> {
     let first = split.choice_for(index);
-    let mut votes = vec![first, other(first), first];
+    let mut votes = vec![first, first.other(), first];
     if index % 2 == 1 {
-        votes.push(other(first));
+        votes.push(first.other());
     }
     votes
 }
@@ -42,8 +43,8 @@ pub struct ChangesReport {
     pub latencies: Option<Latencies>,
     pub accepted_votes: usize,
     pub expected: Counts,
-    pub before: Tally,
-    pub after: Option<Tally>,
+    pub before: Counts,
+    pub after: Option<Counts>,
     /// From the end of the load until the tally matched.
     pub settled: Option<Duration>,
     pub limit: Duration,

@@ -11,14 +11,15 @@ use anyhow::Context;
 use voting_shared::choice::Choice;
 
 use crate::faults::Fault;
-use crate::ledger::{Counts, Ledger, Loss};
+use crate::ledger::{Ledger, Loss};
 use crate::load::{self, Load};
 use crate::progress;
-use crate::split::{Split, other};
+use crate::split::Split;
 use crate::stats::{Statuses, millis};
 use crate::stores::{Postgres, Queue, Redis};
-use crate::target::{Tally, Target};
+use crate::target::Target;
 use crate::wait;
+use voting_shared::counts::Counts;
 
 pub struct ChaosOptions {
     pub split: Split,
@@ -39,7 +40,7 @@ pub struct ChaosOptions {
 /// Voter `index`'s votes: one, two (a change) or three (a change and back).
 pub fn plan(split: Split, index: usize) -> Vec<Choice> {
     let first = split.choice_for(index);
-    [first, other(first), first][..=index % 3].to_vec()
+    [first, first.other(), first][..=index % 3].to_vec()
 }
 
 pub struct FaultRecord {
@@ -60,7 +61,7 @@ pub struct ChaosReport {
     pub lost: Vec<Loss>,
     /// What `/result/api` gained during the run, next to what PostgreSQL stores for the
     /// accepted voters; `None` if it never answered at the end.
-    pub results: Option<(Tally, Counts)>,
+    pub results: Option<(Counts, Counts)>,
     /// Votes `/result/api` gained beyond the stored ones and the unconfirmed ones.
     pub duplicated: i64,
     pub queue: Queue,
@@ -162,7 +163,7 @@ pub async fn chaos(
         b: stored.values().filter(|vote| *vote == "b").count() as i64,
     };
     let results = after.map(|after| {
-        let shown = Tally {
+        let shown = Counts {
             a: after.a - before.a,
             b: after.b - before.b,
         };

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use voting_shared::choice::Choice;
+use voting_shared::counts::Counts;
 
 use crate::target::{Attempt, Outcome};
 
@@ -22,19 +23,6 @@ struct VoterRecord {
     last_accepted: Option<Choice>,
     /// Votes sent after the last accepted one that the app refused or did not answer.
     since: Vec<Choice>,
-}
-
-/// Votes per option.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub a: i64,
-    pub b: i64,
-}
-
-impl Counts {
-    pub fn total(self) -> i64 {
-        self.a + self.b
-    }
 }
 
 /// The outcome of comparing the ledger with the votes stored for its voters.
@@ -107,10 +95,7 @@ impl Ledger {
     pub fn expected(&self) -> Counts {
         let mut counts = Counts::default();
         for (_, choice) in self.accepted() {
-            match choice {
-                Choice::A => counts.a += 1,
-                Choice::B => counts.b += 1,
-            }
+            counts.add(choice);
         }
         counts
     }

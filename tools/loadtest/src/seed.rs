@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::ledger::{Counts, Ledger};
+use crate::ledger::Ledger;
 use crate::load::{self, Load};
 use crate::progress;
 use crate::split::Split;
 use crate::stats::{Latencies, Statuses, millis};
-use crate::target::{Tally, Target};
+use crate::target::Target;
 use crate::wait;
+use voting_shared::counts::Counts;
 
 pub struct SeedOptions {
     pub votes: usize,
@@ -38,8 +39,8 @@ pub struct SeedReport {
 
 /// How the results caught up with the accepted votes.
 pub struct Drain {
-    pub before: Tally,
-    pub after: Option<Tally>,
+    pub before: Counts,
+    pub after: Option<Counts>,
     /// From the last accepted answer until every accepted vote was visible; `None` if they
     /// never all were within the limit.
     pub time: Option<Duration>,

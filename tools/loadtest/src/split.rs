@@ -55,14 +55,6 @@ impl fmt::Display for Split {
     }
 }
 
-/// The other option: what a voter changes to.
-pub fn other(choice: Choice) -> Choice {
-    match choice {
-        Choice::A => Choice::B,
-        Choice::B => Choice::A,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,8 @@ use reqwest::{StatusCode, Url};
 use voting_shared::choice::Choice;
 
 /// The cookie that carries a voter's id, as in the original app.
-pub const VOTER_COOKIE: &str = "voter_id";
+use voting_shared::cookie::VOTER_COOKIE;
+use voting_shared::counts::Counts;
 
 /// Long enough for an app whose services are restarting; short enough that a stuck request
 /// cannot stall a run.
@@ -76,7 +77,7 @@ impl Voter {
     /// The id the app stores the vote under: the cookie's value up to its signature.
     pub fn id(&self) -> Option<&str> {
         let cookie = self.cookie.as_deref()?;
-        Some(cookie.split_once('.').map_or(cookie, |(id, _signature)| id))
+        Some(voting_shared::cookie::voter_id(cookie))
     }
 }
 
@@ -85,26 +86,6 @@ pub fn voter_cookie_in(set_cookie: &str) -> Option<&str> {
     let pair = set_cookie.split(';').next()?;
     let (name, value) = pair.split_once('=')?;
     (name.trim() == VOTER_COOKIE && !value.trim().is_empty()).then(|| value.trim())
-}
-
-/// The tally `/result/api` reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
-    pub a: i64,
-    pub b: i64,
-}
-
-impl Tally {
-    pub fn total(self) -> i64 {
-        self.a + self.b
-    }
-
-    pub fn of(self, choice: Choice) -> i64 {
-        match choice {
-            Choice::A => self.a,
-            Choice::B => self.b,
-        }
-    }
 }
 
 impl Target {
@@ -175,7 +156,7 @@ impl Target {
     }
 
     /// The current tally from `/result/api`.
-    pub async fn tally(&self) -> anyhow::Result<Tally> {
+    pub async fn tally(&self) -> anyhow::Result<Counts> {
         let response = self
             .client
             .get(self.tally_url.clone())
@@ -193,15 +174,8 @@ impl Target {
         }
         let json: serde_json::Value = serde_json::from_slice(&body)
             .with_context(|| format!("{} did not answer JSON", self.tally_url))?;
-        let count = |name: &str| {
-            json[name]
-                .as_i64()
-                .with_context(|| format!("{} has no count {name:?}: {json}", self.tally_url))
-        };
-        Ok(Tally {
-            a: count("a")?,
-            b: count("b")?,
-        })
+        Counts::from_json(&json)
+            .with_context(|| format!("{} has no counts: {json}", self.tally_url))
     }
 }
 

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::target::{Tally, Target};
+use crate::target::Target;
+use voting_shared::counts::Counts;
 
 /// How often `/result/api` is read while waiting.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -13,8 +14,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 pub async fn until_tally(
     target: &Target,
     limit: Duration,
-    reached: impl Fn(Tally) -> bool,
-) -> (Option<Tally>, bool) {
+    reached: impl Fn(Counts) -> bool,
+) -> (Option<Counts>, bool) {
     let deadline = Instant::now() + limit;
     let mut last = None;
     loop {

@@ -17,6 +17,7 @@ use spin_test_host::{App, HttpServer, RedisTriggers};
 use test_services::{TestPostgres, TestRedis};
 use tokio::sync::Mutex;
 use voting_shared::choice::Choice;
+use voting_shared::counts::Counts;
 use voting_tests::spin_variables;
 use voting_tests::{Deployment, TestEnv, counts_by_vote, running_tally};
 
@@ -281,7 +282,10 @@ async fn a_seed_is_fully_counted_and_reported() {
         stdout.contains("every accepted vote visible in /result/api"),
         "{stdout}"
     );
-    assert_eq!(env.tally_in_database().await.unwrap(), (400, 200));
+    assert_eq!(
+        env.tally_in_database().await.unwrap(),
+        Counts { a: 400, b: 200 }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -314,7 +318,10 @@ async fn changed_votes_end_as_each_voters_last_vote() {
     let expected_a = last_votes.filter(|&choice| choice == Choice::A).count() as i64;
     assert_eq!(
         env.tally_in_database().await.unwrap(),
-        (expected_a, voters as i64 - expected_a)
+        Counts {
+            a: expected_a,
+            b: voters as i64 - expected_a,
+        }
     );
 }
 

@@ -1,0 +1,90 @@
+//! The result component's answers: ETags and 304s, the health check, escaped labels.
+
+use spin_test_host::App;
+use voting_tests::{TestEnv, Visitor};
+
+#[tokio::test]
+async fn the_results_api_answers_304_until_the_tally_changes() {
+    let env = TestEnv::start().await.unwrap();
+    let first = env.app.get("/result/api").await.unwrap();
+    assert_eq!(first.status(), 200);
+    let tally: serde_json::Value = serde_json::from_slice(first.body()).unwrap();
+    assert_eq!(
+        tally,
+        serde_json::json!({"a":0,"b":0,"total":0,"option_a":"Cats","option_b":"Dogs"})
+    );
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let conditional = |etag: String| {
+        App::request("GET", "/result/api")
+            .header("if-none-match", etag)
+            .body(bytes::Bytes::new())
+            .unwrap()
+    };
+    let unchanged = env.app.send(conditional(etag.clone())).await.unwrap();
+    assert_eq!(unchanged.status(), 304);
+    assert!(unchanged.body().is_empty());
+
+    Visitor::new(&env.app).vote("a").await.unwrap();
+    env.drain().await.unwrap();
+    let changed = env.app.send(conditional(etag.clone())).await.unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+}
+
+#[tokio::test]
+async fn healthz_names_the_dependency_that_is_down() {
+    let mut env = TestEnv::start().await.unwrap();
+    let health = |response: spin_test_host::Response| {
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        (
+            response.status().as_u16(),
+            body["redis"].clone(),
+            body["postgres"].clone(),
+        )
+    };
+    assert_eq!(
+        health(env.app.get("/healthz").await.unwrap()),
+        (200, "ok".into(), "ok".into())
+    );
+    env.redis.stop().unwrap();
+    assert_eq!(
+        health(env.app.get("/healthz").await.unwrap()),
+        (503, "down".into(), "ok".into())
+    );
+    env.redis.restart().await.unwrap();
+    env.postgres.stop().unwrap();
+    assert_eq!(
+        health(env.app.get("/healthz").await.unwrap()),
+        (503, "ok".into(), "down".into())
+    );
+    env.postgres.restart().await.unwrap();
+    assert_eq!(
+        health(env.app.get("/healthz").await.unwrap()),
+        (200, "ok".into(), "ok".into())
+    );
+}
+
+#[tokio::test]
+async fn labels_from_configuration_are_escaped_on_every_page() {
+    let env = TestEnv::setup()
+        .envs(&[
+            ("SPIN_VARIABLE_OPTION_A", "<script>alert(1)</script>"),
+            ("SPIN_VARIABLE_OPTION_B", "Fish & \"Chips\""),
+        ])
+        .start()
+        .await
+        .unwrap();
+    for path in ["/", "/result"] {
+        let page = env.app.get(path).await.unwrap();
+        let page = String::from_utf8_lossy(page.body());
+        assert!(!page.contains("<script>alert(1)"), "{path}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}"
+        );
+        assert!(page.contains("Fish &amp; &quot;Chips&quot;"), "{path}");
+    }
+    let api = env.app.get("/result/api").await.unwrap();
+    let tally: serde_json::Value = serde_json::from_slice(api.body()).unwrap();
+    assert_eq!(tally["option_a"], "<script>alert(1)</script>");
+}
