@@ -87,7 +87,7 @@ type Calls = Arc<Mutex<BTreeMap<&'static str, usize>>>;
 fn count_host_calls(app: &App) -> Calls {
     let calls: Calls = Arc::default();
     let counter = calls.clone();
-    app.inject_fault(Arc::new(move |call: &HostCall| {
+    app.on_host_call(Arc::new(move |call: &HostCall| {
         let kind = match call {
             HostCall::RedisOpen => "Redis connections opened",
             HostCall::RedisExecute { .. } => "Redis commands (round trips)",

@@ -16,7 +16,7 @@ async fn a_postgres_failure_in_the_middle_of_a_batch_loses_nothing_and_the_retry
     for choice in ["a", "a", "b"] {
         Visitor::new(&env.app).vote(choice).await.unwrap();
     }
-    env.app.inject_fault(Arc::new(|call: &HostCall| match call {
+    env.app.on_host_call(Arc::new(|call: &HostCall| match call {
         HostCall::PostgresStatement(sql) if sql == UPSERT_VOTES => {
             Some("injected: PostgreSQL connection lost during the upsert".to_owned())
         }
@@ -29,7 +29,7 @@ async fn a_postgres_failure_in_the_middle_of_a_batch_loses_nothing_and_the_retry
         "the batch stays queued"
     );
 
-    env.app.clear_faults();
+    env.app.clear_host_call_hook();
     env.drain().await.unwrap();
     assert_eq!(
         env.tally_in_database().await.unwrap(),
@@ -45,7 +45,7 @@ async fn a_crash_after_the_commit_but_before_the_acknowledgement_is_replayed_ide
     voter.vote("a").await.unwrap();
     voter.vote("b").await.unwrap();
     Visitor::new(&env.app).vote("a").await.unwrap();
-    env.app.inject_fault(Arc::new(|call: &HostCall| match call {
+    env.app.on_host_call(Arc::new(|call: &HostCall| match call {
         HostCall::RedisExecute { arguments, .. }
             if arguments.first().map(Vec::as_slice) == Some(ACKNOWLEDGE_SCRIPT.as_bytes()) =>
         {
@@ -65,7 +65,7 @@ async fn a_crash_after_the_commit_but_before_the_acknowledgement_is_replayed_ide
         "but not removed from the queue"
     );
 
-    env.app.clear_faults();
+    env.app.clear_host_call_hook();
     env.drain().await.unwrap();
     assert_eq!(
         env.tally_in_database().await.unwrap(),

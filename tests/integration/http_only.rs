@@ -78,7 +78,7 @@ async fn a_failing_worker_never_fails_a_vote_and_an_open_results_page_catches_up
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_crash_mid_batch_loses_nothing_without_a_redis_trigger() {
     let env = http_only().await;
-    env.app.inject_fault(Arc::new(|call: &HostCall| match call {
+    env.app.on_host_call(Arc::new(|call: &HostCall| match call {
         HostCall::PostgresStatement(sql) if sql == voting_shared::schema::UPSERT_VOTES => {
             Some("injected: the worker crashed during the upsert".to_owned())
         }
@@ -91,7 +91,7 @@ async fn a_worker_crash_mid_batch_loses_nothing_without_a_redis_trigger() {
         );
     }
     assert_eq!(env.queue_length().await.unwrap(), 3);
-    env.app.clear_faults();
+    env.app.clear_host_call_hook();
     let tally = env.wait_for_total(3).await.unwrap();
     assert_eq!(
         (tally["a"].as_i64(), tally["b"].as_i64()),

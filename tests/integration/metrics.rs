@@ -202,7 +202,7 @@ async fn a_scrape_costs_one_redis_script_and_one_postgresql_query() {
     env.drain().await.unwrap();
     let calls = Arc::new(Mutex::new(Vec::new()));
     let recorded = calls.clone();
-    env.app.inject_fault(Arc::new(move |call: &HostCall| {
+    env.app.on_host_call(Arc::new(move |call: &HostCall| {
         let name = match call {
             HostCall::RedisOpen => "redis open".to_owned(),
             HostCall::RedisExecute { command, .. } => format!("redis {command}"),
@@ -213,7 +213,7 @@ async fn a_scrape_costs_one_redis_script_and_one_postgresql_query() {
         None
     }));
     scrape(&env).await;
-    env.app.clear_faults();
+    env.app.clear_host_call_hook();
     let mut calls = calls.lock().unwrap().clone();
     calls.sort();
     assert_eq!(

@@ -75,7 +75,7 @@ async fn a_trap_after_the_response_was_sent_leaves_the_response_whole() {
         .unwrap();
     // The HTTP-only result component checks for queued votes after it has answered.
     env.app
-        .inject_fault(std::sync::Arc::new(|call: &HostCall| match call {
+        .on_host_call(std::sync::Arc::new(|call: &HostCall| match call {
             HostCall::RedisExecute { arguments, .. }
                 if arguments.first().map(Vec::as_slice) == Some(CATCH_UP_SCRIPT.as_bytes()) =>
             {

@@ -6,10 +6,12 @@
 //! # Layout
 //!
 //! - [`variable`]: one application variable, with its name in the error.
+//! - [`doorbell`]: the worker's HTTP doorbell, where there is no Redis trigger.
 //! - [`redis`]: opening Redis (plain or TLS, with or without credentials) and running scripts.
 //! - [`postgres`]: opening PostgreSQL.
 //! - [`reply`]: an HTTP answer, sent streaming with the security headers.
 
+pub mod doorbell;
 pub mod postgres;
 pub mod redis;
 pub mod reply;

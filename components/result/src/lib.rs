@@ -12,12 +12,12 @@ mod tally;
 
 use anyhow::{Context, bail};
 use spin_sdk::http::conversions::TryFromIncomingRequest;
-use spin_sdk::http::{IncomingRequest, Method, Request, Response, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Method, Request, ResponseOutparam};
 use spin_sdk::http_component;
 use spin_sdk::pg4::{PgError, QueryError};
 use spin_sdk::redis::{RedisParameter, RedisResult};
 use voting_glue::reply::{Reply, send};
-use voting_glue::{postgres, redis, variable};
+use voting_glue::{doorbell, postgres, redis, variable};
 use voting_shared::choice::Labels;
 use voting_shared::queue::{
     CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, DEAD_LETTER_KEY, LAST_BATCH_KEY,
@@ -75,10 +75,9 @@ fn respond(request: &Request) -> Reply {
 /// Where there is no Redis trigger (`doorbell_url` is set), rings the worker's doorbell when
 /// votes are queued and nobody rang in the last [`CATCH_UP_INTERVAL_MS`].
 async fn catch_up() -> anyhow::Result<()> {
-    let doorbell = variable("doorbell_url")?;
-    if doorbell.is_empty() {
+    let Some(url) = doorbell::http_doorbell()? else {
         return Ok(());
-    }
+    };
     let connection = redis::open()?;
     let interval = [RedisParameter::Int64(CATCH_UP_INTERVAL_MS)];
     let reply = redis::eval(
@@ -92,14 +91,7 @@ async fn catch_up() -> anyhow::Result<()> {
         [RedisResult::Int64(1)] => {}
         other => bail!("unexpected reply to the catch-up script: {other:?}"),
     }
-    let request = Request::post(&doorbell, ());
-    let response: Response = spin_sdk::http::send(request)
-        .await
-        .with_context(|| format!("ringing the doorbell at {doorbell}"))?;
-    if *response.status() >= 300 {
-        bail!("the doorbell at {doorbell} answered {}", response.status());
-    }
-    Ok(())
+    doorbell::ring(&url).await
 }
 
 fn results_page(labels: &Labels) -> Reply {

@@ -12,6 +12,7 @@ use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 use spin_sdk::redis::{Connection, RedisResult};
+use voting_glue::doorbell;
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::{Reply, send};
 use voting_glue::variable;
@@ -58,20 +59,17 @@ async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
     }
 }
 
-/// On hosts without a Redis trigger, the worker is a private endpoint named by the component
-/// variable `doorbell_url`; ringing it after the answer is sent costs the voter nothing, and a
-/// failure only delays counting: the vote is queued, and the next doorbell drains it.
+/// On hosts without a Redis trigger the worker is a private endpoint; ringing it after the
+/// answer is sent costs the voter nothing, and a failure only delays counting: the vote is
+/// queued, and the next doorbell drains it.
 async fn ring_http_doorbell() {
-    let url = match variable("doorbell_url") {
-        Ok(url) if url.is_empty() => return,
-        Ok(url) => url,
-        Err(error) => return eprintln!("vote: {error:#}"),
+    let rung = match doorbell::http_doorbell() {
+        Ok(Some(url)) => doorbell::ring(&url).await,
+        Ok(None) => Ok(()),
+        Err(error) => Err(error),
     };
-    let request = spin_sdk::http::Request::post(&url, ());
-    match spin_sdk::http::send::<_, spin_sdk::http::Response>(request).await {
-        Ok(response) if *response.status() < 300 => {}
-        Ok(response) => eprintln!("vote: the doorbell at {url} answered {}", response.status()),
-        Err(error) => eprintln!("vote: ringing the doorbell at {url}: {error}"),
+    if let Err(error) = rung {
+        eprintln!("vote: {error:#}");
     }
 }
 

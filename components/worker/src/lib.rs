@@ -8,11 +8,12 @@
 
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::pg4::{self, ParameterValue, PgError, QueryError};
 use spin_sdk::redis::{self, RedisParameter, RedisResult};
 use spin_sdk::{http_component, redis_component};
 use voting_glue::redis::{binary, eval};
+use voting_glue::reply::{Reply, send};
 use voting_shared::queue::{
     ACKNOWLEDGE_SCRIPT, BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, LAST_BATCH_KEY, Poison,
     READ_SCRIPT, Upsert, VOTES_KEY, plan_batch,
@@ -27,24 +28,17 @@ fn on_doorbell(_message: Bytes) -> anyhow::Result<()> {
 
 /// The doorbell as a `POST` to the private endpoint (local service chaining).
 #[http_component]
-fn on_http_doorbell(request: Request) -> Response {
-    let (status, body) = if *request.method() != Method::Post {
-        (405, "Method not allowed: ring the doorbell with POST.\n")
+async fn on_http_doorbell(request: IncomingRequest, response_out: ResponseOutparam) {
+    let reply = if request.method() != Method::Post {
+        Reply::text(405, "Method not allowed: ring the doorbell with POST.\n")
+            .header("allow", "POST")
     } else {
         match drain_or_log() {
-            Ok(()) => (200, "Drained.\n"),
-            Err(retry) => (503, retry),
+            Ok(()) => Reply::text(200, "Drained.\n"),
+            Err(retry) => Reply::text(503, retry),
         }
     };
-    let mut response = Response::builder();
-    response
-        .status(status)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(body);
-    if status == 405 {
-        response.header("allow", "POST");
-    }
-    response.build()
+    send(reply, "", response_out).await;
 }
 
 /// Why a drain stopped, by the dependency that failed, so the log gives the right advice.

@@ -16,7 +16,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::bindings::{RedisTrigger, RedisTriggerPre};
-use crate::control::{Fault, Faults};
+use crate::control::{Controls, HostCallHook};
 use crate::http::chaining::ServiceChaining;
 use crate::http::routes::Route;
 use crate::instance::{ComponentContext, InstanceState};
@@ -41,7 +41,7 @@ pub(crate) struct AppInner {
     pub(crate) routes: Vec<(String, Route)>,
     pub(crate) http_components: HashMap<String, (Arc<ComponentContext>, ProxyPre<InstanceState>)>,
     pub(crate) redis_subscriptions: Vec<RedisSubscription>,
-    faults: Arc<Faults>,
+    controls: Arc<Controls>,
     log: MemoryOutputPipe,
 }
 
@@ -100,7 +100,7 @@ impl App {
             .keys()
             .map(|id| (id.as_str(), Arc::default()))
             .collect();
-        let faults = Arc::new(Faults::default());
+        let controls = Arc::new(Controls::default());
         let log = MemoryOutputPipe::new(LOG_CAPACITY);
         let chaining = Arc::new(ServiceChaining::default());
         let context = |id: &str| -> anyhow::Result<Arc<ComponentContext>> {
@@ -114,7 +114,7 @@ impl App {
                 allowed_outbound_hosts: resolved.allowed_outbound_hosts,
                 variables: resolved.variables,
                 postgres: postgres_pools[id].clone(),
-                faults: faults.clone(),
+                controls: controls.clone(),
                 log: log.clone(),
                 chaining: chaining.clone(),
                 memory_limit,
@@ -172,7 +172,7 @@ impl App {
             routes,
             http_components,
             redis_subscriptions,
-            faults,
+            controls,
             log,
         }));
         chaining.0.get_or_init(|| Arc::downgrade(&app.0));
@@ -218,20 +218,21 @@ impl App {
         String::from_utf8_lossy(&self.0.log.contents()).into_owned()
     }
 
-    /// From now on, host calls for which `fault` returns a message trap with it.
-    pub fn inject_fault(&self, fault: Fault) {
-        self.0.faults.set(Some(fault));
+    /// From now on, `hook` sees every host call, and those it returns a message for trap
+    /// with that message (a crash at that point).
+    pub fn on_host_call(&self, hook: HostCallHook) {
+        self.0.controls.set_hook(Some(hook));
     }
 
     /// From now on (while `discard` holds), every PostgreSQL `execute` reports success and
     /// changes nothing: a broken store or worker that acknowledges votes it never wrote, for
     /// showing that a check catches the loss.
     pub fn discard_postgres_writes(&self, discard: bool) {
-        self.0.faults.discard_postgres_writes(discard);
+        self.0.controls.discard_postgres_writes(discard);
     }
 
-    pub fn clear_faults(&self) {
-        self.0.faults.set(None);
+    pub fn clear_host_call_hook(&self) {
+        self.0.controls.set_hook(None);
     }
 
     pub(crate) fn log(&self, line: &str) {

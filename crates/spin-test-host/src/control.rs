@@ -54,36 +54,31 @@ impl std::fmt::Display for SpinHazard {
 
 impl std::error::Error for SpinHazard {}
 
-/// Decides, for each host call, whether it traps (and with what message).
-pub type Fault = Arc<dyn Fn(&HostCall) -> Option<String> + Send + Sync>;
+/// Sees every host call before it runs (to count them, say) and decides whether it traps
+/// instead: `Some(message)` makes the call trap with that message.
+pub type HostCallHook = Arc<dyn Fn(&HostCall) -> Option<String> + Send + Sync>;
 
+/// What a test set for the app: the host call hook, and whether writes are discarded.
 #[derive(Default)]
-pub(crate) struct Faults {
-    trap: RwLock<Option<Fault>>,
+pub(crate) struct Controls {
+    hook: RwLock<Option<HostCallHook>>,
     discard_postgres_writes: AtomicBool,
 }
 
-impl Faults {
-    pub(crate) fn set(&self, fault: Option<Fault>) {
-        *self.trap.write().unwrap() = fault;
+impl Controls {
+    pub(crate) fn set_hook(&self, hook: Option<HostCallHook>) {
+        *self.hook.write().unwrap() = hook;
     }
 
     pub(crate) fn discard_postgres_writes(&self, discard: bool) {
         self.discard_postgres_writes
             .store(discard, Ordering::SeqCst);
     }
-}
 
-impl Faults {
-    /// Traps if a test asked for `call` to fail.
+    /// Shows `call` to the hook; traps if it asks for the call to fail.
     pub(crate) fn check(&self, call: &HostCall) -> wasmtime::Result<()> {
-        match self
-            .trap
-            .read()
-            .unwrap()
-            .as_ref()
-            .and_then(|fault| fault(call))
-        {
+        let hook = self.hook.read().unwrap();
+        match hook.as_ref().and_then(|hook| hook(call)) {
             Some(message) => Err(wasmtime::Error::msg(message)),
             None => Ok(()),
         }

@@ -13,7 +13,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::{WasiHttpCtxView, WasiHttpView};
 
 use crate::allowed_hosts::{AllowedHost, is_allowed};
-use crate::control::{Faults, HostCall};
+use crate::control::{Controls, HostCall};
 use crate::http::chaining::{OutboundHttp, ServiceChaining};
 use crate::postgres::PostgresPool;
 
@@ -22,7 +22,7 @@ pub(crate) struct ComponentContext {
     pub(crate) allowed_outbound_hosts: Vec<AllowedHost>,
     pub(crate) variables: HashMap<String, String>,
     pub(crate) postgres: Arc<PostgresPool>,
-    pub(crate) faults: Arc<Faults>,
+    pub(crate) controls: Arc<Controls>,
     pub(crate) log: MemoryOutputPipe,
     pub(crate) chaining: Arc<ServiceChaining>,
     /// `SPIN_MAX_INSTANCE_MEMORY`: no linear memory of an instance may grow past it.
@@ -39,13 +39,13 @@ impl ComponentContext {
     }
 
     /// Traps if a test asked for `call` to fail.
-    pub(crate) fn check_fault(&self, call: &HostCall) -> wasmtime::Result<()> {
-        self.faults.check(call)
+    pub(crate) fn check_host_call(&self, call: &HostCall) -> wasmtime::Result<()> {
+        self.controls.check(call)
     }
 
     /// Whether a test made PostgreSQL writes succeed without changing anything.
     pub(crate) fn discards_postgres_writes(&self) -> bool {
-        self.faults.discards_postgres_writes()
+        self.controls.discards_postgres_writes()
     }
 }
 
@@ -164,7 +164,7 @@ pub(crate) mod test_support {
                 .collect(),
             variables: HashMap::from([("greeting".to_owned(), "hello".to_owned())]),
             postgres: Arc::default(),
-            faults: Arc::default(),
+            controls: Arc::default(),
             log: MemoryOutputPipe::new(1 << 20),
             chaining: Arc::default(),
             memory_limit: None,

@@ -33,7 +33,7 @@ pub mod redis;
 pub mod variables;
 
 pub use app::{App, Response};
-pub use control::{Fault, HostCall, SpinHazard};
+pub use control::{HostCall, HostCallHook, SpinHazard};
 pub use http::server::HttpServer;
 pub use postgres::POOL_SIZE as POSTGRES_POOL_SIZE;
 pub use redis::trigger::RedisTriggers;

@@ -26,7 +26,7 @@ pub(super) type Reply<T> = wasmtime::Result<Result<T, Error>>;
 
 impl HostConnection for InstanceState {
     async fn open(&mut self, address: String) -> Reply<Resource<PostgresConnection>> {
-        self.component.check_fault(&HostCall::PostgresOpen)?;
+        self.component.check_host_call(&HostCall::PostgresOpen)?;
         if let Err(error) = check_address(&self.component, &address) {
             return Ok(Err(error));
         }
@@ -43,7 +43,7 @@ impl HostConnection for InstanceState {
         params: Vec<ParameterValue>,
     ) -> Reply<RowSet> {
         self.component
-            .check_fault(&HostCall::PostgresStatement(statement.clone()))?;
+            .check_host_call(&HostCall::PostgresStatement(statement.clone()))?;
         let client = self.table.get(&connection)?.client();
         let params = match to_sql_params(params) {
             Ok(params) => params,
@@ -91,7 +91,7 @@ impl HostConnection for InstanceState {
         params: Vec<ParameterValue>,
     ) -> Reply<u64> {
         self.component
-            .check_fault(&HostCall::PostgresStatement(statement.clone()))?;
+            .check_host_call(&HostCall::PostgresStatement(statement.clone()))?;
         let client = self.table.get(&connection)?.client();
         let params = match to_sql_params(params) {
             Ok(params) => params,

@@ -32,7 +32,7 @@ impl InstanceState {
 
 impl HostConnection for InstanceState {
     async fn open(&mut self, address: String) -> Reply<Resource<RedisConnection>> {
-        self.component.check_fault(&HostCall::RedisOpen)?;
+        self.component.check_host_call(&HostCall::RedisOpen)?;
         if !self.component.is_allowed(&address, "redis") {
             return Ok(Err(Error::InvalidAddress));
         }
@@ -126,7 +126,7 @@ impl HostConnection for InstanceState {
         command: String,
         arguments: Vec<RedisParameter>,
     ) -> Reply<Vec<RedisResult>> {
-        self.component.check_fault(&HostCall::RedisExecute {
+        self.component.check_host_call(&HostCall::RedisExecute {
             command: command.clone(),
             arguments: arguments
                 .iter()

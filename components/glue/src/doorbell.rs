@@ -1,0 +1,25 @@
+//! The worker's doorbell where there is no Redis trigger: a `POST` to its private endpoint by
+//! local service chaining, at the component variable `doorbell_url` (empty: the doorbell is
+//! the message vote publishes on the votes channel, and nothing is rung here).
+
+use anyhow::{Context, ensure};
+use spin_sdk::http::{Request, Response};
+
+/// The HTTP doorbell's address, `None` where the Redis trigger is the doorbell.
+pub fn http_doorbell() -> anyhow::Result<Option<String>> {
+    let url = crate::variable("doorbell_url")?;
+    Ok((!url.is_empty()).then_some(url))
+}
+
+/// Rings the doorbell at `url` and waits for the worker to have drained.
+pub async fn ring(url: &str) -> anyhow::Result<()> {
+    let response: Response = spin_sdk::http::send(Request::post(url, ()))
+        .await
+        .with_context(|| format!("ringing the doorbell at {url}"))?;
+    ensure!(
+        *response.status() < 300,
+        "the doorbell at {url} answered {}",
+        response.status()
+    );
+    Ok(())
+}
