@@ -39,7 +39,7 @@ pub(crate) struct AppInner {
     pub(crate) engine: Engine,
     variables: Variables,
     pub(crate) routes: Vec<(String, Route)>,
-    pub(crate) http_components: HashMap<String, (Arc<ComponentContext>, ProxyPre<InstanceState>)>,
+    pub(crate) http_components: HashMap<String, HttpComponent>,
     pub(crate) redis_subscriptions: Vec<RedisSubscription>,
     controls: Arc<Controls>,
     log: MemoryOutputPipe,
@@ -82,100 +82,17 @@ impl App {
         let manifest = Manifest::from_file(path)?.retain_components(components)?;
         let root = path.parent().context("a manifest is in a directory")?;
         let environment = with_dotenv(environment, &root.join(".env"))?;
-        let variables = Variables::resolve(&manifest, &environment)?;
-        // Spin's `--max-instance-memory`, which SpinKube's `invocationLimits.memory` sets.
-        let memory_limit = match environment.get("SPIN_MAX_INSTANCE_MEMORY") {
-            Some(bytes) => Some(bytes.parse().context("SPIN_MAX_INSTANCE_MEMORY is bytes")?),
-            None => None,
-        };
-        let engine = ENGINE.clone();
-        let mut linker = Linker::<InstanceState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        RedisTrigger::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |state| state)?;
-
-        // Spin keeps one Postgres pool per component.
-        let postgres_pools: HashMap<&str, Arc<PostgresPool>> = manifest
-            .component
-            .keys()
-            .map(|id| (id.as_str(), Arc::default()))
-            .collect();
-        let controls = Arc::new(Controls::default());
-        let log = MemoryOutputPipe::new(LOG_CAPACITY);
-        let chaining = Arc::new(ServiceChaining::default());
-        let context = |id: &str| -> anyhow::Result<Arc<ComponentContext>> {
-            let component = manifest
-                .component
-                .get(id)
-                .with_context(|| format!("no component {id:?} in the manifest"))?;
-            let resolved = ResolvedComponent::resolve(root, id, component, &variables)?;
-            Ok(Arc::new(ComponentContext {
-                id: resolved.id,
-                allowed_outbound_hosts: resolved.allowed_outbound_hosts,
-                variables: resolved.variables,
-                postgres: postgres_pools[id].clone(),
-                controls: controls.clone(),
-                log: log.clone(),
-                chaining: chaining.clone(),
-                memory_limit,
-                peak_memory: Default::default(),
-            }))
-        };
-        let instance_pre = |id: &str| -> anyhow::Result<_> {
-            let source = root.join(&manifest.component[id].source);
-            linker
-                .instantiate_pre(&compile(&engine, &source)?)
-                .map_err(anyhow::Error::from)
-                .with_context(|| format!("component {id} imports something Spin does not provide"))
-        };
-
-        let routes = manifest.http_routes()?;
-        let mut http_components = HashMap::new();
-        for id in manifest.http_components() {
-            if !http_components.contains_key(id) {
-                let pre = ProxyPre::new(instance_pre(id)?)
-                    .map_err(anyhow::Error::from)
-                    .with_context(|| format!("component {id} is not an HTTP component"))?;
-                http_components.insert(id.to_owned(), (context(id)?, pre));
-            }
-        }
-
-        let default_address = manifest
-            .application
-            .trigger
-            .redis
-            .as_ref()
-            .map(|redis| &redis.address);
-        let mut redis_subscriptions = Vec::new();
-        for trigger in &manifest.trigger.redis {
-            let address = trigger
-                .address
-                .as_ref()
-                .or(default_address)
-                .context("a Redis trigger needs an address, or [application.trigger.redis]")?;
-            let pre = RedisTriggerPre::new(instance_pre(&trigger.component)?)
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!("component {} is not a Redis component", trigger.component)
-                })?;
-            redis_subscriptions.push(RedisSubscription {
-                address: variables.expand(address)?,
-                channel: variables.expand(&trigger.channel)?,
-                context: context(&trigger.component)?,
-                pre,
-            });
-        }
-
+        let loader = Loader::new(&manifest, root, &environment)?;
         let app = App(Arc::new(AppInner {
-            engine,
-            variables,
-            routes,
-            http_components,
-            redis_subscriptions,
-            controls,
-            log,
+            engine: loader.engine.clone(),
+            routes: manifest.http_routes()?,
+            http_components: loader.http_components()?,
+            redis_subscriptions: loader.redis_subscriptions()?,
+            controls: loader.controls.clone(),
+            log: loader.log.clone(),
+            variables: loader.variables,
         }));
-        chaining.0.get_or_init(|| Arc::downgrade(&app.0));
+        loader.chaining.0.get_or_init(|| Arc::downgrade(&app.0));
         Ok(app)
     }
 
@@ -242,6 +159,143 @@ impl App {
             .log
             .clone()
             .write(Bytes::copy_from_slice(line.as_bytes()));
+    }
+}
+
+/// An HTTP component, ready to instantiate: its context and its pre-instance.
+pub(crate) type HttpComponent = (Arc<ComponentContext>, ProxyPre<InstanceState>);
+
+/// What loading an app's components needs: the manifest with its variables resolved, one
+/// linker for every component, and what all their instances share.
+struct Loader<'a> {
+    manifest: &'a Manifest,
+    root: &'a Path,
+    variables: Variables,
+    engine: Engine,
+    linker: Linker<InstanceState>,
+    controls: Arc<Controls>,
+    log: MemoryOutputPipe,
+    chaining: Arc<ServiceChaining>,
+    /// Spin's `--max-instance-memory` (`SPIN_MAX_INSTANCE_MEMORY`), which SpinKube's
+    /// `invocationLimits.memory` sets.
+    memory_limit: Option<usize>,
+    /// One context per component, whichever triggers name it: Spin keeps one PostgreSQL pool
+    /// per component.
+    contexts: Mutex<HashMap<String, Arc<ComponentContext>>>,
+}
+
+impl<'a> Loader<'a> {
+    fn new(
+        manifest: &'a Manifest,
+        root: &'a Path,
+        environment: &HashMap<String, String>,
+    ) -> anyhow::Result<Loader<'a>> {
+        let engine = ENGINE.clone();
+        let mut linker = Linker::<InstanceState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        RedisTrigger::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |state| state)?;
+        let memory_limit = match environment.get("SPIN_MAX_INSTANCE_MEMORY") {
+            Some(bytes) => Some(bytes.parse().context("SPIN_MAX_INSTANCE_MEMORY is bytes")?),
+            None => None,
+        };
+        Ok(Loader {
+            manifest,
+            root,
+            variables: Variables::resolve(manifest, environment)?,
+            engine,
+            linker,
+            controls: Arc::default(),
+            log: MemoryOutputPipe::new(LOG_CAPACITY),
+            chaining: Arc::default(),
+            memory_limit,
+            contexts: Mutex::default(),
+        })
+    }
+
+    fn context(&self, id: &str) -> anyhow::Result<Arc<ComponentContext>> {
+        if let Some(context) = self.contexts.lock().unwrap().get(id) {
+            return Ok(context.clone());
+        }
+        let component = self
+            .manifest
+            .component
+            .get(id)
+            .with_context(|| format!("no component {id:?} in the manifest"))?;
+        let resolved = ResolvedComponent::resolve(self.root, id, component, &self.variables)?;
+        let context = Arc::new(ComponentContext {
+            id: resolved.id,
+            allowed_outbound_hosts: resolved.allowed_outbound_hosts,
+            variables: resolved.variables,
+            postgres: Arc::new(PostgresPool::default()),
+            controls: self.controls.clone(),
+            log: self.log.clone(),
+            chaining: self.chaining.clone(),
+            memory_limit: self.memory_limit,
+            peak_memory: Default::default(),
+        });
+        self.contexts
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), context.clone());
+        Ok(context)
+    }
+
+    fn instance_pre(
+        &self,
+        id: &str,
+    ) -> anyhow::Result<wasmtime::component::InstancePre<InstanceState>> {
+        let source = self.root.join(&self.manifest.component[id].source);
+        self.linker
+            .instantiate_pre(&compile(&self.engine, &source)?)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("component {id} imports something Spin does not provide"))
+    }
+
+    /// Every component an HTTP trigger names (public or private), ready to instantiate.
+    fn http_components(&self) -> anyhow::Result<HashMap<String, HttpComponent>> {
+        let mut components = HashMap::new();
+        for id in self.manifest.http_components() {
+            if !components.contains_key(id) {
+                let pre = ProxyPre::new(self.instance_pre(id)?)
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| format!("component {id} is not an HTTP component"))?;
+                components.insert(id.to_owned(), (self.context(id)?, pre));
+            }
+        }
+        Ok(components)
+    }
+
+    /// Every Redis trigger, its address (the trigger's own, else the application's) and
+    /// channel expanded.
+    fn redis_subscriptions(&self) -> anyhow::Result<Vec<RedisSubscription>> {
+        let default_address = self
+            .manifest
+            .application
+            .trigger
+            .redis
+            .as_ref()
+            .map(|redis| &redis.address);
+        let mut subscriptions = Vec::new();
+        for trigger in &self.manifest.trigger.redis {
+            let address = trigger
+                .address
+                .as_ref()
+                .or(default_address)
+                .context("a Redis trigger needs an address, or [application.trigger.redis]")?;
+            let pre = RedisTriggerPre::new(self.instance_pre(&trigger.component)?)
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!("component {} is not a Redis component", trigger.component)
+                })?;
+            subscriptions.push(RedisSubscription {
+                address: self.variables.expand(address)?,
+                channel: self.variables.expand(&trigger.channel)?,
+                context: self.context(&trigger.component)?,
+                pre,
+            });
+        }
+        Ok(subscriptions)
     }
 }
 
