@@ -4,7 +4,7 @@
 //! `/result/api`; and the Redis and PostgreSQL round trips per vote and per batch.
 //!
 //! Run: `cargo build --target wasm32-wasip2 --release -p vote -p worker -p result`
-//! then `cargo bench -p spin-test-host --bench pipeline`.
+//! then `cargo bench -p voting-tests --bench pipeline`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,7 @@
 //! which the result component no longer runs.
 //!
 //! Run: `cargo build --target wasm32-wasip2 --release -p result`
-//! then `cargo bench -p spin-test-host --bench results`.
+//! then `cargo bench -p voting-tests --bench results`.
 
 use std::time::{Duration, Instant};
 

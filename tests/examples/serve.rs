@@ -5,7 +5,7 @@
 //! peak resident memory (the figures the SpinKube resources are sized from).
 //!
 //! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result`,
-//! then `cargo run --profile bench -p spin-test-host --example serve [-- --http-only]`.
+//! then `cargo run --profile bench -p voting-tests --example serve [-- --http-only]`.
 
 use test_services::TestPostgres;
 use voting_tests::{Deployment, TestEnv};
