@@ -108,7 +108,7 @@ impl TestPostgres {
             backend: PostgresBackend::External,
             _turn: Some(turn),
         };
-        let database = format!("voting_test_{}", std::process::id());
+        let database = format!("test_services_{}", std::process::id());
         let client = postgres.client().await?;
         client
             .batch_execute(&format!(
