@@ -34,7 +34,7 @@ pub fn repository_root() -> PathBuf {
 }
 
 /// The test host's `spin up` stand-in (`crates/spin-test-host`'s binary), which `cargo test
-/// --workspace` builds beside the test binaries.
+/// --workspace` builds beside the test binaries (for that crate's own `tests/cli.rs`).
 pub fn spin_test_host_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
     let profile_dir = exe
@@ -42,8 +42,8 @@ pub fn spin_test_host_binary() -> PathBuf {
         .find(|dir| dir.join("spin-test-host").is_file())
         .unwrap_or_else(|| {
             panic!(
-                "no spin-test-host binary beside {}: build it with `cargo build -p \
-                 spin-test-host` (scripts/test does)",
+                "no spin-test-host binary beside {}: run the tests with `cargo test \
+                 --workspace` (scripts/test does), which builds it",
                 exe.display()
             )
         });
