@@ -22,7 +22,10 @@ fn an_unknown_command_or_argument_prints_the_usage() {
     for arguments in [&["deploy"][..], &["up", "--nope"], &[]] {
         let (succeeded, stderr) = spin_test_host(arguments, dir.path());
         assert!(!succeeded, "{arguments:?}");
-        assert!(stderr.contains("usage: spin-test-host"), "{arguments:?}: {stderr}");
+        assert!(
+            stderr.contains("usage: spin-test-host"),
+            "{arguments:?}: {stderr}"
+        );
     }
 }
 
