@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use fantoccini::{Client, ClientBuilder, Locator};
 use spin_test_host::{HttpServer, RedisTriggers};
 use tokio::sync::Mutex;
-use voting_tests::{TestEnv, Visitor, poll_until, repository_root};
+use voting_tests::{Setup, TestEnv, Visitor, poll_until, repository_root};
 
 /// One browser at a time: two cores are enough for one Chromium and the app, not for six.
 static TURN: Mutex<()> = Mutex::const_new(());
@@ -25,7 +25,11 @@ struct Served {
 }
 
 async fn serve() -> Served {
-    let env = TestEnv::start().await.unwrap();
+    serve_with(TestEnv::setup()).await
+}
+
+async fn serve_with(setup: Setup) -> Served {
+    let env = setup.start().await.unwrap();
     let triggers = env.app.start_redis_triggers().await.unwrap();
     let server = env.app.serve().await.unwrap();
     Served {
@@ -221,6 +225,86 @@ async fn a_vote_by_click_is_marked_kept_on_reload_and_can_be_changed() {
         (tally["a"].as_i64(), tally["b"].as_i64()),
         (Some(1), Some(0))
     );
+    client.close().await.unwrap();
+}
+
+/// Eight options, the longest labels a presenter is likely to write.
+const EIGHT_OPTIONS: &str = "Rust,Go,Zig,C++,Swift,Kotlin,Haskell,\
+    A language nobody in this room has heard of yet";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eight_options_fit_a_phone_and_every_one_can_be_chosen() {
+    let _turn = TURN.lock().await;
+    let served = serve_with(TestEnv::setup().env("SPIN_VARIABLE_OPTIONS", EIGHT_OPTIONS)).await;
+    let mut chromium = Chromium::start().await;
+    let client = chromium.session(true).await;
+    client.set_window_size(PHONE.0, PHONE.1).await.unwrap();
+    client.goto(&served.url("/")).await.unwrap();
+    let layout = client
+        .execute(
+            "const buttons = [...document.querySelectorAll('button')];
+             return [document.documentElement.scrollWidth, window.innerWidth,
+                     buttons.length, buttons.every((b) => {
+                       const box = b.getBoundingClientRect();
+                       return box.left >= 0 && box.right <= window.innerWidth && box.height >= 44;
+                     })];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let [scroll_width, viewport, buttons, all_inside] = layout.as_array().unwrap().as_slice()
+    else {
+        panic!("{layout}")
+    };
+    assert!(
+        scroll_width.as_i64() <= viewport.as_i64(),
+        "no sideways scroll: {layout}"
+    );
+    assert_eq!(buttons, 8);
+    assert_eq!(
+        all_inside, true,
+        "every button inside the screen, 44 px tall or more"
+    );
+    screenshots(&client, "vote-eight-options").await;
+
+    click_and_wait(&client, "h").await;
+    assert!(text(&client, "h").await.contains("Your vote"));
+    let tally = served.env.wait_for_total(1).await.unwrap();
+    assert_eq!(tally["options"][7]["count"], 1);
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_results_page_of_eight_options_follows_the_votes() {
+    let _turn = TURN.lock().await;
+    let served = serve_with(TestEnv::setup().env("SPIN_VARIABLE_OPTIONS", EIGHT_OPTIONS)).await;
+    let mut chromium = Chromium::start().await;
+    let client = chromium.session(true).await;
+    client.goto(&served.url("/result")).await.unwrap();
+    assert_eq!(
+        text(&client, "percent-a").await,
+        "13",
+        "equal shares before any vote"
+    );
+    for choice in ["g", "g", "c"] {
+        Visitor::new(&served.env.app).vote(choice).await.unwrap();
+    }
+    wait_until("the live update", || async {
+        text(&client, "total").await == "3 votes"
+    })
+    .await;
+    assert_eq!(text(&client, "percent-g").await, "67");
+    assert_eq!(text(&client, "percent-c").await, "33");
+    assert_eq!(text(&client, "percent-a").await, "0");
+    let widths = client
+        .execute(
+            "return ['a', 'c', 'g'].map((c) => document.getElementById('bar-' + c).style.width);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(widths, serde_json::json!(["0%", "33%", "67%"]));
+    screenshots(&client, "result-eight-options").await;
     client.close().await.unwrap();
 }
 

@@ -559,7 +559,7 @@ async fn the_whole_app_runs_within_the_invocation_memory_limit_and_not_within_fa
             env.drain().await.unwrap();
             assert_eq!(
                 env.tally_in_database().await.unwrap(),
-                Counts { a: 200, b: 100 }
+                Counts::new(&[200, 100])
             );
             assert_eq!(env.app.get("/counter").await.unwrap().status(), 200);
             assert_eq!(env.app.get("/result").await.unwrap().status(), 200);

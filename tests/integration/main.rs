@@ -2,7 +2,7 @@
 //! components under the test host, against real Redis and PostgreSQL, reading the real
 //! manifests. One module per area: the pipeline's guarantees (`counting`, `concurrency`,
 //! `failures`, `compatibility`), each component's answers (`voting`, `results`, `counter`,
-//! `metrics`), the running tally (`tally`), deployments (`http_only`, `managed_redis`,
+//! `metrics`), polls of more options (`options`), the running tally (`tally`), deployments (`http_only`, `managed_redis`,
 //! `postgres_tls`, `kubernetes`, `scripts`), Spin's behaviours as the test host models them
 //! (`spin_http`, `selection`, `manifest`, `wit`), and real browsers (`browser`).
 
@@ -17,6 +17,7 @@ mod kubernetes;
 mod managed_redis;
 mod manifest;
 mod metrics;
+mod options;
 mod postgres_tls;
 mod results;
 mod scripts;

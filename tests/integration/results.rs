@@ -11,7 +11,14 @@ async fn the_results_api_answers_304_until_the_tally_changes() {
     let tally: serde_json::Value = serde_json::from_slice(first.body()).unwrap();
     assert_eq!(
         tally,
-        serde_json::json!({"a":0,"b":0,"total":0,"option_a":"Cats","option_b":"Dogs"})
+        serde_json::json!({
+            "a": 0, "b": 0, "total": 0, "option_a": "Cats", "option_b": "Dogs",
+            "question": "Cats or Dogs?",
+            "options": [
+                {"choice": "a", "label": "Cats", "count": 0},
+                {"choice": "b", "label": "Dogs", "count": 0},
+            ],
+        })
     );
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
     let conditional = |etag: String| {

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use redis::AsyncCommands;
 use spin_test_host::App;
 use test_services::{TestPostgres, TestRedis};
+use voting_shared::choice::{Choice, MAX_OPTIONS};
 use voting_shared::counts::Counts;
 
 use crate::database::{counts_by_vote, running_tally};
@@ -183,17 +184,14 @@ impl TestEnv {
                 "vote_tallies {running:?} disagrees with the original query {counted:?}"
             );
         }
-        if let Some(other) = counted
-            .keys()
-            .find(|vote| !["a", "b"].contains(&vote.as_str()))
-        {
-            anyhow::bail!("unexpected vote {other:?} in the database");
+        let mut counts = [0; MAX_OPTIONS];
+        for (vote, count) in counted {
+            let Some(choice) = Choice::parse(&vote) else {
+                anyhow::bail!("unexpected vote {vote:?} in the database");
+            };
+            counts[choice.index()] = count;
         }
-        let count = |vote: &str| counted.get(vote).copied().unwrap_or(0);
-        Ok(Counts {
-            a: count("a"),
-            b: count("b"),
-        })
+        Ok(Counts::new(&counts))
     }
 
     /// Each voter's vote in the database.

@@ -18,7 +18,7 @@ use spin_sdk::pg4::{PgError, QueryError};
 use spin_sdk::redis::{RedisParameter, RedisResult};
 use voting_glue::reply::{Reply, send};
 use voting_glue::{doorbell, postgres, redis, variable};
-use voting_shared::choice::Labels;
+use voting_shared::poll::Poll;
 use voting_shared::queue::{
     CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, DEAD_LETTER_KEY, LAST_BATCH_KEY,
     METRICS_SCRIPT, VOTES_KEY,
@@ -50,8 +50,8 @@ fn respond(request: &Request) -> Reply {
     if !matches!(request.method(), Method::Get | Method::Head) {
         return Reply::text(405, "Method not allowed: use GET.\n").header("allow", "GET, HEAD");
     }
-    let labels = match Labels::from_variables(variable) {
-        Ok(labels) => labels,
+    let poll = match Poll::from_variables(variable) {
+        Ok(poll) => poll,
         Err(error) => {
             eprintln!("result: {error:#}");
             return Reply::text(
@@ -61,10 +61,10 @@ fn respond(request: &Request) -> Reply {
         }
     };
     match request.path().trim_end_matches('/') {
-        "/result" => results_page(&labels),
-        "/result/api" => results_api(request, &labels),
+        "/result" => results_page(&poll),
+        "/result/api" => results_api(request, &poll),
         "/healthz" => health(),
-        "/metrics" => metrics(&labels),
+        "/metrics" => metrics(&poll),
         _ => Reply::text(
             404,
             "Not found: the results are at /result and /result/api.\n",
@@ -94,14 +94,14 @@ async fn catch_up() -> anyhow::Result<()> {
     doorbell::ring(&url).await
 }
 
-fn results_page(labels: &Labels) -> Reply {
-    let tally = read_tally().map_err(|error| postgres::diagnose("result", &error));
+fn results_page(poll: &Poll) -> Reply {
+    let tally = read_tally(poll).map_err(|error| postgres::diagnose("result", &error));
     let status = if tally.is_ok() { 200 } else { 503 };
-    Reply::html(status, page::render(labels, tally))
+    Reply::html(status, page::render(poll, tally))
 }
 
-fn results_api(request: &Request, labels: &Labels) -> Reply {
-    let tally = match read_tally() {
+fn results_api(request: &Request, poll: &Poll) -> Reply {
+    let tally = match read_tally(poll) {
         Ok(tally) => tally,
         Err(error) => {
             let problem = postgres::diagnose("result", &error);
@@ -111,7 +111,7 @@ fn results_api(request: &Request, labels: &Labels) -> Reply {
             return Reply::json(503, &body);
         }
     };
-    let etag = tally.etag(labels);
+    let etag = tally.etag(poll);
     let unchanged = request
         .header("if-none-match")
         .and_then(|value| value.as_str())
@@ -119,7 +119,7 @@ fn results_api(request: &Request, labels: &Labels) -> Reply {
     let reply = if unchanged {
         Reply::empty(304)
     } else {
-        Reply::json(200, &tally.to_json(labels))
+        Reply::json(200, &tally.to_json(poll))
     };
     reply
         .header("etag", &etag)
@@ -161,18 +161,18 @@ fn check_postgres() -> anyhow::Result<()> {
 
 /// The metrics page: one Redis round trip and one PostgreSQL query. Always 200, so that a
 /// scrape still shows the queue while PostgreSQL is down (and the votes while Redis is).
-fn metrics(labels: &Labels) -> Reply {
+fn metrics(poll: &Poll) -> Reply {
     let queue = read_queue()
         .inspect_err(|error| {
             redis::diagnose("metrics", error);
         })
         .ok();
-    let tally = read_tally()
+    let tally = read_tally(poll)
         .inspect_err(|error| {
             postgres::diagnose("metrics", error);
         })
         .ok();
-    let body = metrics::render(labels, tally, queue, env!("CARGO_PKG_VERSION"));
+    let body = metrics::render(poll, tally, queue, env!("CARGO_PKG_VERSION"));
     Reply::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         .header("cache-control", "no-store")
 }
@@ -198,13 +198,17 @@ fn read_queue() -> anyhow::Result<QueueState> {
     }
 }
 
-/// Reads the running tally; on a table the original worker made (not yet migrated by our
-/// worker) counts `votes` instead, and before any table exists there are no votes.
-fn read_tally() -> anyhow::Result<Counts> {
+/// Reads the running tally of the poll's options; on a table the original worker made (not
+/// yet migrated by our worker) counts `votes` instead, and before any table exists there are
+/// no votes.
+fn read_tally(poll: &Poll) -> anyhow::Result<Counts> {
     let database = postgres::open()?;
     for statement in [READ_TALLY, COUNT_VOTES] {
         match database.query(statement, &[]) {
-            Ok(rows) => return tally::from_row(&rows.rows).context("reading the tally"),
+            Ok(rows) => {
+                let counts = tally::from_row(&rows.rows).context("reading the tally")?;
+                return Ok(counts.only(poll));
+            }
             Err(PgError::QueryFailed(QueryError::DbError(error)))
                 if error.code == UNDEFINED_TABLE => {}
             Err(error) => return Err(error).context("reading the tally"),

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use voting_shared::choice::{Choice, Labels};
+use voting_shared::poll::Poll;
 
 use voting_shared::counts::Counts;
 
@@ -35,7 +35,7 @@ impl QueueState {
 /// The metrics page: `tally` from PostgreSQL and `queue` from Redis, each `None` when its
 /// dependency did not answer.
 pub fn render(
-    labels: &Labels,
+    poll: &Poll,
     tally: Option<Counts>,
     queue: Option<QueueState>,
     version: &str,
@@ -61,12 +61,12 @@ pub fn render(
             "Votes counted, per option.",
             "gauge",
         );
-        for choice in Choice::ALL {
+        for (choice, label) in poll.options() {
             let count = tally.of(choice);
             let _ = writeln!(
                 text,
                 "voting_votes{{choice=\"{choice}\",label=\"{}\"}} {count}",
-                label_value(labels.of(choice))
+                label_value(label)
             );
         }
     }
@@ -145,8 +145,8 @@ mod tests {
     #[test]
     fn every_option_is_a_sample_of_one_metric_labelled_by_choice_and_label() {
         let text = render(
-            &Labels::new("Cats", "Dogs"),
-            Some(Counts { a: 3, b: 5 }),
+            &Poll::new(&["Cats", "Dogs"]).unwrap(),
+            Some(Counts::new(&[3, 5])),
             Some(QUEUE),
             "1.2.3",
         );
@@ -180,16 +180,27 @@ mod tests {
     }
 
     #[test]
+    fn a_larger_poll_has_one_sample_per_option_and_none_for_others() {
+        let poll = Poll::new(&["Cats", "Dogs", "Birds"]).unwrap();
+        let text = render(&poll, Some(Counts::new(&[1, 2, 3, 4])), None, "1");
+        assert!(
+            text.contains("voting_votes{choice=\"c\",label=\"Birds\"} 3\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("voting_votes{").count(), 3, "{text}");
+    }
+
+    #[test]
     fn a_dependency_that_is_down_leaves_out_only_its_samples() {
-        let labels = Labels::new("Cats", "Dogs");
-        let text = render(&labels, None, Some(QUEUE), "1");
+        let poll = Poll::new(&["Cats", "Dogs"]).unwrap();
+        let text = render(&poll, None, Some(QUEUE), "1");
         assert!(
             text.contains("voting_dependency_up{dependency=\"postgres\"} 0\n"),
             "{text}"
         );
         assert!(!text.contains("voting_votes"), "{text}");
         assert!(text.contains("\nvoting_queue_length 7\n"), "{text}");
-        let text = render(&labels, Some(Counts { a: 1, b: 0 }), None, "1");
+        let text = render(&poll, Some(Counts::new(&[1, 0])), None, "1");
         assert!(
             text.contains("voting_dependency_up{dependency=\"redis\"} 0\n"),
             "{text}"
@@ -204,7 +215,7 @@ mod tests {
     #[test]
     fn labels_are_escaped() {
         let text = render(
-            &Labels::new("say \"hi\"\\", "two\nlines"),
+            &Poll::new(&["say \"hi\"\\", "two\nlines"]).unwrap(),
             Some(Counts::default()),
             Some(QUEUE),
             "0",
@@ -219,7 +230,7 @@ mod tests {
             last_batch_micros: None,
             ..QUEUE
         };
-        let text = render(&Labels::new("a", "b"), None, Some(queue), "0");
+        let text = render(&Poll::new(&["a", "b"]).unwrap(), None, Some(queue), "0");
         assert!(
             text.contains("\nvoting_seconds_since_last_batch +Inf\n"),
             "{text}"

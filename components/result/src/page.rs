@@ -5,16 +5,14 @@
 //! stream would pin an instance (and a database poll loop) per open page; a conditional GET
 //! per second is cheap for the server, works through any proxy, and needs no state.
 
-use voting_shared::choice::Labels;
+use voting_shared::counts::Counts;
 use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::html::{self, escape};
-
-use voting_shared::counts::Counts;
+use voting_shared::poll::Poll;
 
 /// Renders the page, or, when the database could not be read, says why.
-pub fn render(labels: &Labels, tally: Result<Counts, PostgresProblem>) -> String {
-    let a = escape(&labels.a);
-    let b = escape(&labels.b);
+pub fn render(poll: &Poll, tally: Result<Counts, PostgresProblem>) -> String {
+    let question = escape(poll.question());
     let (counts, total, notice, state) = match tally {
         Ok(tally) => (tally, tally.total_in_words(), String::new(), "live"),
         Err(problem) => (
@@ -27,30 +25,35 @@ pub fn render(labels: &Labels, tally: Result<Counts, PostgresProblem>) -> String
             "stale",
         ),
     };
-    let (percent_a, percent_b) = counts.percentages();
-    let option = |id: &str, label: &str, count: i64, percent: i64| {
-        format!(
-            r#"<div class="option" id="option-{id}"><div class="label">{label}</div>
-<div class="percent"><span id="percent-{id}">{percent}</span>%</div>
-<div class="count"><span id="count-{id}">{count}</span> <span id="noun-{id}">{noun}</span></div></div>"#,
+    let percentages = counts.percentages(poll);
+    let mut options = String::new();
+    for ((choice, label), percent) in poll.options().zip(percentages) {
+        let label = escape(label);
+        let count = counts.of(choice);
+        options.push_str(&format!(
+            r#"<div class="option choice-{choice}" id="option-{choice}"><div class="label" id="label-{choice}">{label}</div>
+<div class="percent"><span id="percent-{choice}">{percent}</span>%</div>
+<div class="meter" role="img" id="meter-{choice}" aria-label="{label} {percent}%"><div id="bar-{choice}" style="width:{percent}%"></div></div>
+<div class="count"><span id="count-{choice}">{count}</span> <span id="noun-{choice}">{noun}</span></div></div>
+"#,
             noun = votes_noun(count)
-        )
+        ));
+    }
+    let size = if poll.option_count() > ROOMY_OPTIONS {
+        "compact"
+    } else {
+        "roomy"
     };
     let main = format!(
-        r#"<h1>{a} or {b}?</h1>
-<section class="results {state}" id="results" aria-labelledby="total" aria-live="polite">
+        r#"<h1 id="question">{question}</h1>
+<section class="results {state} {size}" id="results" aria-labelledby="total" aria-live="polite">
 <div class="options">
-{option_a}
-{option_b}
-</div>
-<div class="bar" role="img" id="bar" aria-label="{a} {percent_a}%, {b} {percent_b}%"><div id="bar-a" style="width:{percent_a}%"></div><div id="bar-b" style="width:{percent_b}%"></div></div>
+{options}</div>
 <p id="total" class="total">{total}</p>
 <p id="freshness" class="freshness">{freshness}</p>
 </section>
 <p id="notice" class="notice" role="alert">{notice}</p>
 "#,
-        option_a = option("a", &a, counts.a, percent_a),
-        option_b = option("b", &b, counts.b, percent_b),
         freshness = if state == "live" {
             "Updated live"
         } else {
@@ -59,13 +62,16 @@ pub fn render(labels: &Labels, tally: Result<Counts, PostgresProblem>) -> String
     );
     let footer = "<a href=\"/\">Vote</a> · Served by a Spin WebAssembly component";
     html::page(
-        &format!("{a} or {b}? — results"),
+        &format!("{question} — results"),
         STYLE,
         &main,
         footer,
         SCRIPT,
     )
 }
+
+/// More options than this are shown as rows, so that eight still fit a phone and a projector.
+const ROOMY_OPTIONS: usize = 4;
 
 /// "vote" or "votes", for a count.
 fn votes_noun(count: i64) -> &'static str {
@@ -74,17 +80,25 @@ fn votes_noun(count: i64) -> &'static str {
 
 const STYLE: &str = "\
 .options { display: flex; flex-wrap: wrap; gap: clamp(.75rem, 2vw, 1.5rem); margin-top: 1.5rem; }
-.option { flex: 1 1 12rem; padding: clamp(.75rem, 2vw, 1.5rem); border-radius: 14px; color: #fff; }
-#option-a { background: var(--a); } #option-b { background: var(--b); }
+.option { flex: 1 1 12rem; overflow-wrap: anywhere; padding: clamp(.75rem, 2vw, 1.5rem); border-radius: 14px; color: #fff; }
 .label { font-size: 1.2em; font-weight: 700; }
-.percent { font-size: clamp(2.5rem, 1.5rem + 5vw, 6rem); font-weight: 800; line-height: 1.1; }
-.bar { display: flex; height: clamp(14px, 2vw, 28px); border-radius: 99px; overflow: hidden; margin: 1.5rem 0 .75rem;
-  background: var(--bg); }
-#bar-a { background: var(--a); transition: width .4s; } #bar-b { background: var(--b); transition: width .4s; }
-.total { font-size: 1.3em; font-weight: 700; margin: .25rem 0; }
+.percent { font-size: clamp(2.5rem, 1.5rem + 5vw, 6rem); font-weight: 800; line-height: 1.1; white-space: nowrap; }
+.meter { height: clamp(10px, 1.5vw, 18px); border-radius: 99px; overflow: hidden; margin: .5rem 0; background: #fff4; }
+.meter div { height: 100%; background: #fff; transition: width .4s; }
+.compact .options { flex-direction: column; gap: .5rem; }
+.compact .option { flex: none; display: grid; grid-template-columns: minmax(5rem, 14rem) 1fr auto auto;
+  align-items: center; column-gap: 1rem; padding: .5rem 1rem; text-align: left; }
+.compact .percent { font-size: clamp(1.3rem, 1rem + 1.5vw, 2.4rem); order: 3; }
+.compact .count { order: 4; font-size: .85em; white-space: nowrap; }
+@media (max-width: 40rem) {
+  .compact .option { grid-template-columns: 1fr auto; }
+  .compact .label { grid-column: 1 / -1; }
+  .compact .meter { grid-column: 1 / -1; order: 5; }
+}
+.total { font-size: 1.3em; font-weight: 700; margin: 1rem 0 .25rem; }
 .freshness { color: var(--muted); font-size: .85em; margin: 0; }
 .freshness::before { content: '\\25CF\\00a0'; color: #1a8f3c; }
-.stale .options, .stale .bar { filter: grayscale(1); }
+.stale .options { filter: grayscale(1); }
 .stale .freshness::before { content: '\\25CB\\00a0'; color: var(--alert); }
 ";
 
@@ -100,13 +114,33 @@ pub const SCRIPT: &str = r#"
     $("freshness").textContent = "Stale: " + message;
     $("notice").textContent = "Results are unavailable right now; retrying…";
   }
+  // Whole percentages that add up to 100, as the server computes them (largest remainder).
+  function percentages(counts) {
+    const total = counts.reduce((sum, count) => sum + count, 0);
+    const shares = counts.map((count) => (total ? Math.floor((100 * count) / total) : Math.floor(100 / counts.length)));
+    const remainders = counts.map((count) => (total ? (100 * count) % total : 1));
+    let left = 100 - shares.reduce((sum, share) => sum + share, 0);
+    const order = counts.map((_, index) => index).sort((x, y) => remainders[y] - remainders[x] || x - y);
+    for (const index of order) { if (left-- > 0) shares[index] += 1; }
+    return shares;
+  }
   function show(tally) {
-    const a = tally.total ? Math.round(100 * tally.a / tally.total) : 50;
-    $("percent-a").textContent = a; $("percent-b").textContent = 100 - a;
-    $("count-a").textContent = tally.a; $("noun-a").textContent = noun(tally.a);
-    $("count-b").textContent = tally.b; $("noun-b").textContent = noun(tally.b);
-    $("bar-a").style.width = a + "%"; $("bar-b").style.width = (100 - a) + "%";
-    $("bar").setAttribute("aria-label", tally.option_a + " " + a + "%, " + tally.option_b + " " + (100 - a) + "%");
+    // Other options than the page shows (the poll was reconfigured): render it anew.
+    const shown = document.querySelectorAll(".option").length;
+    if (shown !== tally.options.length || tally.options.some((option) => !$("option-" + option.choice))) {
+      location.reload();
+      return;
+    }
+    const shares = percentages(tally.options.map((option) => option.count));
+    tally.options.forEach((option, index) => {
+      const id = option.choice;
+      $("label-" + id).textContent = option.label;
+      $("percent-" + id).textContent = shares[index];
+      $("count-" + id).textContent = option.count; $("noun-" + id).textContent = noun(option.count);
+      $("bar-" + id).style.width = shares[index] + "%";
+      $("meter-" + id).setAttribute("aria-label", option.label + " " + shares[index] + "%");
+    });
+    $("question").textContent = tally.question;
     $("total").textContent = tally.total === 0 ? "No votes yet" : tally.total + " " + noun(tally.total);
   }
   async function poll() {
@@ -138,34 +172,56 @@ pub const SCRIPT: &str = r#"
 mod tests {
     use super::*;
 
-    fn labels() -> Labels {
-        Labels::new("Cats", "Dogs")
+    fn cats_and_dogs() -> Poll {
+        Poll::new(&["Cats", "Dogs"]).unwrap()
     }
 
     #[test]
     fn renders_numbers_on_the_server() {
-        let page = render(&labels(), Ok(Counts { a: 2000, b: 1000 }));
+        let page = render(&cats_and_dogs(), Ok(Counts::new(&[2000, 1000])));
         assert!(page.contains(r#"<span id="percent-a">67</span>%"#));
         assert!(page.contains(r#"<span id="percent-b">33</span>%"#));
         assert!(page.contains(r#"<span id="count-a">2000</span> <span id="noun-a">votes</span>"#));
         assert!(page.contains(r#"<p id="total" class="total">3000 votes</p>"#));
         assert!(page.contains(r#"<p id="notice" class="notice" role="alert"></p>"#));
-        assert!(page.contains(r#"class="results live""#));
+        assert!(page.contains(r#"class="results live roomy""#));
         assert!(page.contains(r#"fetch("/result/api""#));
     }
 
     #[test]
+    fn shows_every_option_in_ballot_order_with_its_share_of_the_bar() {
+        let labels = [
+            "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
+        ];
+        let poll = Poll::new(&labels).unwrap();
+        let page = render(&poll, Ok(Counts::new(&[7, 1, 1, 1, 1, 1, 1, 0])));
+        let positions: Vec<usize> = labels
+            .iter()
+            .map(|label| page.find(&format!(">{label}</div>")).unwrap())
+            .collect();
+        assert!(positions.is_sorted(), "{positions:?}");
+        assert!(page.contains(r#"<span id="percent-a">54</span>%"#));
+        assert!(page.contains(r#"<span id="percent-h">0</span>%"#));
+        assert!(page.contains(r#"aria-label="Eight 0%"><div id="bar-h" style="width:0%"></div>"#));
+        assert!(page.contains(r#"class="results live compact""#));
+        assert!(page.contains(
+            r#"<h1 id="question">One, Two, Three, Four, Five, Six, Seven or Eight?</h1>"#
+        ));
+        assert!(page.contains(r#"<p id="total" class="total">13 votes</p>"#));
+    }
+
+    #[test]
     fn says_when_results_are_unavailable() {
-        let page = render(&labels(), Err(PostgresProblem::NotAnswering));
+        let page = render(&cats_and_dogs(), Err(PostgresProblem::NotAnswering));
         assert!(page.contains("Results are unavailable right now: PostgreSQL is not answering"));
-        assert!(page.contains(r#"class="results stale""#));
-        let page = render(&labels(), Err(PostgresProblem::UntrustedCertificate));
+        assert!(page.contains(r#"class="results stale roomy""#));
+        let page = render(&cats_and_dogs(), Err(PostgresProblem::UntrustedCertificate));
         assert!(page.contains("set the variable postgres_sslmode to disable"));
     }
 
     #[test]
     fn one_vote_is_singular() {
-        let page = render(&labels(), Ok(Counts { a: 1, b: 0 }));
+        let page = render(&cats_and_dogs(), Ok(Counts::new(&[1, 0])));
         assert!(page.contains(r#"<span id="count-a">1</span> <span id="noun-a">vote</span>"#));
         assert!(page.contains(r#"<p id="total" class="total">1 vote</p>"#));
     }
@@ -173,7 +229,7 @@ mod tests {
     #[test]
     fn escapes_labels() {
         let page = render(
-            &Labels::new("<img src=x>", "B&B"),
+            &Poll::new(&["<img src=x>", "B&B"]).unwrap(),
             Err(PostgresProblem::NotAnswering),
         );
         assert!(!page.contains("<img src=x>"));

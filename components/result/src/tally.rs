@@ -2,17 +2,25 @@
 
 use anyhow::bail;
 use spin_sdk::pg4::DbValue;
+use voting_shared::choice::MAX_OPTIONS;
 use voting_shared::counts::Counts;
 
 /// The one row of [`READ_TALLY`](voting_shared::schema::READ_TALLY) or
-/// [`COUNT_VOTES`](voting_shared::schema::COUNT_VOTES): the counts of a and b.
+/// [`COUNT_VOTES`](voting_shared::schema::COUNT_VOTES): the counts of `a` to `h`.
 pub fn from_row(rows: &[Vec<DbValue>]) -> anyhow::Result<Counts> {
-    match rows {
-        [row] => match row.as_slice() {
-            [DbValue::Int64(a), DbValue::Int64(b)] => Ok(Counts { a: *a, b: *b }),
-            other => bail!("expected two counts, got {other:?}"),
-        },
-        _ => bail!("expected one row, got {}", rows.len()),
+    let [row] = rows else {
+        bail!("expected one row, got {}", rows.len());
+    };
+    let counts = row
+        .iter()
+        .map(|value| match value {
+            DbValue::Int64(count) => Some(*count),
+            _ => None,
+        })
+        .collect::<Option<Vec<i64>>>();
+    match counts {
+        Some(counts) if counts.len() == MAX_OPTIONS => Ok(Counts::new(&counts)),
+        _ => bail!("expected {MAX_OPTIONS} counts, got {row:?}"),
     }
 }
 
@@ -20,18 +28,25 @@ pub fn from_row(rows: &[Vec<DbValue>]) -> anyhow::Result<Counts> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn reads_the_one_row_of_counts() {
-        let row = vec![DbValue::Int64(2000), DbValue::Int64(1000)];
-        assert_eq!(from_row(&[row]).unwrap(), Counts { a: 2000, b: 1000 });
+    fn counts(values: &[i64]) -> Vec<DbValue> {
+        values.iter().copied().map(DbValue::Int64).collect()
     }
 
     #[test]
-    fn refuses_anything_but_one_row_of_two_counts() {
-        let counts = vec![DbValue::Int64(1), DbValue::Int64(2)];
+    fn reads_the_one_row_of_counts() {
+        let row = counts(&[2000, 1000, 3, 0, 0, 0, 0, 8]);
+        let tally = from_row(&[row]).unwrap();
+        assert_eq!(tally, Counts::new(&[2000, 1000, 3, 0, 0, 0, 0, 8]));
+    }
+
+    #[test]
+    fn refuses_anything_but_one_row_of_eight_counts() {
+        let eight = counts(&[1; 8]);
         assert!(from_row(&[]).is_err());
-        assert!(from_row(&[counts.clone(), counts]).is_err());
-        assert!(from_row(&[vec![DbValue::Int64(1)]]).is_err());
-        assert!(from_row(&[vec![DbValue::Str("a".into()), DbValue::Int64(1)]]).is_err());
+        assert!(from_row(&[eight.clone(), eight.clone()]).is_err());
+        assert!(from_row(&[counts(&[1, 2])]).is_err());
+        let mut text = eight;
+        text[0] = DbValue::Str("a".into());
+        assert!(from_row(&[text]).is_err());
     }
 }

@@ -17,10 +17,12 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The look every page shares, light and dark; each page adds its own rules. Colours meet
-/// WCAG AA contrast with their text; focus is always visible.
+/// WCAG AA contrast with their text (white on every `choice-*` colour); focus is always
+/// visible.
 const BASE_STYLE: &str = "\
 :root { color-scheme: light dark; --bg: #eef1f5; --card: #fff; --text: #1c2430; --muted: #4f5b6b;
-  --a: #1d5f9e; --b: #a8480a; --focus: #6b3fd4; --alert: #a11b1b; }
+  --a: #1d5f9e; --b: #a8480a; --c: #2e7d32; --d: #7b3fa0; --e: #b0265a; --f: #00727a; --g: #7a5b00;
+  --h: #4a5568; --focus: #6b3fd4; --alert: #a11b1b; }
 @media (prefers-color-scheme: dark) {
   :root { --bg: #10151c; --card: #1b222c; --text: #e8edf3; --muted: #a9b4c2;
     --a: #2f74b8; --b: #b5530f; --focus: #c9b3ff; --alert: #ff9d9d; }
@@ -36,6 +38,9 @@ a:focus-visible, button:focus-visible { outline: 4px solid var(--focus); outline
 .notice { color: var(--alert); font-weight: 600; min-height: 1.45em; margin: .75rem 0 0; }
 footer { color: var(--muted); font-size: .85em; margin: 0 auto 2rem; }
 footer a { margin: 0 .5em; }
+.choice-a { background: var(--a); } .choice-b { background: var(--b); } .choice-c { background: var(--c); }
+.choice-d { background: var(--d); } .choice-e { background: var(--e); } .choice-f { background: var(--f); }
+.choice-g { background: var(--g); } .choice-h { background: var(--h); }
 ";
 
 /// The headers every answer carries: no framing by other sites, no MIME sniffing, no

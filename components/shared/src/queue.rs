@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::choice::Choice;
+use crate::poll::Poll;
 
 /// The list of queued votes (the original app's key).
 pub const VOTES_KEY: &str = "votes";
@@ -134,8 +135,8 @@ pub struct Vote {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Poison(pub String);
 
-/// Parses and validates one queue entry.
-pub fn parse_entry(entry: &[u8]) -> Result<Vote, Poison> {
+/// Parses and validates one queue entry: a vote for one of `poll`'s options.
+pub fn parse_entry(entry: &[u8], poll: &Poll) -> Result<Vote, Poison> {
     let poison = |reason: &str| Poison(reason.to_owned());
     let value: Value = serde_json::from_slice(entry).map_err(|_| poison("not JSON"))?;
     let object = value
@@ -155,7 +156,9 @@ pub fn parse_entry(entry: &[u8]) -> Result<Vote, Poison> {
         .get("vote")
         .and_then(Value::as_str)
         .ok_or_else(|| poison("vote is missing or not a string"))?;
-    let choice = Choice::parse(vote).ok_or_else(|| poison("vote is not a known option"))?;
+    let choice = poll
+        .choice(vote)
+        .ok_or_else(|| poison("vote is not one of the poll's options"))?;
     let seq = match object.get("seq") {
         None | Some(Value::Null) => None,
         Some(seq) => Some(
@@ -191,11 +194,11 @@ pub struct BatchPlan {
 /// Plans a batch read at `now_micros` (Redis server time). Entries of the original format
 /// have no sequence number; they get `now_micros` plus their position, so within a batch
 /// the later entry wins, and they rank after every vote queued before they were read.
-pub fn plan_batch(now_micros: i64, entries: &[Vec<u8>]) -> BatchPlan {
+pub fn plan_batch(now_micros: i64, entries: &[Vec<u8>], poll: &Poll) -> BatchPlan {
     let mut latest: HashMap<String, (i64, Choice)> = HashMap::new();
     let mut poison = Vec::new();
     for (position, entry) in entries.iter().enumerate() {
-        match parse_entry(entry) {
+        match parse_entry(entry, poll) {
             Ok(vote) => {
                 let seq = vote.seq.unwrap_or(now_micros + position as i64);
                 let current = latest.entry(vote.voter_id).or_insert((seq, vote.choice));
@@ -226,10 +229,17 @@ mod tests {
         json.as_bytes().to_vec()
     }
 
+    fn cats_and_dogs() -> Poll {
+        Poll::new(&["Cats", "Dogs"]).unwrap()
+    }
+
     #[test]
     fn parses_our_entries_and_the_original_format() {
         assert_eq!(
-            parse_entry(br#"{"voter_id":"v1","vote":"a","seq":17,"ts":5}"#),
+            parse_entry(
+                br#"{"voter_id":"v1","vote":"a","seq":17,"ts":5}"#,
+                &cats_and_dogs()
+            ),
             Ok(Vote {
                 voter_id: "v1".into(),
                 choice: Choice::A,
@@ -243,7 +253,7 @@ mod tests {
         .to_json();
         assert_eq!(legacy, r#"{"voter_id":"4f2a","vote":"b"}"#);
         assert_eq!(
-            parse_entry(legacy.as_bytes()),
+            parse_entry(legacy.as_bytes(), &cats_and_dogs()),
             Ok(Vote {
                 voter_id: "4f2a".into(),
                 choice: Choice::B,
@@ -270,10 +280,17 @@ mod tests {
             r#"{"voter_id":"v","vote":"a","seq":"x"}"#,
         ];
         for json in poison {
-            assert!(parse_entry(json.as_bytes()).is_err(), "{json:?}");
+            assert!(
+                parse_entry(json.as_bytes(), &cats_and_dogs()).is_err(),
+                "{json:?}"
+            );
         }
         let longest = format!(r#"{{"voter_id":"{}","vote":"a"}}"#, "é".repeat(255));
-        assert!(parse_entry(longest.as_bytes()).is_ok());
+        assert!(parse_entry(longest.as_bytes(), &cats_and_dogs()).is_ok());
+        let three = Poll::new(&["Cats", "Dogs", "Birds"]).unwrap();
+        let third = br#"{"voter_id":"v","vote":"c"}"#;
+        assert_eq!(parse_entry(third, &three).unwrap().choice, Choice::at(2));
+        assert!(parse_entry(third, &cats_and_dogs()).is_err());
     }
 
     #[test]
@@ -286,6 +303,7 @@ mod tests {
                 entry(r#"{"voter_id":"z","vote":"b","seq":7}"#),
                 entry(r#"{"voter_id":"y","vote":"b","seq":8}"#),
             ],
+            &cats_and_dogs(),
         );
         assert_eq!(
             plan.upserts,
@@ -314,6 +332,7 @@ mod tests {
                 entry("garbage"),
                 entry(r#"{"voter_id":"v","vote":"b"}"#),
             ],
+            &cats_and_dogs(),
         );
         assert_eq!(
             plan.upserts,
@@ -334,15 +353,15 @@ mod tests {
         proptest! {
             #[test]
             fn no_entry_makes_the_parser_panic(entry in prop::collection::vec(any::<u8>(), 0..200)) {
-                let _ = parse_entry(&entry);
-                let _ = plan_batch(0, &[entry]);
+                let _ = parse_entry(&entry, &cats_and_dogs());
+                let _ = plan_batch(0, &[entry], &cats_and_dogs());
             }
 
             #[test]
             fn an_original_format_entry_round_trips(voter_id in "[^\\x00]{1,255}", b in any::<bool>()) {
                 let vote = if b { "b" } else { "a" };
                 let entry = LegacyEntry { voter_id: &voter_id, vote }.to_json();
-                let parsed = parse_entry(entry.as_bytes()).unwrap();
+                let parsed = parse_entry(entry.as_bytes(), &cats_and_dogs()).unwrap();
                 prop_assert_eq!(parsed.voter_id, voter_id);
                 prop_assert_eq!(parsed.choice.as_str(), vote);
                 prop_assert_eq!(parsed.seq, None);

@@ -80,18 +80,32 @@ pub const UPSERT_VOTES: &str = "WITH schema_check AS (SELECT FROM vote_tallies L
   ON CONFLICT (id) DO UPDATE SET vote = EXCLUDED.vote, seq = EXCLUDED.seq
   WHERE votes.seq < EXCLUDED.seq";
 
-/// The tally, `(a, b)`, by primary-key lookups in `vote_tallies`: the same cost at one vote
-/// and at a million. One row even when the table is empty (an aggregate without `GROUP BY`).
+/// The tally, one count per choice `a` to `h`, by primary-key lookups in `vote_tallies`: the
+/// same cost at one vote and at a million. One row even when the table is empty (an aggregate
+/// without `GROUP BY`).
 pub const READ_TALLY: &str = "SELECT
   COALESCE(SUM(count) FILTER (WHERE vote = 'a'), 0)::int8 AS a,
-  COALESCE(SUM(count) FILTER (WHERE vote = 'b'), 0)::int8 AS b
-  FROM vote_tallies WHERE vote IN ('a', 'b')";
+  COALESCE(SUM(count) FILTER (WHERE vote = 'b'), 0)::int8 AS b,
+  COALESCE(SUM(count) FILTER (WHERE vote = 'c'), 0)::int8 AS c,
+  COALESCE(SUM(count) FILTER (WHERE vote = 'd'), 0)::int8 AS d,
+  COALESCE(SUM(count) FILTER (WHERE vote = 'e'), 0)::int8 AS e,
+  COALESCE(SUM(count) FILTER (WHERE vote = 'f'), 0)::int8 AS f,
+  COALESCE(SUM(count) FILTER (WHERE vote = 'g'), 0)::int8 AS g,
+  COALESCE(SUM(count) FILTER (WHERE vote = 'h'), 0)::int8 AS h
+  FROM vote_tallies WHERE vote IN ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h')";
 
-/// The tally, `(a, b)`, counted from `votes`: for a table the original worker made, until our
-/// worker's first write migrates it. A full scan, but one row even on an empty table.
+/// The tally, one count per choice `a` to `h`, counted from `votes`: for a table the original
+/// worker made, until our worker's first write migrates it. A full scan, but one row even on
+/// an empty table.
 pub const COUNT_VOTES: &str = "SELECT
   COUNT(*) FILTER (WHERE vote = 'a') AS a,
-  COUNT(*) FILTER (WHERE vote = 'b') AS b
+  COUNT(*) FILTER (WHERE vote = 'b') AS b,
+  COUNT(*) FILTER (WHERE vote = 'c') AS c,
+  COUNT(*) FILTER (WHERE vote = 'd') AS d,
+  COUNT(*) FILTER (WHERE vote = 'e') AS e,
+  COUNT(*) FILTER (WHERE vote = 'f') AS f,
+  COUNT(*) FILTER (WHERE vote = 'g') AS g,
+  COUNT(*) FILTER (WHERE vote = 'h') AS h
   FROM votes";
 
 /// The original app's result query; its answer must always agree with [`READ_TALLY`].

@@ -1,6 +1,7 @@
 //! Reading a ballot from a request body: an HTML form (`vote=a`) or JSON (`{"vote":"a"}`).
 
-use voting_shared::choice::{Choice, Labels};
+use voting_shared::choice::Choice;
+use voting_shared::poll::Poll;
 
 /// The largest body accepted; a ballot needs a few bytes.
 pub const MAX_BODY_BYTES: usize = 4096;
@@ -29,8 +30,8 @@ impl BadBallot {
     }
 
     /// What went wrong and how to fix it, for the client.
-    pub fn message(&self, labels: &Labels) -> String {
-        let choose = format!("vote \"a\" ({}) or \"b\" ({})", labels.a, labels.b);
+    pub fn message(&self, poll: &Poll) -> String {
+        let choose = format!("vote {}", poll.choices_in_words());
         match self {
             BadBallot::WrongContentType { expected } => format!("send the ballot as {expected}"),
             BadBallot::TooLarge => format!("the body is larger than {MAX_BODY_BYTES} bytes"),
@@ -49,8 +50,8 @@ pub fn has_content_type(header: Option<&str>, expected: &str) -> bool {
         .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case(expected))
 }
 
-/// The choice in an `application/x-www-form-urlencoded` body.
-pub fn from_form(body: &[u8]) -> Result<Choice, BadBallot> {
+/// The choice in an `application/x-www-form-urlencoded` body, one of `poll`'s.
+pub fn from_form(body: &[u8], poll: &Poll) -> Result<Choice, BadBallot> {
     if !is_well_formed_form(body) {
         return Err(BadBallot::Malformed("form body"));
     }
@@ -61,11 +62,11 @@ pub fn from_form(body: &[u8]) -> Result<Choice, BadBallot> {
     if votes.next().is_some() {
         return Err(BadBallot::RepeatedVote);
     }
-    Choice::parse(&vote).ok_or(BadBallot::UnknownOption(vote))
+    poll.choice(&vote).ok_or(BadBallot::UnknownOption(vote))
 }
 
-/// The choice in a JSON body `{"vote": "a"}`; other fields are ignored.
-pub fn from_json(body: &[u8]) -> Result<Choice, BadBallot> {
+/// The choice in a JSON body `{"vote": "a"}`, one of `poll`'s; other fields are ignored.
+pub fn from_json(body: &[u8], poll: &Poll) -> Result<Choice, BadBallot> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| BadBallot::Malformed("JSON"))?;
     let object = value
@@ -73,9 +74,9 @@ pub fn from_json(body: &[u8]) -> Result<Choice, BadBallot> {
         .ok_or(BadBallot::Malformed("JSON: expected an object"))?;
     match object.get("vote") {
         None => Err(BadBallot::MissingVote),
-        Some(serde_json::Value::String(vote)) => {
-            Choice::parse(vote).ok_or_else(|| BadBallot::UnknownOption(vote.clone()))
-        }
+        Some(serde_json::Value::String(vote)) => poll
+            .choice(vote)
+            .ok_or_else(|| BadBallot::UnknownOption(vote.clone())),
         Some(other) => Err(BadBallot::UnknownOption(other.to_string())),
     }
 }
@@ -94,18 +95,49 @@ fn is_well_formed_form(body: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    fn cats_and_dogs() -> Poll {
+        Poll::new(&["Cats", "Dogs"]).unwrap()
+    }
+
     #[test]
     fn reads_the_form_field() {
-        assert_eq!(from_form(b"vote=a"), Ok(Choice::A));
-        assert_eq!(from_form(b"other=1&vote=b"), Ok(Choice::B));
-        assert_eq!(from_form(b""), Err(BadBallot::MissingVote));
-        assert_eq!(from_form(b"votes=a"), Err(BadBallot::MissingVote));
+        assert_eq!(from_form(b"vote=a", &cats_and_dogs()), Ok(Choice::A));
         assert_eq!(
-            from_form(b"vote=c"),
+            from_form(b"other=1&vote=b", &cats_and_dogs()),
+            Ok(Choice::B)
+        );
+        assert_eq!(
+            from_form(b"", &cats_and_dogs()),
+            Err(BadBallot::MissingVote)
+        );
+        assert_eq!(
+            from_form(b"votes=a", &cats_and_dogs()),
+            Err(BadBallot::MissingVote)
+        );
+        assert_eq!(
+            from_form(b"vote=c", &cats_and_dogs()),
             Err(BadBallot::UnknownOption("c".into()))
         );
-        assert_eq!(from_form(b"vote=a&vote=b"), Err(BadBallot::RepeatedVote));
-        assert_eq!(from_form(b"vote=%61"), Ok(Choice::A));
+        assert_eq!(
+            from_form(b"vote=a&vote=b", &cats_and_dogs()),
+            Err(BadBallot::RepeatedVote)
+        );
+        assert_eq!(from_form(b"vote=%61", &cats_and_dogs()), Ok(Choice::A));
+    }
+
+    #[test]
+    fn accepts_exactly_the_polls_options() {
+        let three = Poll::new(&["Cats", "Dogs", "Birds"]).unwrap();
+        assert_eq!(from_form(b"vote=c", &three), Ok(Choice::at(2)));
+        assert_eq!(from_json(br#"{"vote":"c"}"#, &three), Ok(Choice::at(2)));
+        assert_eq!(
+            from_form(b"vote=d", &three),
+            Err(BadBallot::UnknownOption("d".into()))
+        );
+        assert_eq!(
+            BadBallot::UnknownOption("d".into()).message(&three),
+            r#"unknown option "d": vote "a" (Cats), "b" (Dogs) or "c" (Birds)"#
+        );
     }
 
     #[test]
@@ -118,7 +150,7 @@ mod tests {
             b"vote=a\n",
         ] {
             assert_eq!(
-                from_form(body),
+                from_form(body, &cats_and_dogs()),
                 Err(BadBallot::Malformed("form body")),
                 "{body:?}"
             );
@@ -127,23 +159,32 @@ mod tests {
 
     #[test]
     fn reads_the_json_field() {
-        assert_eq!(from_json(br#"{"vote":"b"}"#), Ok(Choice::B));
-        assert_eq!(from_json(br#"{"vote":"a","note":"x"}"#), Ok(Choice::A));
-        assert_eq!(from_json(br#"{}"#), Err(BadBallot::MissingVote));
         assert_eq!(
-            from_json(br#"{"vote":"C"}"#),
+            from_json(br#"{"vote":"b"}"#, &cats_and_dogs()),
+            Ok(Choice::B)
+        );
+        assert_eq!(
+            from_json(br#"{"vote":"a","note":"x"}"#, &cats_and_dogs()),
+            Ok(Choice::A)
+        );
+        assert_eq!(
+            from_json(br#"{}"#, &cats_and_dogs()),
+            Err(BadBallot::MissingVote)
+        );
+        assert_eq!(
+            from_json(br#"{"vote":"C"}"#, &cats_and_dogs()),
             Err(BadBallot::UnknownOption("C".into()))
         );
         assert_eq!(
-            from_json(br#"{"vote":1}"#),
+            from_json(br#"{"vote":1}"#, &cats_and_dogs()),
             Err(BadBallot::UnknownOption("1".into()))
         );
         assert_eq!(
-            from_json(br#"{"vote":"a""#),
+            from_json(br#"{"vote":"a""#, &cats_and_dogs()),
             Err(BadBallot::Malformed("JSON"))
         );
         assert_eq!(
-            from_json(br#"["a"]"#),
+            from_json(br#"["a"]"#, &cats_and_dogs()),
             Err(BadBallot::Malformed("JSON: expected an object"))
         );
     }
@@ -164,8 +205,7 @@ mod tests {
 
     #[test]
     fn messages_say_how_to_fix_the_ballot() {
-        let labels = Labels::new("Cats", "Dogs");
-        let message = BadBallot::UnknownOption("c".into()).message(&labels);
+        let message = BadBallot::UnknownOption("c".into()).message(&cats_and_dogs());
         assert_eq!(
             message,
             "unknown option \"c\": vote \"a\" (Cats) or \"b\" (Dogs)"
@@ -179,32 +219,36 @@ mod tests {
 
         use super::*;
 
+        fn eight_options() -> Poll {
+            Poll::new(&["1", "2", "3", "4", "5", "6", "7", "8"]).unwrap()
+        }
+
         proptest! {
             #[test]
             fn no_body_makes_a_parser_panic(body in prop::collection::vec(any::<u8>(), 0..200)) {
-                let _ = from_form(&body);
-                let _ = from_json(&body);
+                let _ = from_form(&body, &cats_and_dogs());
+                let _ = from_json(&body, &cats_and_dogs());
             }
 
             #[test]
             fn a_valid_form_ballot_round_trips(
-                b in any::<bool>(),
+                index in 0..8usize,
                 other in prop::collection::vec(("[a-uw-z]{1,8}", "[a-zA-Z0-9]{0,8}"), 0..4),
             ) {
-                let choice = if b { Choice::B } else { Choice::A };
+                let choice = Choice::at(index);
                 let mut fields: Vec<(String, String)> = other;
                 fields.push(("vote".into(), choice.as_str().into()));
                 let body = form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(&fields)
                     .finish();
-                prop_assert_eq!(from_form(body.as_bytes()), Ok(choice));
+                prop_assert_eq!(from_form(body.as_bytes(), &eight_options()), Ok(choice));
             }
 
             #[test]
-            fn a_valid_json_ballot_round_trips(b in any::<bool>(), note in ".{0,20}") {
-                let choice = if b { Choice::B } else { Choice::A };
+            fn a_valid_json_ballot_round_trips(index in 0..8usize, note in ".{0,20}") {
+                let choice = Choice::at(index);
                 let body = serde_json::json!({ "note": note, "vote": choice.as_str() }).to_string();
-                prop_assert_eq!(from_json(body.as_bytes()), Ok(choice));
+                prop_assert_eq!(from_json(body.as_bytes(), &eight_options()), Ok(choice));
             }
         }
     }

@@ -16,8 +16,9 @@ use voting_glue::doorbell;
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::{Reply, send};
 use voting_glue::variable;
-use voting_shared::choice::{Choice, Labels};
+use voting_shared::choice::Choice;
 use voting_shared::diagnosis::RedisProblem;
+use voting_shared::poll::Poll;
 use voting_shared::queue::{DOORBELL, ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
 
 use crate::ballot::BadBallot;
@@ -42,8 +43,8 @@ async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
     // A vote was queued exactly when a POST got a 2xx: then, once the answer is sent, ring
     // the worker's HTTP doorbell if there is one.
     let is_post = request.method() == Method::Post;
-    let reply = match Labels::from_variables(variable) {
-        Ok(labels) => route(request, &labels).await,
+    let reply = match Poll::from_variables(variable) {
+        Ok(poll) => route(request, &poll).await,
         Err(error) => {
             eprintln!("vote: {error:#}");
             Reply::text(
@@ -73,25 +74,25 @@ async fn ring_http_doorbell() {
     }
 }
 
-async fn route(request: IncomingRequest, labels: &Labels) -> Reply {
+async fn route(request: IncomingRequest, poll: &Poll) -> Reply {
     let path = request.path_with_query().unwrap_or_default();
     let path = path.split('?').next().unwrap_or_default();
     let api = path.trim_end_matches('/') == "/api/vote";
     let cookies = header_values(&request, "cookie");
-    let current = voter::current_choice(&cookies);
+    let current = voter::current_choice(&cookies, poll);
     if request.method() == Method::Post && is_cross_site(&request) {
         let interface = if api { Interface::Api } else { Interface::Page };
         let message = "votes from other sites are refused: vote on this site's own page";
-        return error_reply(interface, 403, labels, current, message);
+        return error_reply(interface, 403, poll, current, message);
     }
     match (api, request.method()) {
-        (true, Method::Post) => cast(request, Interface::Api, labels, &cookies).await,
+        (true, Method::Post) => cast(request, Interface::Api, poll, &cookies).await,
         (true, _) => {
-            error_reply(Interface::Api, 405, labels, None, "use POST").header("allow", "POST")
+            error_reply(Interface::Api, 405, poll, None, "use POST").header("allow", "POST")
         }
-        (false, Method::Get | Method::Head) => page_reply(200, labels, current, Message::Idle),
-        (false, Method::Post) => cast(request, Interface::Page, labels, &cookies).await,
-        (false, _) => error_reply(Interface::Page, 405, labels, current, "use GET or POST")
+        (false, Method::Get | Method::Head) => page_reply(200, poll, current, Message::Idle),
+        (false, Method::Post) => cast(request, Interface::Page, poll, &cookies).await,
+        (false, _) => error_reply(Interface::Page, 405, poll, current, "use GET or POST")
             .header("allow", "GET, HEAD, POST"),
     }
 }
@@ -112,20 +113,14 @@ fn is_cross_site(request: &IncomingRequest) -> bool {
 async fn cast(
     request: IncomingRequest,
     interface: Interface,
-    labels: &Labels,
+    poll: &Poll,
     cookies: &[String],
 ) -> Reply {
-    let current = voter::current_choice(cookies);
-    let choice = match read_ballot(request, interface).await {
+    let current = voter::current_choice(cookies, poll);
+    let choice = match read_ballot(request, interface, poll).await {
         Ok(choice) => choice,
         Err(bad) => {
-            return error_reply(
-                interface,
-                bad.status(),
-                labels,
-                current,
-                &bad.message(labels),
-            );
+            return error_reply(interface, bad.status(), poll, current, &bad.message(poll));
         }
     };
     let voter = match queue_vote(voter::cookie(cookies, VOTER_COOKIE), choice) {
@@ -140,11 +135,11 @@ async fn cast(
                     problem.advice()
                 ),
             };
-            return error_reply(interface, 503, labels, current, &message);
+            return error_reply(interface, 503, poll, current, &message);
         }
     };
     let reply = match interface {
-        Interface::Page => page_reply(200, labels, Some(choice), Message::Confirmation),
+        Interface::Page => page_reply(200, poll, Some(choice), Message::Confirmation),
         Interface::Api => Reply::json(
             202,
             &serde_json::json!({ "voter_id": voter.id, "vote": choice.as_str() }),
@@ -160,7 +155,11 @@ async fn cast(
     )
 }
 
-async fn read_ballot(request: IncomingRequest, interface: Interface) -> Result<Choice, BadBallot> {
+async fn read_ballot(
+    request: IncomingRequest,
+    interface: Interface,
+    poll: &Poll,
+) -> Result<Choice, BadBallot> {
     let expected = match interface {
         Interface::Page => ballot::FORM,
         Interface::Api => ballot::JSON,
@@ -184,8 +183,8 @@ async fn read_ballot(request: IncomingRequest, interface: Interface) -> Result<C
         }
     }
     match interface {
-        Interface::Page => ballot::from_form(&body),
-        Interface::Api => ballot::from_json(&body),
+        Interface::Page => ballot::from_form(&body, poll),
+        Interface::Api => ballot::from_json(&body, poll),
     }
 }
 
@@ -248,8 +247,8 @@ fn header_values(request: &IncomingRequest, name: &str) -> Vec<String> {
 }
 
 /// The voting page, showing `chosen` as the visitor's choice.
-fn page_reply(status: u16, labels: &Labels, chosen: Option<Choice>, message: Message) -> Reply {
-    Reply::html(status, page::render(labels, chosen, message))
+fn page_reply(status: u16, poll: &Poll, chosen: Option<Choice>, message: Message) -> Reply {
+    Reply::html(status, page::render(poll, chosen, message))
 }
 
 /// An error answer in the interface's format: the page with a notice (and the visitor's
@@ -257,12 +256,12 @@ fn page_reply(status: u16, labels: &Labels, chosen: Option<Choice>, message: Mes
 fn error_reply(
     interface: Interface,
     status: u16,
-    labels: &Labels,
+    poll: &Poll,
     current: Option<Choice>,
     message: &str,
 ) -> Reply {
     match interface {
-        Interface::Page => page_reply(status, labels, current, Message::Error(message)),
+        Interface::Page => page_reply(status, poll, current, Message::Error(message)),
         Interface::Api => Reply::json(status, &serde_json::json!({ "error": message })),
     }
 }

@@ -1,8 +1,13 @@
-//! The voting page, complete without JavaScript: one form, one large button per option.
-//! The visitor's current choice is marked in words and with a check mark, not by colour alone.
+//! The voting page, complete without JavaScript: the question, then one form with one large
+//! button per option. The visitor's current choice is marked in words and with a check mark,
+//! not by colour alone.
 
-use voting_shared::choice::{Choice, Labels};
+use voting_shared::choice::Choice;
 use voting_shared::html::{self, escape};
+use voting_shared::poll::Poll;
+
+/// More options than this get compact buttons, so that eight still fit a phone's screen.
+const ROOMY_OPTIONS: usize = 4;
 
 /// What the page says under the buttons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,15 +20,13 @@ pub enum Message<'a> {
     Error(&'a str),
 }
 
-/// Renders the page; `chosen` is the visitor's current vote.
-pub fn render(labels: &Labels, chosen: Option<Choice>, message: Message) -> String {
-    let a = escape(&labels.a);
-    let b = escape(&labels.b);
-    let buttons: String = Choice::ALL
-        .into_iter()
-        .map(|choice| {
-            let label = escape(labels.of(choice));
-            let value = choice.as_str();
+/// Renders the page; `chosen` is the visitor's current vote, one of the poll's options.
+pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message) -> String {
+    let question = escape(poll.question());
+    let buttons: String = poll
+        .options()
+        .map(|(choice, label)| {
+            let label = escape(label);
             let pressed = chosen == Some(choice);
             let state = if pressed {
                 "<span class=\"state\">&#10003; Your vote</span>"
@@ -31,19 +34,21 @@ pub fn render(labels: &Labels, chosen: Option<Choice>, message: Message) -> Stri
                 "<span class=\"state\">Vote</span>"
             };
             format!(
-                "<button id=\"{value}\" name=\"vote\" value=\"{value}\" type=\"submit\" \
-                 aria-pressed=\"{pressed}\"><span class=\"label\">{label}</span>{state}</button>\n"
+                "<button id=\"{choice}\" class=\"choice-{choice}\" name=\"vote\" value=\"{choice}\" \
+                 type=\"submit\" aria-pressed=\"{pressed}\"><span class=\"label\">{label}</span>\
+                 {state}</button>\n"
             )
         })
         .collect();
-    let status = match (message, chosen) {
+    let chosen_label = chosen.and_then(|choice| poll.label(choice));
+    let status = match (message, chosen_label) {
         (Message::Error(error), _) => {
             format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(error))
         }
-        (message, Some(choice)) => format!(
+        (message, Some(label)) => format!(
             "<p class=\"cast\" role=\"status\">{thanks}Your vote: <strong>{}</strong>. \
              You can change it at any time.</p>",
-            escape(labels.of(choice)),
+            escape(label),
             thanks = if message == Message::Confirmation {
                 "Thanks! "
             } else {
@@ -55,26 +60,35 @@ pub fn render(labels: &Labels, chosen: Option<Choice>, message: Message) -> Stri
                 .to_owned()
         }
     };
+    let size = if poll.option_count() > ROOMY_OPTIONS {
+        "compact"
+    } else {
+        "roomy"
+    };
     let main = format!(
-        r#"<h1>{a} or {b}?</h1>
-<form method="post" action="/" aria-label="Your vote">
+        r#"<h1>{question}</h1>
+<form method="post" action="/" aria-label="Your vote" class="{size}">
 {buttons}</form>
 {status}
 "#
     );
     let footer = "<a href=\"/result\">See the results</a> · Served by a Spin WebAssembly component";
-    html::page(&format!("{a} or {b}? — vote"), STYLE, &main, footer, "")
+    html::page(&format!("{question} — vote"), STYLE, &main, footer, "")
 }
 
 const STYLE: &str = "\
 form { display: flex; flex-wrap: wrap; gap: clamp(.75rem, 2vw, 1.5rem); justify-content: center; margin: 1.5rem 0 1rem; }
 button { flex: 1 1 14rem; min-height: clamp(6rem, 18vw, 14rem); display: flex; flex-direction: column;
   align-items: center; justify-content: center; gap: .4em; padding: 1rem; border: 4px solid transparent;
-  border-radius: 14px; color: #fff; font: inherit; cursor: pointer; transition: transform .1s; }
+  border-radius: 14px; color: #fff; font: inherit; cursor: pointer; transition: transform .1s;
+  overflow-wrap: anywhere; }
 button:hover { transform: translateY(-2px); }
-#a { background: var(--a); } #b { background: var(--b); }
 .label { font-size: clamp(1.6rem, 1.1rem + 3vw, 3.6rem); font-weight: 700; }
+.compact { gap: clamp(.5rem, 1.5vw, 1rem); }
+.compact button { flex-basis: 18rem; min-height: clamp(3.5rem, 9vw, 7rem); padding: .6rem 1rem; gap: .2em; }
+.compact .label { font-size: clamp(1.2rem, 1rem + 1.6vw, 2.4rem); }
 .state { font-size: .9em; padding: .15em .8em; border-radius: 99px; border: 2px solid #fff8; }
+.compact .state { font-size: .8em; }
 button[aria-pressed=true] { border-color: var(--text); box-shadow: 0 0 0 3px var(--card) inset; }
 button[aria-pressed=true] .state { background: #fff; color: #000; font-weight: 700; border-color: #fff; }
 .cast { margin: .75rem 0 0; }
@@ -84,38 +98,55 @@ button[aria-pressed=true] .state { background: #fff; color: #000; font-weight: 7
 mod tests {
     use super::*;
 
-    fn labels() -> Labels {
-        Labels::new("Cats", "Dogs")
+    fn cats_and_dogs() -> Poll {
+        Poll::new(&["Cats", "Dogs"]).unwrap()
     }
 
     #[test]
     fn shows_both_options_as_buttons_of_one_form() {
-        let page = render(&labels(), None, Message::Idle);
+        let page = render(&cats_and_dogs(), None, Message::Idle);
         assert!(page.contains("<title>Cats or Dogs? — vote</title>"));
+        assert!(page.contains("<h1>Cats or Dogs?</h1>"));
         assert!(page.contains(
             r#"value="a" type="submit" aria-pressed="false"><span class="label">Cats</span>"#
         ));
         assert!(page.contains(
             r#"value="b" type="submit" aria-pressed="false"><span class="label">Dogs</span>"#
         ));
+        assert!(page.contains(r#"class="roomy""#));
         assert!(!page.contains("&#10003;"));
     }
 
     #[test]
+    fn shows_every_option_in_order_compact_past_four() {
+        let labels = [
+            "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
+        ];
+        let page = render(&Poll::new(&labels).unwrap(), None, Message::Idle);
+        let positions: Vec<usize> = labels
+            .iter()
+            .map(|label| page.find(&format!(">{label}</span>")).unwrap())
+            .collect();
+        assert!(positions.is_sorted(), "{positions:?}");
+        assert!(page.contains(r#"<button id="h" class="choice-h" name="vote" value="h""#));
+        assert!(page.contains(r#"class="compact""#));
+    }
+
+    #[test]
     fn highlights_the_current_choice() {
-        let page = render(&labels(), Some(Choice::B), Message::Idle);
+        let page = render(&cats_and_dogs(), Some(Choice::B), Message::Idle);
         assert!(page.contains(
             r#"aria-pressed="true"><span class="label">Dogs</span><span class="state">&#10003; Your vote</span>"#
         ));
         assert!(page.contains("Your vote: <strong>Dogs</strong>"));
         assert!(!page.contains("Thanks!"));
-        let confirmed = render(&labels(), Some(Choice::B), Message::Confirmation);
+        let confirmed = render(&cats_and_dogs(), Some(Choice::B), Message::Confirmation);
         assert!(confirmed.contains("Thanks! Your vote: <strong>Dogs</strong>"));
     }
 
     #[test]
     fn escapes_labels_and_notices() {
-        let hostile = Labels::new("<script>x</script>", "\"&");
+        let hostile = Poll::new(&["<script>x</script>", "\"&"]).unwrap();
         let page = render(&hostile, Some(Choice::A), Message::Error("<b>oops</b>"));
         assert!(!page.contains("<script>x"));
         assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));

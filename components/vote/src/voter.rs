@@ -8,6 +8,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use voting_shared::choice::Choice;
 use voting_shared::cookie;
+use voting_shared::poll::Poll;
 
 pub use voting_shared::cookie::{CHOICE_COOKIE, VOTER_COOKIE};
 /// A year: one voter keeps one identity across visits.
@@ -73,10 +74,11 @@ pub fn cookie<'a>(headers: &'a [String], name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.trim())
 }
 
-/// The choice to show as the visitor's current vote: the last one cast with a voter cookie.
-pub fn current_choice(cookie_headers: &[String]) -> Option<Choice> {
+/// The choice to show as the visitor's current vote: the last one cast with a voter cookie, if
+/// the poll still offers it.
+pub fn current_choice(cookie_headers: &[String], poll: &Poll) -> Option<Choice> {
     cookie(cookie_headers, VOTER_COOKIE)?;
-    Choice::parse(cookie(cookie_headers, CHOICE_COOKIE)?)
+    poll.choice(cookie(cookie_headers, CHOICE_COOKIE)?)
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -148,9 +150,19 @@ mod tests {
     #[test]
     fn the_current_choice_needs_a_voter_cookie() {
         let voter = vec!["voter_id=abc.def; vote=b".to_owned()];
-        assert_eq!(current_choice(&voter), Some(Choice::B));
-        assert_eq!(current_choice(&["vote=b".to_owned()]), None);
-        assert_eq!(current_choice(&["voter_id=x; vote=z".to_owned()]), None);
+        let poll = Poll::new(&["Cats", "Dogs"]).unwrap();
+        assert_eq!(current_choice(&voter, &poll), Some(Choice::B));
+        assert_eq!(current_choice(&["vote=b".to_owned()], &poll), None);
+        assert_eq!(
+            current_choice(&["voter_id=x; vote=z".to_owned()], &poll),
+            None
+        );
+        let gone = ["voter_id=x; vote=c".to_owned()];
+        assert_eq!(
+            current_choice(&gone, &poll),
+            None,
+            "not an option of this poll"
+        );
     }
 
     #[test]
@@ -172,7 +184,7 @@ mod tests {
                 let voter = identify(Some(&cookie), b"secret", [7; ID_BYTES]);
                 prop_assert!(voter.new_cookie.is_some(), "an unsigned value is never trusted");
                 let headers = vec![cookie];
-                let _ = current_choice(&headers);
+                let _ = current_choice(&headers, &Poll::new(&["x", "y"]).unwrap());
             }
 
             #[test]

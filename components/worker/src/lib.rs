@@ -14,6 +14,8 @@ use spin_sdk::redis::{self, RedisParameter, RedisResult};
 use spin_sdk::{http_component, redis_component};
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::{Reply, send};
+use voting_glue::variable;
+use voting_shared::poll::Poll;
 use voting_shared::queue::{
     ACKNOWLEDGE_SCRIPT, BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, LAST_BATCH_KEY, Poison,
     READ_SCRIPT, Upsert, VOTES_KEY, plan_batch,
@@ -41,8 +43,10 @@ async fn on_http_doorbell(request: IncomingRequest, response_out: ResponseOutpar
     send(reply, "", response_out).await;
 }
 
-/// Why a drain stopped, by the dependency that failed, so the log gives the right advice.
+/// Why a drain stopped, by what failed, so the log gives the right advice.
 enum Failure {
+    /// The poll's options are misconfigured: nothing can be told valid or poison.
+    Poll(anyhow::Error),
     Redis(anyhow::Error),
     Postgres(anyhow::Error),
 }
@@ -51,6 +55,7 @@ enum Failure {
 fn drain_or_log() -> Result<(), &'static str> {
     drain().map_err(|failure| {
         match failure {
+            Failure::Poll(error) => eprintln!("worker: {error:#}"),
             Failure::Redis(error) => {
                 voting_glue::redis::diagnose("worker", &error);
             }
@@ -62,8 +67,10 @@ fn drain_or_log() -> Result<(), &'static str> {
     })
 }
 
-/// Moves every queued vote into PostgreSQL.
+/// Moves every queued vote for one of the poll's options into PostgreSQL; any other entry
+/// is dead-lettered.
 fn drain() -> Result<(), Failure> {
+    let poll = Poll::from_variables(variable).map_err(Failure::Poll)?;
     let redis = voting_glue::redis::open().map_err(Failure::Redis)?;
     // Most doorbells find the queue already drained: connect to PostgreSQL only when needed.
     let mut database: Option<pg4::Connection> = None;
@@ -72,7 +79,7 @@ fn drain() -> Result<(), Failure> {
         if entries.is_empty() {
             return Ok(());
         }
-        let plan = plan_batch(now_micros, &entries);
+        let plan = plan_batch(now_micros, &entries, &poll);
         for (position, Poison(reason)) in &plan.poison {
             eprintln!(
                 "worker: moving an entry to {DEAD_LETTER_KEY} ({reason}): {}",

@@ -54,9 +54,8 @@ pub struct ChangesReport {
 
 impl ChangesReport {
     fn tally_matches(&self) -> bool {
-        self.after.is_some_and(|after| {
-            after.a - self.before.a == self.expected.a && after.b - self.before.b == self.expected.b
-        })
+        self.after
+            .is_some_and(|after| after - self.before == self.expected)
     }
 
     pub fn is_success(&self) -> bool {
@@ -107,10 +106,8 @@ pub async fn changes(
         )
     };
     let spinner = progress::spinner("waiting for /result/api to show every last vote");
-    let (after, reached) = wait::until_tally(target, options.limit, |tally| {
-        tally.a - before.a == expected.a && tally.b - before.b == expected.b
-    })
-    .await;
+    let (after, reached) =
+        wait::until_tally(target, options.limit, |tally| tally - before == expected).await;
     spinner.finish_and_clear();
     let stored = match postgres {
         Some(postgres) => {
@@ -147,7 +144,9 @@ impl fmt::Display for ChangesReport {
         writeln!(
             f,
             "accepted:   {} votes; last votes a {}, b {}",
-            self.accepted_votes, self.expected.a, self.expected.b
+            self.accepted_votes,
+            self.expected.of(Choice::A),
+            self.expected.of(Choice::B)
         )?;
         match (self.settled, self.after) {
             (Some(time), _) => writeln!(
@@ -159,10 +158,10 @@ impl fmt::Display for ChangesReport {
                 f,
                 "tally:      NOT the last accepted votes within {}: a +{} (expected +{}), b +{} (expected +{})",
                 millis(self.limit),
-                after.a - self.before.a,
-                self.expected.a,
-                after.b - self.before.b,
-                self.expected.b
+                after.of(Choice::A) - self.before.of(Choice::A),
+                self.expected.of(Choice::A),
+                after.of(Choice::B) - self.before.of(Choice::B),
+                self.expected.of(Choice::B)
             )?,
             (None, None) => writeln!(f, "tally:      /result/api never answered")?,
         }

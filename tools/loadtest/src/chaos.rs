@@ -77,7 +77,7 @@ impl ChaosReport {
             && self.duplicated <= 0
             && self
                 .results
-                .is_some_and(|(shown, stored)| shown.a >= stored.a && shown.b >= stored.b)
+                .is_some_and(|(shown, stored)| shown.covers(&stored))
             && self.drained
             && self.faults.iter().all(|fault| fault.error.is_none())
     }
@@ -158,17 +158,13 @@ pub async fn chaos(
     // With the queue empty every vote is committed, so the first tally read is final.
     let (after, _) = wait::until_tally(target, options.converge_limit, |_| true).await;
     let stored = postgres.stored_votes(&ids).await?;
-    let stored_counts = Counts {
-        a: stored.values().filter(|vote| *vote == "a").count() as i64,
-        b: stored.values().filter(|vote| *vote == "b").count() as i64,
-    };
-    let results = after.map(|after| {
-        let shown = Counts {
-            a: after.a - before.a,
-            b: after.b - before.b,
-        };
-        (shown, stored_counts)
-    });
+    let mut stored_counts = Counts::default();
+    for vote in stored.values() {
+        if let Some(choice) = Choice::parse(vote) {
+            stored_counts.add_vote(choice);
+        }
+    }
+    let results = after.map(|after| (after - before, stored_counts));
     // Votes never confirmed may be counted too, some under ids the tool never learnt.
     let duplicated = results.map_or(0, |(shown, stored)| {
         shown.total() - stored.total() - unconfirmed
@@ -241,11 +237,11 @@ impl fmt::Display for ChaosReport {
             Some((shown, stored)) => writeln!(
                 f,
                 "results:    /result/api gained a {}, b {}; PostgreSQL stores a {}, b {} for the accepted voters{}",
-                shown.a,
-                shown.b,
-                stored.a,
-                stored.b,
-                if shown.a >= stored.a && shown.b >= stored.b {
+                shown.of(Choice::A),
+                shown.of(Choice::B),
+                stored.of(Choice::A),
+                stored.of(Choice::B),
+                if shown.covers(&stored) {
                     ""
                 } else {
                     ": the results do NOT show every stored vote"

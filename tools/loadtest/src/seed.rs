@@ -15,6 +15,7 @@ use crate::split::Split;
 use crate::stats::{Latencies, Statuses, millis};
 use crate::target::Target;
 use crate::wait;
+use voting_shared::choice::Choice;
 use voting_shared::counts::Counts;
 
 pub struct SeedOptions {
@@ -50,9 +51,8 @@ pub struct Drain {
 impl Drain {
     /// The tally moved by exactly the accepted votes.
     fn is_exact(&self, expected: Counts) -> bool {
-        self.after.is_some_and(|after| {
-            after.a - self.before.a == expected.a && after.b - self.before.b == expected.b
-        })
+        self.after
+            .is_some_and(|after| after - self.before == expected)
     }
 }
 
@@ -150,7 +150,9 @@ impl fmt::Display for SeedReport {
         writeln!(
             f,
             "accepted:   {} (a {}, b {})",
-            self.accepted, self.expected.a, self.expected.b
+            self.accepted,
+            self.expected.of(Choice::A),
+            self.expected.of(Choice::B)
         )?;
         let Some(drain) = &self.drain else {
             return writeln!(f, "drain:      not measured (--no-drain)");
@@ -171,10 +173,10 @@ impl fmt::Display for SeedReport {
             Some(after) => writeln!(
                 f,
                 "tally:      a {} (+{}), b {} (+{}){}",
-                after.a,
-                after.a - drain.before.a,
-                after.b,
-                after.b - drain.before.b,
+                after.of(Choice::A),
+                after.of(Choice::A) - drain.before.of(Choice::A),
+                after.of(Choice::B),
+                after.of(Choice::B) - drain.before.of(Choice::B),
                 if drain.is_exact(self.expected) {
                     ": exactly the accepted votes"
                 } else {
