@@ -96,6 +96,8 @@ impl Chromium {
             "--disable-background-networking".to_owned(),
             "--disable-component-update".to_owned(),
             "--disable-sync".to_owned(),
+            // No animations: a screenshot shows the page as it settles, not mid-transition.
+            "--force-prefers-reduced-motion".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
             format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
         ];

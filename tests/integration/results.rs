@@ -1,4 +1,5 @@
-//! The result component's answers: ETags and 304s, the health check, escaped labels.
+//! The result component's answers: ETags and 304s, the health check, escaped labels, where
+//! to vote (the address and its QR code).
 
 use spin_test_host::App;
 use voting_tests::{TestEnv, Visitor};
@@ -94,4 +95,65 @@ async fn labels_from_configuration_are_escaped_on_every_page() {
     let api = env.app.get("/result/api").await.unwrap();
     let tally: serde_json::Value = serde_json::from_slice(api.body()).unwrap();
     assert_eq!(tally["option_a"], "<script>alert(1)</script>");
+}
+
+/// The results page as a browser sent to `host` asks for it, through a TLS proxy when `proto`.
+async fn results_page(env: &TestEnv, host: &str, proto: Option<&str>) -> String {
+    let mut request = http::Request::builder().uri("/result").header("host", host);
+    if let Some(proto) = proto {
+        request = request.header("x-forwarded-proto", proto);
+    }
+    let response = env
+        .app
+        .send(request.body(bytes::Bytes::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    String::from_utf8(response.body().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn the_results_page_shows_where_to_vote_with_a_qr_code() {
+    let env = TestEnv::start().await.unwrap();
+    let page = results_page(&env, "10.1.2.3:3000", None).await;
+    assert!(
+        page.contains(r#"Vote at <a id="vote-url" href="http://10.1.2.3:3000/">"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<div class="qr"><svg "#), "{page}");
+    let proxied = results_page(&env, "poll.example.net", Some("https")).await;
+    assert!(
+        proxied.contains(r#"href="https://poll.example.net/""#),
+        "{proxied}"
+    );
+
+    let public = TestEnv::setup()
+        .env(
+            "SPIN_VARIABLE_PUBLIC_URL",
+            "https://poll.example.org/room-1",
+        )
+        .start()
+        .await
+        .unwrap();
+    let page = results_page(&public, "10.1.2.3:3000", None).await;
+    assert!(
+        page.contains(r#"href="https://poll.example.org/room-1/""#),
+        "{page}"
+    );
+
+    let mistaken = TestEnv::setup()
+        .env("SPIN_VARIABLE_PUBLIC_URL", "poll.example.org")
+        .start()
+        .await
+        .unwrap();
+    let page = results_page(&mistaken, "10.1.2.3:3000", None).await;
+    assert!(page.contains(r#"href="http://10.1.2.3:3000/""#), "{page}");
+    assert!(
+        mistaken
+            .app
+            .logs()
+            .contains("the variable public_url is not an http:// or https:// address"),
+        "{}",
+        mistaken.app.logs()
+    );
 }

@@ -8,6 +8,7 @@
 
 mod metrics;
 mod page;
+mod qr;
 mod tally;
 
 use anyhow::{Context, bail};
@@ -61,7 +62,7 @@ fn respond(request: &Request) -> Reply {
         }
     };
     match request.path().trim_end_matches('/') {
-        "/result" => results_page(&poll),
+        "/result" => results_page(request, &poll),
         "/result/api" => results_api(request, &poll),
         "/healthz" => health(),
         "/metrics" => metrics(&poll),
@@ -94,10 +95,30 @@ async fn catch_up() -> anyhow::Result<()> {
     doorbell::ring(&url).await
 }
 
-fn results_page(poll: &Poll) -> Reply {
+fn results_page(request: &Request, poll: &Poll) -> Reply {
     let tally = read_tally(poll).map_err(|error| postgres::diagnose("result", &error));
     let status = if tally.is_ok() { 200 } else { 503 };
-    Reply::html(status, page::render(poll, tally))
+    Reply::html(
+        status,
+        page::render(poll, tally, vote_url(request).as_deref()),
+    )
+}
+
+/// Where voters go, for the results page to show; see [`qr::vote_url`].
+fn vote_url(request: &Request) -> Option<String> {
+    let header = |name| request.header(name).and_then(|value| value.as_str());
+    let public_url = variable("public_url")
+        .inspect_err(|error| eprintln!("result: {error:#}"))
+        .unwrap_or_default();
+    let host = qr::authority(request.uri());
+    let forwarded_proto = header("x-forwarded-proto");
+    qr::vote_url(&public_url, host, forwarded_proto)
+        .or_else(|problem| {
+            eprintln!("result: {problem}");
+            qr::vote_url("", host, forwarded_proto)
+        })
+        .ok()
+        .flatten()
 }
 
 fn results_api(request: &Request, poll: &Poll) -> Reply {

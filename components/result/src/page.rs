@@ -10,8 +10,15 @@ use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::html::{self, escape};
 use voting_shared::poll::Poll;
 
-/// Renders the page, or, when the database could not be read, says why.
-pub fn render(poll: &Poll, tally: Result<Counts, PostgresProblem>) -> String {
+use crate::qr;
+
+/// Renders the page, or, when the database could not be read, says why; with the vote page's
+/// address and its QR code when it is known.
+pub fn render(
+    poll: &Poll,
+    tally: Result<Counts, PostgresProblem>,
+    vote_url: Option<&str>,
+) -> String {
     let question = escape(poll.question());
     let (counts, total, notice, state) = match tally {
         Ok(tally) => (tally, tally.total_in_words(), String::new(), "live"),
@@ -46,14 +53,17 @@ pub fn render(poll: &Poll, tally: Result<Counts, PostgresProblem>) -> String {
     };
     let main = format!(
         r#"<h1 id="question">{question}</h1>
+<div class="board">
 <section class="results {state} {size}" id="results" aria-labelledby="total" aria-live="polite">
 <div class="options">
 {options}</div>
 <p id="total" class="total">{total}</p>
 <p id="freshness" class="freshness">{freshness}</p>
-</section>
 <p id="notice" class="notice" role="alert">{notice}</p>
+</section>
+{join}</div>
 "#,
+        join = vote_url.map(join).unwrap_or_default(),
         freshness = if state == "live" {
             "Updated live"
         } else {
@@ -67,6 +77,16 @@ pub fn render(poll: &Poll, tally: Result<Counts, PostgresProblem>) -> String {
         &main,
         footer,
         SCRIPT,
+    )
+}
+
+/// How to join: the address in words and as a QR code.
+fn join(url: &str) -> String {
+    let code = qr::svg(url, &format!("QR code of {}", escape(url))).unwrap_or_default();
+    let url = escape(url);
+    format!(
+        "<aside class=\"join\" aria-label=\"Join the poll\"><div class=\"qr\">{code}</div>\
+         <p>Vote at <a id=\"vote-url\" href=\"{url}\">{url}</a></p></aside>\n"
     )
 }
 
@@ -99,6 +119,12 @@ const STYLE: &str = "\
 .freshness { color: var(--muted); font-size: .85em; margin: 0; }
 .freshness::before { content: '\\25CF\\00a0'; color: #1a8f3c; }
 .stale .options { filter: grayscale(1); }
+main { width: min(100% - 1.5rem, 84rem); }
+.board { display: grid; gap: 1.5rem 2.5rem; align-items: center; }
+@media (min-width: 64rem) { .board { grid-template-columns: 1fr minmax(14rem, 22rem); } }
+.join { display: flex; flex-direction: column; align-items: center; gap: .75rem; }
+.qr svg { display: block; width: clamp(10rem, 36vh, 22rem); height: auto; border-radius: 8px; }
+.join p { margin: 0; font-size: 1.1em; font-weight: 600; overflow-wrap: anywhere; }
 .stale .freshness::before { content: '\\25CB\\00a0'; color: var(--alert); }
 ";
 
@@ -178,7 +204,7 @@ mod tests {
 
     #[test]
     fn renders_numbers_on_the_server() {
-        let page = render(&cats_and_dogs(), Ok(Counts::new(&[2000, 1000])));
+        let page = render(&cats_and_dogs(), Ok(Counts::new(&[2000, 1000])), None);
         assert!(page.contains(r#"<span id="percent-a">67</span>%"#));
         assert!(page.contains(r#"<span id="percent-b">33</span>%"#));
         assert!(page.contains(r#"<span id="count-a">2000</span> <span id="noun-a">votes</span>"#));
@@ -194,7 +220,7 @@ mod tests {
             "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
         ];
         let poll = Poll::new(&labels).unwrap();
-        let page = render(&poll, Ok(Counts::new(&[7, 1, 1, 1, 1, 1, 1, 0])));
+        let page = render(&poll, Ok(Counts::new(&[7, 1, 1, 1, 1, 1, 1, 0])), None);
         let positions: Vec<usize> = labels
             .iter()
             .map(|label| page.find(&format!(">{label}</div>")).unwrap())
@@ -211,17 +237,37 @@ mod tests {
     }
 
     #[test]
+    fn shows_where_to_vote_as_words_and_a_qr_code_when_known() {
+        let page = render(
+            &cats_and_dogs(),
+            Ok(Counts::default()),
+            Some("https://poll.example.org/"),
+        );
+        assert!(page.contains(
+            r#"Vote at <a id="vote-url" href="https://poll.example.org/">https://poll.example.org/</a>"#
+        ));
+        assert!(page.contains(r#"<div class="qr"><svg "#));
+        assert!(page.contains(r#"aria-label="QR code of https://poll.example.org/""#));
+        let page = render(&cats_and_dogs(), Ok(Counts::default()), None);
+        assert!(!page.contains("class=\"join\""));
+    }
+
+    #[test]
     fn says_when_results_are_unavailable() {
-        let page = render(&cats_and_dogs(), Err(PostgresProblem::NotAnswering));
+        let page = render(&cats_and_dogs(), Err(PostgresProblem::NotAnswering), None);
         assert!(page.contains("Results are unavailable right now: PostgreSQL is not answering"));
         assert!(page.contains(r#"class="results stale roomy""#));
-        let page = render(&cats_and_dogs(), Err(PostgresProblem::UntrustedCertificate));
+        let page = render(
+            &cats_and_dogs(),
+            Err(PostgresProblem::UntrustedCertificate),
+            None,
+        );
         assert!(page.contains("set the variable postgres_sslmode to disable"));
     }
 
     #[test]
     fn one_vote_is_singular() {
-        let page = render(&cats_and_dogs(), Ok(Counts::new(&[1, 0])));
+        let page = render(&cats_and_dogs(), Ok(Counts::new(&[1, 0])), None);
         assert!(page.contains(r#"<span id="count-a">1</span> <span id="noun-a">vote</span>"#));
         assert!(page.contains(r#"<p id="total" class="total">1 vote</p>"#));
     }
@@ -231,8 +277,11 @@ mod tests {
         let page = render(
             &Poll::new(&["<img src=x>", "B&B"]).unwrap(),
             Err(PostgresProblem::NotAnswering),
+            Some("http://x/?a=1&b=<2>"),
         );
         assert!(!page.contains("<img src=x>"));
+        assert!(!page.contains("<2>"));
+        assert!(page.contains("href=\"http://x/?a=1&amp;b=&lt;2&gt;\""));
         assert!(page.contains("&lt;img src=x&gt;"));
         assert!(page.contains("B&amp;B"));
     }

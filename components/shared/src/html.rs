@@ -38,6 +38,7 @@ a:focus-visible, button:focus-visible { outline: 4px solid var(--focus); outline
 .notice { color: var(--alert); font-weight: 600; min-height: 1.45em; margin: .75rem 0 0; }
 footer { color: var(--muted); font-size: .85em; margin: 0 auto 2rem; }
 footer a { margin: 0 .5em; }
+@media (prefers-reduced-motion: reduce) { * { transition: none !important; } }
 .choice-a { background: var(--a); } .choice-b { background: var(--b); } .choice-c { background: var(--c); }
 .choice-d { background: var(--d); } .choice-e { background: var(--e); } .choice-f { background: var(--f); }
 .choice-g { background: var(--g); } .choice-h { background: var(--h); }
