@@ -1,10 +1,10 @@
 //! The vote component: voter identity (only ids it issued), the JSON API, bad input (a clear
-//! 4xx, nothing queued), Redis down (503, the page still renders), and guarantee 5: no input
-//! makes any component trap.
+//! 4xx, nothing queued), Redis down (503, the page still renders), the limit on new voter ids
+//! per address, and guarantee 5: no input makes any component trap.
 
 use redis::AsyncCommands;
 use spin_test_host::App;
-use voting_shared::queue::VOTES_KEY;
+use voting_shared::queue::{NEW_VOTER_LIMIT_KEY, VOTES_KEY};
 use voting_tests::{TestEnv, Visitor};
 
 #[tokio::test]
@@ -219,4 +219,94 @@ async fn no_input_makes_a_component_trap() {
         }
     }
     assert!(!env.app.logs().contains("trapped"), "{}", env.app.logs());
+}
+
+/// A JSON vote from `client`, with `cookie` when the voter has one and `forged` sent first as
+/// the client's own `spin-client-addr`.
+async fn vote_from(
+    env: &TestEnv,
+    client: &str,
+    cookie: Option<&str>,
+    forged: Option<&str>,
+) -> spin_test_host::Response {
+    let mut request = App::request("POST", "/api/vote").header("content-type", "application/json");
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    if let Some(forged) = forged {
+        request = request.header("spin-client-addr", forged);
+    }
+    let request = request
+        .body(bytes::Bytes::from_static(br#"{"vote":"b"}"#))
+        .unwrap();
+    env.app
+        .send_from(client.parse().unwrap(), request)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn new_voter_ids_per_address_are_limited_only_when_the_operator_sets_a_limit() {
+    let env = TestEnv::start().await.unwrap();
+    for _ in 0..5 {
+        let response = vote_from(&env, "192.0.2.7:5000", None, None).await;
+        assert_eq!(response.status(), 202, "no limit by default");
+    }
+    let mut redis = env.redis().await.unwrap();
+    let _: () = redis.set(NEW_VOTER_LIMIT_KEY, 2).await.unwrap();
+    let queued_before = env.queue_length().await.unwrap();
+
+    let first = vote_from(&env, "192.0.2.7:5001", None, None).await;
+    assert_eq!(first.status(), 202);
+    let cookie = first.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    assert_eq!(
+        vote_from(&env, "192.0.2.7:5002", None, None).await.status(),
+        202
+    );
+    let refused = vote_from(&env, "192.0.2.7:5003", None, None).await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body = std::str::from_utf8(refused.body()).unwrap();
+    assert!(
+        body.contains("too many new voters from your network"),
+        "{body}"
+    );
+    assert!(
+        refused.headers().get("set-cookie").is_none(),
+        "no id issued"
+    );
+    let forged = vote_from(&env, "192.0.2.7:5004", None, Some("203.0.113.1:1")).await;
+    assert_eq!(
+        forged.status(),
+        429,
+        "a client's own spin-client-addr comes first"
+    );
+    assert_eq!(
+        env.queue_length().await.unwrap(),
+        queued_before + 2,
+        "refused votes queue nothing"
+    );
+
+    let known = vote_from(&env, "192.0.2.7:5005", Some(&cookie), None).await;
+    assert_eq!(known.status(), 202, "a voter with an id changes their vote");
+    for other in ["192.0.2.8:5000", "[2001:db8::1]:443"] {
+        assert_eq!(
+            vote_from(&env, other, None, None).await.status(),
+            202,
+            "{other}"
+        );
+    }
+    let page = Visitor::new(&env.app).vote("a").await.unwrap();
+    assert_eq!(
+        page.status(),
+        200,
+        "App::send's client, 127.0.0.1, has its own count"
+    );
+    assert_eq!(env.queue_length().await.unwrap(), queued_before + 6);
 }

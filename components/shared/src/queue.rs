@@ -25,20 +25,38 @@ pub const SEQUENCE_KEY: &str = "votes:seq";
 pub const LAST_BATCH_KEY: &str = "votes:last-batch";
 /// What the vote component publishes on the votes channel; the worker ignores the payload.
 pub const DOORBELL: &str = "vote";
+/// The most new voter ids one client address may get a minute, an integer; absent or 0: no
+/// limit (the default: a conference's wifi puts hundreds of phones behind one address).
+pub const NEW_VOTER_LIMIT_KEY: &str = "voting:new-voter-limit";
+/// How many new voter ids an address got in a minute: `<prefix><address>:<minute>`.
+pub const NEW_VOTERS_KEY_PREFIX: &str = "voting:new-voters:";
+/// What [`ENQUEUE_SCRIPT`] answers for a vote refused by the new-voter limit.
+pub const REFUSED_BY_LIMIT: i64 = -1;
 /// How many entries the worker reads, writes and acknowledges at a time.
 pub const BATCH_SIZE: usize = 250;
 /// The longest voter id the `votes` table accepts (`VARCHAR(255)`).
 pub const MAX_VOTER_ID_CHARS: usize = 255;
 
 /// Appends a vote and rings the doorbell, atomically.
-/// KEYS: the votes list, the sequence key. ARGV: voter id, vote, channel, [`DOORBELL`].
+/// KEYS: the votes list, the sequence key, [`NEW_VOTER_LIMIT_KEY`], this client's new-voter
+/// count for this minute. ARGV: voter id, vote, channel, [`DOORBELL`], `1` when the voter id
+/// is new (else empty).
+/// A new voter id over the limit is refused first: [`REFUSED_BY_LIMIT`], nothing queued.
 /// The sequence number is the server time in microseconds, bumped past the last one handed
 /// out, so it increases strictly even if Redis loses the sequence key. Returns it.
 /// Redis keeps what a script wrote before an error, so everything that can be refused (an
-/// ACL user without the channel or the keys) comes before the first write: a refused vote
-/// leaves nothing queued. Ringing first is safe: no worker can read the list until the
-/// script has ended.
+/// ACL user without the channel or the keys) comes before the first write to the queue: a
+/// refused vote leaves nothing queued (at most a new-voter count one higher). Ringing first
+/// is safe: no worker can read the list until the script has ended.
 pub const ENQUEUE_SCRIPT: &str = r#"
+if ARGV[5] == '1' then
+  local limit = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+  if limit > 0 then
+    local count = redis.call('INCR', KEYS[4])
+    if count == 1 then redis.call('EXPIRE', KEYS[4], 120) end
+    if count > limit then return -1 end
+  end
+end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])

@@ -3,9 +3,12 @@
 //! channel in one atomic script, one Redis round trip.
 
 mod ballot;
+mod client;
 mod origin;
 mod page;
 mod voter;
+
+use std::net::IpAddr;
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
@@ -19,7 +22,10 @@ use voting_glue::variable;
 use voting_shared::choice::Choice;
 use voting_shared::diagnosis::RedisProblem;
 use voting_shared::poll::Poll;
-use voting_shared::queue::{DOORBELL, ENQUEUE_SCRIPT, SEQUENCE_KEY, VOTES_KEY};
+use voting_shared::queue::{
+    DOORBELL, ENQUEUE_SCRIPT, NEW_VOTER_LIMIT_KEY, NEW_VOTERS_KEY_PREFIX, REFUSED_BY_LIMIT,
+    SEQUENCE_KEY, VOTES_KEY,
+};
 
 use crate::ballot::BadBallot;
 use crate::page::Message;
@@ -117,14 +123,22 @@ async fn cast(
     cookies: &[String],
 ) -> Reply {
     let current = voter::current_choice(cookies, poll);
+    let client = client::address(&header_values(&request, "spin-client-addr"));
     let choice = match read_ballot(request, interface, poll).await {
         Ok(choice) => choice,
         Err(bad) => {
             return error_reply(interface, bad.status(), poll, current, &bad.message(poll));
         }
     };
-    let voter = match queue_vote(voter::cookie(cookies, VOTER_COOKIE), choice) {
-        Ok(voter) => voter,
+    let voter = match queue_vote(voter::cookie(cookies, VOTER_COOKIE), choice, client) {
+        Ok(Queued::Accepted(voter)) => voter,
+        Ok(Queued::OverTheLimit { retry_after }) => {
+            let message = format!(
+                "too many new voters from your network this minute: try again in                  {retry_after} seconds. Your vote was not recorded."
+            );
+            return error_reply(interface, 429, poll, current, &message)
+                .header("retry-after", &retry_after.to_string());
+        }
         Err(error) => {
             let message = match voting_glue::redis::diagnose("vote", &error) {
                 RedisProblem::NotAnswering => "voting is unavailable right now: Redis is not \
@@ -188,26 +202,59 @@ async fn read_ballot(
     }
 }
 
+/// What became of a vote.
+enum Queued {
+    Accepted(Voter),
+    /// Refused: a new voter id over the limit for the client's address; `retry_after` seconds
+    /// until its minute ends.
+    OverTheLimit {
+        retry_after: u64,
+    },
+}
+
 /// Identifies the voter and queues the vote: one Redis round trip when `cookie_secret` is set.
-fn queue_vote(cookie: Option<&str>, choice: Choice) -> anyhow::Result<Voter> {
+/// A new voter id from a known `client` counts against the new-voter limit.
+fn queue_vote(
+    cookie: Option<&str>,
+    choice: Choice,
+    client: Option<IpAddr>,
+) -> anyhow::Result<Queued> {
     let channel = variable("votes_channel")?;
     let redis = voting_glue::redis::open()?;
     let secret = cookie_secret(&redis)?;
     let voter = voter::identify(cookie, secret.as_bytes(), random_bytes()?);
+    let limited = client.filter(|_| voter.new_cookie.is_some());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("reading the clock")?
+        .as_secs();
+    // A key is passed either way: Redis checks an ACL user's key patterns on every key an
+    // EVAL declares, used or not.
+    let (counter, retry_after) = match limited {
+        Some(address) => client::new_voters_key(NEW_VOTERS_KEY_PREFIX, address, now),
+        None => (format!("{NEW_VOTERS_KEY_PREFIX}unlimited"), 0),
+    };
     let arguments = [
         binary(&voter.id),
         binary(choice.as_str()),
         binary(&channel),
         binary(DOORBELL),
+        binary(if limited.is_some() { "1" } else { "" }),
     ];
-    eval(
-        &redis,
-        ENQUEUE_SCRIPT,
-        &[VOTES_KEY, SEQUENCE_KEY],
-        &arguments,
-    )
-    .context("queuing a vote in Redis")?;
-    Ok(voter)
+    let keys = [
+        VOTES_KEY,
+        SEQUENCE_KEY,
+        NEW_VOTER_LIMIT_KEY,
+        counter.as_str(),
+    ];
+    match eval(&redis, ENQUEUE_SCRIPT, &keys, &arguments)
+        .context("queuing a vote in Redis")?
+        .as_slice()
+    {
+        [RedisResult::Int64(REFUSED_BY_LIMIT)] => Ok(Queued::OverTheLimit { retry_after }),
+        [RedisResult::Int64(_)] => Ok(Queued::Accepted(voter)),
+        other => bail!("unexpected reply to the enqueue script: {other:?}"),
+    }
 }
 
 /// The `cookie_secret` variable, or when it is empty a random secret kept in Redis.

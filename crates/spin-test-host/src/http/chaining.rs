@@ -4,6 +4,7 @@
 //! synthetic route `/...`, private or not; every other destination is denied (tests make no
 //! outside requests).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock, Weak};
 
 use anyhow::Context;
@@ -100,10 +101,14 @@ impl WasiHttpHooks for OutboundHttp {
     }
 }
 
+/// The client a chained request comes from, as Spin names it (`outbound_http.rs`).
+const CHAINED_CLIENT_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+
 impl App {
     /// Sends `request` to component `id` as local service chaining from another component
     /// does: directly, whether the component has a public route or is private.
     pub async fn chain(&self, id: &str, request: http::Request<Bytes>) -> anyhow::Result<Response> {
-        self.dispatch(id, &Route::parse("/...")?, request).await
+        self.dispatch(id, &Route::parse("/...")?, CHAINED_CLIENT_ADDR, request)
+            .await
     }
 }

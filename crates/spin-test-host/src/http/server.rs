@@ -54,13 +54,13 @@ impl App {
             // Dropped with this task, which aborts every open connection: a stopped server
             // keeps no keep-alive connection serving the old app.
             let mut connections = tokio::task::JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((stream, peer)) = listener.accept().await {
                 while connections.try_join_next().is_some() {}
                 let app = app.clone();
                 connections.spawn(async move {
                     let service = service_fn(move |request| {
                         let app = app.clone();
-                        async move { answer(&app, request).await }
+                        async move { answer(&app, peer, request).await }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -74,10 +74,13 @@ impl App {
 
 async fn answer(
     app: &App,
+    peer: SocketAddr,
     request: hyper::Request<Incoming>,
 ) -> anyhow::Result<hyper::Response<Full<Bytes>>> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await?.to_bytes();
-    let response = app.send(http::Request::from_parts(parts, body)).await?;
+    let response = app
+        .send_from(peer, http::Request::from_parts(parts, body))
+        .await?;
     Ok(response.map(Full::new))
 }

@@ -3,6 +3,8 @@
 //! and handed to a fresh instance of the component with Spin's routing headers; its response
 //! goes out as soon as the component sets it.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
 use anyhow::{Context, bail, ensure};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -33,6 +35,16 @@ impl App {
     /// a trap while the body streams cuts the body short (an `Err` here); a `HEAD` answer
     /// carries no body.
     pub async fn send(&self, request: http::Request<Bytes>) -> anyhow::Result<Response> {
+        self.send_from(DEFAULT_CLIENT_ADDR, request).await
+    }
+
+    /// [`App::send`] as if from a client at `client_addr`, the TCP peer Spin names to the
+    /// component in `spin-client-addr`.
+    pub async fn send_from(
+        &self,
+        client_addr: SocketAddr,
+        request: http::Request<Bytes>,
+    ) -> anyhow::Result<Response> {
         let path = request.uri().path().to_owned();
         if let Some(well_known) = path.strip_prefix("/.well-known/spin/") {
             return match well_known {
@@ -44,14 +56,16 @@ impl App {
         let Some((id, route)) = best_match(&self.0.routes, &path) else {
             return Ok(empty_response(http::StatusCode::NOT_FOUND));
         };
-        self.dispatch(id, route, request).await
+        self.dispatch(id, route, client_addr, request).await
     }
 
-    /// Runs `request` in a fresh instance of component `id`, matched by `route`.
+    /// Runs `request` from `client_addr` in a fresh instance of component `id`, matched by
+    /// `route`.
     pub(crate) async fn dispatch(
         &self,
         id: &str,
         route: &Route,
+        client_addr: SocketAddr,
         request: http::Request<Bytes>,
     ) -> anyhow::Result<Response> {
         let (context, pre) = self
@@ -60,7 +74,7 @@ impl App {
             .get(id)
             .with_context(|| format!("no HTTP component {id:?}"))?;
         let is_head = request.method() == http::Method::HEAD;
-        let request = spin_request(request, route)?;
+        let request = spin_request(request, route, client_addr)?;
 
         let mut store = InstanceState::store(&self.0.engine, context.clone());
         let incoming = store
@@ -117,12 +131,17 @@ impl App {
 
 /// The authority test requests name, as a browser would for `spin up`'s default address.
 const DEFAULT_AUTHORITY: &str = "127.0.0.1:3000";
+/// The client [`App::send`] requests come from.
+const DEFAULT_CLIENT_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
-/// The request as Spin hands it to a component: an absolute URI, Spin's routing headers,
-/// no `Connection` header; refused if Spin would refuse it.
+/// The request as Spin hands it to a component: an absolute URI, the client's headers and
+/// then Spin's routing headers, appended (`wasi.rs` extends the cleared map with both, so a
+/// client's own `spin-client-addr` comes first and Spin's last), no `Connection` header;
+/// refused if Spin would refuse it.
 fn spin_request(
     request: http::Request<Bytes>,
     route: &Route,
+    client_addr: SocketAddr,
 ) -> anyhow::Result<hyper::Request<http_body_util::combinators::BoxBody<Bytes, ErrorCode>>> {
     let (mut parts, body) = request.into_parts();
     for (name, value) in &parts.headers {
@@ -148,6 +167,7 @@ fn spin_request(
     let headers = &mut parts.headers;
     headers.remove(http::header::CONNECTION);
     headers.insert(http::header::HOST, authority.parse()?);
+    let client_addr = client_addr.to_string();
     let spin_headers = [
         ("spin-full-url", full_url.as_str()),
         ("spin-path-info", route.path_info(parts.uri.path())),
@@ -155,10 +175,10 @@ fn spin_request(
         ("spin-base-path", "/"),
         ("spin-raw-component-route", route.as_str()),
         ("spin-component-route", route.prefix()),
-        ("spin-client-addr", "127.0.0.1:0"),
+        ("spin-client-addr", client_addr.as_str()),
     ];
     for (name, value) in spin_headers {
-        headers.insert(name, value.parse()?);
+        headers.append(name, value.parse()?);
     }
     let body = Full::new(body).map_err(|never| match never {}).boxed();
     Ok(hyper::Request::from_parts(parts, body))
