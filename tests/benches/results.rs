@@ -1,7 +1,7 @@
 //! What reading the results costs as `votes` grows: `GET /result/api` (a fresh result
-//! component instance per request, under the test host, real PostgreSQL) with 1, 100,000 and
-//! 1,000,000 rows in `votes`, next to the original app's `GROUP BY` query on the same table,
-//! which the result component no longer runs.
+//! component instance per request, under the test host, real PostgreSQL) of an eight-option
+//! poll with 1, 100,000 and 1,000,000 rows in `votes`, next to the original app's `GROUP BY`
+//! query on the same table, which the result component no longer runs.
 //!
 //! Run: `cargo build --target wasm32-wasip2 --release -p result`
 //! then `cargo bench -p voting-tests --bench results`.
@@ -14,12 +14,16 @@ use voting_tests::TestEnv;
 const SIZES: [u32; 3] = [1, 100_000, 1_000_000];
 const REQUESTS: usize = 1000;
 const ORIGINAL_QUERIES: usize = 5;
+const EIGHT_OPTIONS: &str = "One,Two,Three,Four,Five,Six,Seven,Eight";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut means = Vec::new();
     for rows in SIZES {
-        let env = TestEnv::start().await?;
+        let env = TestEnv::setup()
+            .env("SPIN_VARIABLE_OPTIONS", EIGHT_OPTIONS)
+            .start()
+            .await?;
         let client = env.postgres.client().await?;
         client.batch_execute(CREATE_SCHEMA).await?;
         let loading = Instant::now();
@@ -27,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
         client
             .execute(
                 "INSERT INTO votes (id, vote, seq)
-                 SELECT 'voter-' || n, CASE WHEN n % 3 = 0 THEN 'b' ELSE 'a' END, n
+                 SELECT 'voter-' || n, chr(97 + n % 8), n
                  FROM generate_series(1, $1::int4) AS n",
                 &[&(rows as i32)],
             )
@@ -45,7 +49,10 @@ async fn main() -> anyhow::Result<()> {
             let response = env.app.get("/result/api").await?;
             latencies.push(started.elapsed());
             let tally: serde_json::Value = serde_json::from_slice(response.body())?;
-            anyhow::ensure!(tally["total"] == expected, "wrong tally {tally}");
+            anyhow::ensure!(
+                tally["total"] == expected && tally["options"].as_array().map(Vec::len) == Some(8),
+                "wrong tally {tally}"
+            );
         }
         latencies.sort();
         let mean = latencies.iter().sum::<Duration>() / REQUESTS as u32;

@@ -43,6 +43,23 @@ impl Counts {
         counts
     }
 
+    /// The choices worth listing in a report: `a` and `b`, then the others up to the last
+    /// one with a vote.
+    pub fn listed_choices(&self) -> Vec<Choice> {
+        let last_voted = self.0.iter().rposition(|count| *count != 0).unwrap_or(0);
+        Choice::ALL[..last_voted.max(1) + 1].to_vec()
+    }
+
+    /// `a 2000, b 1000`: the [`Counts::listed_choices`] with their counts.
+    pub fn describe(&self) -> String {
+        let listed: Vec<String> = self
+            .listed_choices()
+            .into_iter()
+            .map(|choice| format!("{choice} {}", self.of(choice)))
+            .collect();
+        listed.join(", ")
+    }
+
     /// Whether every choice has at least as many votes as in `other`.
     pub fn covers(&self, other: &Counts) -> bool {
         self.0
@@ -233,6 +250,13 @@ mod tests {
         let counts = Counts::new(&[2, 1, 5]).only(&cats_and_dogs());
         assert_eq!(counts, Counts::new(&[2, 1]));
         assert_eq!(counts.total(), 3);
+    }
+
+    #[test]
+    fn reports_list_a_and_b_then_up_to_the_last_vote() {
+        assert_eq!(Counts::default().describe(), "a 0, b 0");
+        assert_eq!(Counts::new(&[2000, 1000]).describe(), "a 2000, b 1000");
+        assert_eq!(Counts::new(&[1, 0, 0, 2]).describe(), "a 1, b 0, c 0, d 2");
     }
 
     #[test]

@@ -143,10 +143,9 @@ impl fmt::Display for ChangesReport {
         }
         writeln!(
             f,
-            "accepted:   {} votes; last votes a {}, b {}",
+            "accepted:   {} votes; last votes {}",
             self.accepted_votes,
-            self.expected.of(Choice::A),
-            self.expected.of(Choice::B)
+            self.expected.describe()
         )?;
         match (self.settled, self.after) {
             (Some(time), _) => writeln!(
@@ -156,12 +155,10 @@ impl fmt::Display for ChangesReport {
             )?,
             (None, Some(after)) => writeln!(
                 f,
-                "tally:      NOT the last accepted votes within {}: a +{} (expected +{}), b +{} (expected +{})",
+                "tally:      NOT the last accepted votes within {}: gained {} (expected {})",
                 millis(self.limit),
-                after.of(Choice::A) - self.before.of(Choice::A),
-                self.expected.of(Choice::A),
-                after.of(Choice::B) - self.before.of(Choice::B),
-                self.expected.of(Choice::B)
+                (after - self.before).describe(),
+                self.expected.describe()
             )?,
             (None, None) => writeln!(f, "tally:      /result/api never answered")?,
         }

@@ -236,11 +236,9 @@ impl fmt::Display for ChaosReport {
         match self.results {
             Some((shown, stored)) => writeln!(
                 f,
-                "results:    /result/api gained a {}, b {}; PostgreSQL stores a {}, b {} for the accepted voters{}",
-                shown.of(Choice::A),
-                shown.of(Choice::B),
-                stored.of(Choice::A),
-                stored.of(Choice::B),
+                "results:    /result/api gained {}; PostgreSQL stores {} for the accepted voters{}",
+                shown.describe(),
+                stored.describe(),
                 if shown.covers(&stored) {
                     ""
                 } else {

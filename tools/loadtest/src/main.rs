@@ -35,7 +35,7 @@ enum Command {
         /// How many votes are sent at once.
         #[arg(long, default_value_t = 50)]
         concurrency: usize,
-        /// Votes for a to votes for b.
+        /// Votes for a to votes for b (`2:1`), or for each of more options (`3:1:1:1`).
         #[arg(long, default_value_t = Split::default())]
         split: Split,
         /// Seconds to wait for the results to show every accepted vote.
@@ -121,7 +121,7 @@ struct ChaosArgs {
     /// The most votes sent.
     #[arg(long, default_value_t = 20_000)]
     max_votes: usize,
-    /// Votes for a to votes for b.
+    /// Votes for a to votes for b (`2:1`), or for each of more options (`3:1:1:1`).
     #[arg(long, default_value_t = Split::default())]
     split: Split,
     /// Seconds PostgreSQL stays stopped before --start-postgres runs.

@@ -15,7 +15,6 @@ use crate::split::Split;
 use crate::stats::{Latencies, Statuses, millis};
 use crate::target::Target;
 use crate::wait;
-use voting_shared::choice::Choice;
 use voting_shared::counts::Counts;
 
 pub struct SeedOptions {
@@ -149,10 +148,9 @@ impl fmt::Display for SeedReport {
         }
         writeln!(
             f,
-            "accepted:   {} (a {}, b {})",
+            "accepted:   {} ({})",
             self.accepted,
-            self.expected.of(Choice::A),
-            self.expected.of(Choice::B)
+            self.expected.describe()
         )?;
         let Some(drain) = &self.drain else {
             return writeln!(f, "drain:      not measured (--no-drain)");
@@ -172,11 +170,17 @@ impl fmt::Display for SeedReport {
         match drain.after {
             Some(after) => writeln!(
                 f,
-                "tally:      a {} (+{}), b {} (+{}){}",
-                after.of(Choice::A),
-                after.of(Choice::A) - drain.before.of(Choice::A),
-                after.of(Choice::B),
-                after.of(Choice::B) - drain.before.of(Choice::B),
+                "tally:      {}{}",
+                after
+                    .listed_choices()
+                    .into_iter()
+                    .map(|choice| format!(
+                        "{choice} {} (+{})",
+                        after.of(choice),
+                        after.of(choice) - drain.before.of(choice)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 if drain.is_exact(self.expected) {
                     ": exactly the accepted votes"
                 } else {

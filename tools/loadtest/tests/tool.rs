@@ -289,6 +289,29 @@ async fn a_seed_is_fully_counted_and_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_seed_over_more_options_is_split_as_asked() {
+    let env = TestEnv::setup()
+        .env("SPIN_VARIABLE_OPTIONS", "Cats,Dogs,Birds")
+        .start()
+        .await
+        .unwrap();
+    let running = Running::start(&env).await;
+    let url = running.url();
+    let arguments = ["seed", "--url", &url, "--votes", "300", "--split", "1:1:1"];
+    let output = run_tool(&arguments).await;
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("a 100 (+100), b 100 (+100), c 100 (+100): exactly the accepted votes"),
+        "{stdout}"
+    );
+    assert_eq!(
+        env.tally_in_database().await.unwrap(),
+        Counts::new(&[100, 100, 100])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn changed_votes_end_as_each_voters_last_vote() {
     let env = TestEnv::start().await.unwrap();
     let running = Running::start(&env).await;
