@@ -1,5 +1,5 @@
 //! spin.toml and spin.http-only.toml: valid for real Spin, and honoured by the test host (routes, variables,
-//! allowed outbound hosts).
+//! allowed outbound hosts); the floor benchmark's manifest still serves what it measures.
 
 use std::collections::HashMap;
 
@@ -137,6 +137,8 @@ fn variables_resolve_to_their_defaults() {
         ("votes_channel", "votes"),
         ("postgres_sslmode", "prefer"),
         ("cookie_secret", ""),
+        ("options", ""),
+        ("public_url", ""),
     ];
     for (name, value) in expected {
         assert_eq!(app.variable(name), Some(value), "{name}");
@@ -164,6 +166,31 @@ async fn components_see_overridden_variables() {
     let env = TestEnv::start().await.unwrap();
     assert_ne!(env.redis.host(), "127.0.0.1:6379");
     assert_eq!(env.app.get("/counter").await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn the_floor_benchmarks_manifest_serves_every_request_it_measures() {
+    let redis = test_services::TestRedis::start().await.unwrap();
+    let environment = HashMap::from([(
+        "SPIN_VARIABLE_REDIS_HOST".to_owned(),
+        redis.host().to_owned(),
+    )]);
+    let app = App::load(
+        &repository_root().join("tests/floor/spin.toml"),
+        &environment,
+    )
+    .unwrap();
+    for path in ["/", "/floor/vote"] {
+        let vote = App::request("POST", path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(bytes::Bytes::from_static(b"vote=h"))
+            .unwrap();
+        let response = app.send(vote).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}: {:?}", response.body());
+    }
+    for path in ["/counter", "/floor/counter"] {
+        assert_eq!(app.get(path).await.unwrap().status(), 200, "{path}");
+    }
 }
 
 #[tokio::test]

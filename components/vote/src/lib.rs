@@ -224,14 +224,15 @@ fn queue_vote(
     let secret = cookie_secret(&redis)?;
     let voter = voter::identify(cookie, secret.as_bytes(), random_bytes()?);
     let limited = client.filter(|_| voter.new_cookie.is_some());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("reading the clock")?
-        .as_secs();
     // A key is passed either way: Redis checks an ACL user's key patterns on every key an
     // EVAL declares, used or not.
     let (counter, retry_after) = match limited {
-        Some(address) => client::new_voters_key(NEW_VOTERS_KEY_PREFIX, address, now),
+        Some(address) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("reading the clock")?;
+            client::new_voters_key(NEW_VOTERS_KEY_PREFIX, address, now.as_secs())
+        }
         None => (format!("{NEW_VOTERS_KEY_PREFIX}unlimited"), 0),
     };
     let arguments = [
