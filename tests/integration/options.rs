@@ -210,6 +210,19 @@ async fn a_poll_that_cannot_be_set_up_says_what_to_change_and_loses_nothing() {
             "{path}"
         );
     }
+    let health = env.app.get("/healthz").await.unwrap();
+    assert_eq!(health.status(), 503);
+    let health: serde_json::Value = serde_json::from_slice(health.body()).unwrap();
+    assert_eq!(health["poll"], "misconfigured");
+    assert_eq!(
+        (&health["redis"], &health["postgres"]),
+        (&"ok".into(), &"ok".into())
+    );
+    let problem = health["problems"][0].as_str().unwrap();
+    assert!(
+        problem.starts_with("the variable options makes no poll"),
+        "{problem}"
+    );
     let vote = Visitor::new(&env.app).vote("a").await.unwrap();
     assert_eq!(vote.status(), 500);
     assert_eq!(env.queue_length().await.unwrap(), 0);

@@ -51,7 +51,11 @@ fn respond(request: &Request) -> Reply {
     if !matches!(request.method(), Method::Get | Method::Head) {
         return Reply::text(405, "Method not allowed: use GET.\n").header("allow", "GET, HEAD");
     }
-    let poll = match Poll::from_variables(variable) {
+    let poll = Poll::from_variables(variable);
+    if request.path().trim_end_matches('/') == "/healthz" {
+        return health(poll.err());
+    }
+    let poll = match poll {
         Ok(poll) => poll,
         Err(error) => {
             eprintln!("result: {error:#}");
@@ -64,7 +68,6 @@ fn respond(request: &Request) -> Reply {
     match request.path().trim_end_matches('/') {
         "/result" => results_page(request, &poll),
         "/result/api" => results_api(request, &poll),
-        "/healthz" => health(),
         "/metrics" => metrics(&poll),
         _ => Reply::text(
             404,
@@ -147,20 +150,24 @@ fn results_api(request: &Request, poll: &Poll) -> Reply {
         .header("cache-control", "no-cache")
 }
 
-/// 200 when Redis and PostgreSQL both answer, else 503 naming what is down and what to change.
-fn health() -> Reply {
+/// 200 when Redis and PostgreSQL both answer and the poll's variables make a poll, else 503
+/// naming what is down or wrong and what to change.
+fn health(poll_problem: Option<anyhow::Error>) -> Reply {
     let redis = check_redis().map_err(|error| redis::diagnose("healthz", &error).advice());
     let postgres = check_postgres().map_err(|error| postgres::diagnose("healthz", &error).advice());
+    let poll = poll_problem.map(|error| format!("{error:#}"));
     let state = |result: &Result<(), &str>| if result.is_ok() { "ok" } else { "down" };
-    let healthy = redis.is_ok() && postgres.is_ok();
+    let healthy = redis.is_ok() && postgres.is_ok() && poll.is_none();
     let mut body = serde_json::json!({
         "status": if healthy { "ok" } else { "unavailable" },
         "redis": state(&redis),
         "postgres": state(&postgres),
+        "poll": if poll.is_none() { "ok" } else { "misconfigured" },
     });
     let problems: Vec<&str> = [redis, postgres]
         .into_iter()
         .filter_map(Result::err)
+        .chain(poll.as_deref())
         .collect();
     if !problems.is_empty() {
         body["problems"] = serde_json::json!(problems);
