@@ -1,7 +1,8 @@
 //! Polls of 2 to 8 options, set by the `options` variable: every option on the vote page, the
 //! results page, `/result/api` and in PostgreSQL; each voter's last vote counted exactly; a
 //! choice the poll does not offer refused at the door and dead-lettered in the queue; a poll
-//! that cannot be set up says what to change and loses nothing.
+//! that cannot be set up says what to change and loses nothing; votes for any option survive a
+//! PostgreSQL outage.
 
 use redis::AsyncCommands;
 use spin_test_host::Response;
@@ -245,4 +246,30 @@ async fn a_poll_that_cannot_be_set_up_says_what_to_change_and_loses_nothing() {
         ),
         "{logs}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn votes_for_every_option_cast_while_postgresql_is_down_are_counted_after_it_returns() {
+    let mut env = TestEnv::setup()
+        .env("SPIN_VARIABLE_OPTIONS", EIGHT_OPTIONS)
+        .start()
+        .await
+        .unwrap();
+    env.postgres.stop().unwrap();
+    let mut expected = Counts::default();
+    for choice in Choice::ALL
+        .into_iter()
+        .chain([Choice::at(7), Choice::at(3)])
+    {
+        let response = Visitor::new(&env.app).vote(choice.as_str()).await.unwrap();
+        assert_eq!(response.status(), 200, "voting needs only Redis");
+        expected.add_vote(choice);
+    }
+    assert!(env.drain().await.is_err(), "the batch waits for PostgreSQL");
+    assert_eq!(env.queue_length().await.unwrap(), 10);
+    env.postgres.restart().await.unwrap();
+    env.drain().await.unwrap();
+    assert_eq!(env.tally_in_database().await.unwrap(), expected);
+    let tally = env.wait_for_total(10).await.unwrap();
+    assert_eq!(Counts::from_json(&tally), Some(expected));
 }
