@@ -1,6 +1,7 @@
-//! The result component: `GET /result` (the live results page), `GET /result/api` (the tally
-//! as JSON), `GET /healthz` (whether Redis and PostgreSQL answer) and `GET /metrics` (what an
-//! operator watches, for Prometheus).
+//! The result component: `GET /result` (the live results page, with the vote page's address
+//! and QR code), `GET /result/api` (the tally as JSON), `GET /healthz` (whether Redis and
+//! PostgreSQL answer and the poll is configured) and `GET /metrics` (what an operator watches,
+//! for Prometheus).
 //!
 //! On hosts without a Redis trigger it also keeps an open results page converging while nobody
 //! votes: after answering, it rings the worker's HTTP doorbell when votes are queued, at most

@@ -1,6 +1,7 @@
 //! The vote component: the voting page (`GET /`, `POST /` with a form) and the JSON API
-//! (`POST /api/vote`). A vote is appended to the Redis list `votes` and announced on the votes
-//! channel in one atomic script, one Redis round trip.
+//! (`POST /api/vote`), for the options of the poll. A vote is appended to the Redis list
+//! `votes` and announced on the votes channel in one atomic script, one Redis round trip, which
+//! also applies the optional limit on new voter ids per client address.
 
 mod ballot;
 mod client;
