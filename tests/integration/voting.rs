@@ -273,10 +273,9 @@ async fn new_voter_ids_per_address_are_limited_only_when_the_operator_sets_a_lim
         .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     let body = std::str::from_utf8(refused.body()).unwrap();
-    assert!(
-        body.contains("too many new voters from your network"),
-        "{body}"
-    );
+    let message =
+        format!("too many new voters from your network this minute: try again in {wait} seconds");
+    assert!(body.contains(&message), "{body}");
     assert!(
         refused.headers().get("set-cookie").is_none(),
         "no id issued"

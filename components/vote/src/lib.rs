@@ -135,7 +135,8 @@ async fn cast(
         Ok(Queued::Accepted(voter)) => voter,
         Ok(Queued::OverTheLimit { retry_after }) => {
             let message = format!(
-                "too many new voters from your network this minute: try again in                  {retry_after} seconds. Your vote was not recorded."
+                "too many new voters from your network this minute: try again in \
+                 {retry_after} seconds. Your vote was not recorded."
             );
             return error_reply(interface, 429, poll, current, &message)
                 .header("retry-after", &retry_after.to_string());
