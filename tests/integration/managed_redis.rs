@@ -281,7 +281,7 @@ struct SpinUp {
     process: Child,
     url: String,
     log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl SpinUp {
@@ -304,8 +304,20 @@ impl SpinUp {
             process,
             url: format!("http://{address}"),
             log,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// Waits until its Redis trigger has subscribed: a vote published before then rings no
+    /// worker (pub/sub is not a queue, under Spin as here), and would wait for the next doorbell.
+    async fn wait_until_subscribed(&self) {
+        let stdout = self.dir.path().join("stdout.log");
+        poll_until("the Redis trigger to subscribe", || async {
+            let printed = std::fs::read_to_string(&stdout).unwrap_or_default();
+            printed.contains("Redis trigger subscribed").then_some(())
+        })
+        .await
+        .unwrap_or_else(|error| panic!("{error}: {}", self.log()));
     }
 
     fn log(&self) -> String {
@@ -358,6 +370,9 @@ async fn tls_and_a_password_run_the_whole_app_in_both_manifests_once_the_ca_is_t
         let ca = redis.ca_certificate().unwrap().display().to_string();
         environment.push(("SSL_CERT_FILE".to_owned(), ca));
         let app = SpinUp::start(manifest, &environment);
+        if manifest == "spin.toml" {
+            app.wait_until_subscribed().await;
+        }
 
         let answer = poll_until("the app to answer", || async {
             app.send("POST", "/api/vote", r#"{"vote":"b"}"#).await.ok()
