@@ -147,15 +147,7 @@ async fn a_choice_the_poll_does_not_offer_is_refused_and_dead_lettered() {
         .await
         .unwrap();
     let mut visitor = Visitor::new(&env.app);
-    let refused = visitor
-        .send(
-            "POST",
-            "/api/vote",
-            Some("application/json"),
-            br#"{"vote":"d"}"#,
-        )
-        .await
-        .unwrap();
+    let refused = visitor.vote_json(br#"{"vote":"d"}"#).await.unwrap();
     assert_eq!(refused.status(), 400);
     assert!(
         body(&refused)

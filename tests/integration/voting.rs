@@ -12,15 +12,7 @@ async fn an_invented_voter_cookie_is_replaced_and_never_stored() {
     let env = TestEnv::start().await.unwrap();
     let mut forger = Visitor::new(&env.app);
     forger.set_cookie("voter_id", "forged-voter.0123");
-    let response = forger
-        .send(
-            "POST",
-            "/api/vote",
-            Some("application/json"),
-            br#"{"vote":"a"}"#,
-        )
-        .await
-        .unwrap();
+    let response = forger.vote_json(br#"{"vote":"a"}"#).await.unwrap();
     assert_eq!(response.status(), 202);
     let answer: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
     assert_ne!(answer["voter_id"], "forged-voter");
@@ -151,12 +143,7 @@ async fn with_redis_down_voting_answers_503_while_the_page_still_renders() {
     assert_eq!(response.status(), 503);
     assert!(String::from_utf8_lossy(response.body()).contains("Redis is not answering"));
     let api = Visitor::new(&env.app)
-        .send(
-            "POST",
-            "/api/vote",
-            Some("application/json"),
-            br#"{"vote":"a"}"#,
-        )
+        .vote_json(br#"{"vote":"a"}"#)
         .await
         .unwrap();
     assert_eq!(api.status(), 503);

@@ -66,6 +66,12 @@ impl Visitor {
         Ok(response)
     }
 
+    /// Votes through the JSON API with `json` as the body, as a script would.
+    pub async fn vote_json(&mut self, json: &[u8]) -> anyhow::Result<Response> {
+        self.send("POST", "/api/vote", Some("application/json"), json)
+            .await
+    }
+
     /// Votes through the page's form, as the browser would submit it.
     pub async fn vote(&mut self, choice: &str) -> anyhow::Result<Response> {
         let body = format!("vote={choice}");

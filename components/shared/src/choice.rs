@@ -17,15 +17,16 @@ impl Choice {
     pub const B: Choice = Choice(1);
 
     /// Every choice a poll can offer, in ballot order.
-    pub const ALL: [Choice; MAX_OPTIONS] = {
-        let mut all = [Choice(0); MAX_OPTIONS];
-        let mut index = 0;
-        while index < MAX_OPTIONS {
-            all[index] = Choice(index as u8);
-            index += 1;
-        }
-        all
-    };
+    pub const ALL: [Choice; MAX_OPTIONS] = [
+        Choice(0),
+        Choice(1),
+        Choice(2),
+        Choice(3),
+        Choice(4),
+        Choice(5),
+        Choice(6),
+        Choice(7),
+    ];
 
     /// Parses the wire form, `a` to `h`, exactly. Whether the poll offers it is
     /// [`Poll::choice`](crate::poll::Poll::choice)'s question.
