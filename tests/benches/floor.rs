@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use spin_test_host::App;
 use test_services::TestRedis;
-use voting_tests::repository_root;
+use voting_tests::{first_round, mirror_round, repository_root};
 
 const WARM_UP: usize = 200;
 const ROUNDS: usize = 3000;
@@ -36,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let redis = TestRedis::start().await?;
+    // No worker runs here to restore the round's mirror: write it as the worker would.
+    mirror_round(&mut redis.connection().await?, &first_round()).await?;
     for (setting, secret) in [
         (
             "cookie_secret set (scripts/up, SpinKube)",

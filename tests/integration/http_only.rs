@@ -79,7 +79,7 @@ async fn a_failing_worker_never_fails_a_vote_and_an_open_results_page_catches_up
 async fn a_worker_crash_mid_batch_loses_nothing_without_a_redis_trigger() {
     let env = http_only().await;
     env.app.on_host_call(Arc::new(|call: &HostCall| match call {
-        HostCall::PostgresStatement(sql) if sql == voting_shared::schema::UPSERT_VOTES => {
+        HostCall::PostgresStatement(sql) if sql == voting_shared::schema::RECORD_VOTES => {
             Some("injected: the worker crashed during the upsert".to_owned())
         }
         _ => None,
@@ -240,7 +240,7 @@ async fn service_chaining_reaches_only_components_in_the_callers_allow_list() {
         "nothing reached the worker"
     );
     assert!(
-        env.votes_in_database().await.is_err(),
-        "no table: the worker never ran"
+        env.votes_in_database().await.unwrap().is_empty(),
+        "no vote reached the database"
     );
 }

@@ -571,6 +571,7 @@ async fn the_whole_app_runs_within_the_invocation_memory_limit_and_not_within_fa
     let env = TestEnv::setup()
         .postgres(postgres)
         .envs(&far_less)
+        .unrung()
         .start()
         .await
         .unwrap();

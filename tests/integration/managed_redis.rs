@@ -374,8 +374,14 @@ async fn tls_and_a_password_run_the_whole_app_in_both_manifests_once_the_ca_is_t
             app.wait_until_subscribed().await;
         }
 
-        let answer = poll_until("the app to answer", || async {
-            app.send("POST", "/api/vote", r#"{"vote":"b"}"#).await.ok()
+        // A bare `spin up` has rung no doorbell yet: the first vote rings it and is refused
+        // (503) while the worker sets up round 1, as a voter would see.
+        let answer = poll_until("the app to answer and voting to open", || async {
+            let answer = app
+                .send("POST", "/api/vote", r#"{"vote":"b"}"#)
+                .await
+                .ok()?;
+            (answer.0 != 503).then_some(answer)
         })
         .await;
         let (status, body) = answer.unwrap_or_else(|error| panic!("{error}: {}", app.log()));

@@ -88,7 +88,11 @@ fn every_component_has_a_build_command_and_the_app_its_name() {
         let components = manifest["component"].as_table().unwrap();
         let mut ids: Vec<&str> = components.keys().map(String::as_str).collect();
         ids.sort_unstable();
-        assert_eq!(ids, ["counter", "result", "vote", "worker"], "{name}");
+        assert_eq!(
+            ids,
+            ["admin", "counter", "result", "vote", "worker"],
+            "{name}"
+        );
         for (id, component) in components {
             let command = component["build"]["command"].as_str().unwrap();
             assert!(
@@ -171,6 +175,10 @@ async fn components_see_overridden_variables() {
 #[tokio::test]
 async fn the_floor_benchmarks_manifest_serves_every_request_it_measures() {
     let redis = test_services::TestRedis::start().await.unwrap();
+    let mut connection = redis.connection().await.unwrap();
+    voting_tests::mirror_round(&mut connection, &voting_tests::first_round())
+        .await
+        .unwrap();
     let environment = HashMap::from([(
         "SPIN_VARIABLE_REDIS_HOST".to_owned(),
         redis.host().to_owned(),

@@ -4,7 +4,7 @@
 //! variable to change.
 
 use test_services::TestPostgres;
-use voting_tests::{TestEnv, Visitor};
+use voting_tests::{TestEnv, Visitor, first_round, mirror_round};
 
 async fn app_with_sslmode(postgres: TestPostgres, sslmode: &str) -> TestEnv {
     TestEnv::setup()
@@ -31,6 +31,16 @@ async fn assert_refused_with_advice(env: &TestEnv, advice_fragment: &str) {
     assert_eq!(page.status(), 503);
     assert!(String::from_utf8_lossy(page.body()).contains(advice_fragment));
 
+    // The worker could not set up round 1 from PostgreSQL: voting stays closed until it can.
+    assert_eq!(
+        Visitor::new(&env.app).vote("a").await.unwrap().status(),
+        503
+    );
+    assert_eq!(env.queue_length().await.unwrap(), 0);
+    // Once round 1 was set up (before the setting broke, say), votes are queued meanwhile.
+    mirror_round(&mut env.redis().await.unwrap(), &first_round())
+        .await
+        .unwrap();
     assert_eq!(
         Visitor::new(&env.app).vote("a").await.unwrap().status(),
         200

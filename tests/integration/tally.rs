@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use test_services::TestPostgres;
 use voting_shared::counts::Counts;
-use voting_shared::schema::{CREATE_SCHEMA, UPSERT_VOTES};
-use voting_tests::{TestEnv, Visitor, counts_by_vote, running_tally};
+use voting_shared::schema::{CREATE_SCHEMA, RECORD_VOTES};
+use voting_tests::{TestEnv, Visitor, counts_by_vote, first_round, mirror_round, running_tally};
 
 const ORIGINAL_TABLE: &str =
     "CREATE TABLE votes (id VARCHAR(255) NOT NULL UNIQUE, vote VARCHAR(255) NOT NULL)";
@@ -28,7 +28,8 @@ fn counts(tally: &serde_json::Value) -> (i64, i64, i64) {
 
 #[tokio::test]
 async fn results_on_the_original_workers_empty_table_show_no_votes() {
-    let env = TestEnv::start().await.unwrap();
+    // The original worker's table first: no doorbell has set up our schema yet.
+    let env = TestEnv::setup().unrung().start().await.unwrap();
     let client = env.postgres.client().await.unwrap();
     client.batch_execute(ORIGINAL_TABLE).await.unwrap();
     assert_eq!(counts(&results(&env).await), (0, 0, 0));
@@ -39,7 +40,8 @@ async fn results_on_the_original_workers_empty_table_show_no_votes() {
 
 #[tokio::test]
 async fn results_count_the_original_workers_votes_before_our_worker_migrates_the_table() {
-    let env = TestEnv::start().await.unwrap();
+    // The original worker's table first: no doorbell has set up our schema yet.
+    let env = TestEnv::setup().unrung().start().await.unwrap();
     let client = env.postgres.client().await.unwrap();
     client.batch_execute(ORIGINAL_TABLE).await.unwrap();
     client
@@ -49,6 +51,10 @@ async fn results_count_the_original_workers_votes_before_our_worker_migrates_the
     assert_eq!(counts(&results(&env).await), (1, 2, 3));
     assert_eq!(running_tally(&client).await.unwrap(), None);
 
+    // Round 1 as the worker sets it up, so that the vote is taken before any migration.
+    mirror_round(&mut env.redis().await.unwrap(), &first_round())
+        .await
+        .unwrap();
     Visitor::new(&env.app).vote("a").await.unwrap();
     env.drain().await.unwrap();
     assert_eq!(counts(&results(&env).await), (2, 2, 4));
@@ -95,7 +101,8 @@ async fn more_concurrent_reads_of_an_empty_tally_than_spins_pool_holds_all_answe
 
 #[tokio::test(flavor = "multi_thread")]
 async fn migrating_a_populated_table_counts_every_vote_including_those_written_meanwhile() {
-    let env = TestEnv::start().await.unwrap();
+    // The original worker's table first: no doorbell has set up our schema yet.
+    let env = TestEnv::setup().unrung().start().await.unwrap();
     let client = env.postgres.client().await.unwrap();
     client.batch_execute(ORIGINAL_TABLE).await.unwrap();
     client
@@ -121,6 +128,9 @@ async fn migrating_a_populated_table_counts_every_vote_including_those_written_m
             }
         })
     };
+    mirror_round(&mut env.redis().await.unwrap(), &first_round())
+        .await
+        .unwrap();
     Visitor::new(&env.app).vote("b").await.unwrap();
     env.drain().await.unwrap();
     original_worker.await.unwrap();
@@ -174,8 +184,9 @@ async fn upsert(client: &tokio_postgres::Client, batch: &[(u8, bool, u8)]) {
     let ids: Vec<String> = batch.iter().map(|(v, _, _)| format!("voter-{v}")).collect();
     let votes: Vec<&str> = batch.iter().map(|(_, b, _)| vote(*b)).collect();
     let seqs: Vec<i64> = batch.iter().map(|(_, _, s)| i64::from(*s)).collect();
+    let current_round: Vec<Option<i64>> = vec![None; batch.len()];
     client
-        .execute(UPSERT_VOTES, &[&ids, &votes, &seqs])
+        .execute(RECORD_VOTES, &[&ids, &votes, &seqs, &current_round])
         .await
         .unwrap();
 }

@@ -136,7 +136,7 @@ async fn every_bad_request_gets_its_4xx_and_queues_nothing() {
 }
 
 #[tokio::test]
-async fn with_redis_down_voting_answers_503_while_the_page_still_renders() {
+async fn with_redis_down_voting_answers_503_and_the_page_says_so() {
     let mut env = TestEnv::start().await.unwrap();
     env.redis.stop().unwrap();
     let response = Visitor::new(&env.app).vote("a").await.unwrap();
@@ -149,7 +149,11 @@ async fn with_redis_down_voting_answers_503_while_the_page_still_renders() {
     assert_eq!(api.status(), 503);
     let error: serde_json::Value = serde_json::from_slice(api.body()).unwrap();
     assert!(error["error"].as_str().unwrap().contains("Redis"));
-    assert_eq!(env.app.get("/").await.unwrap().status(), 200);
+    let page = env.app.get("/").await.unwrap();
+    assert_eq!(page.status(), 503);
+    let page = String::from_utf8_lossy(page.body()).into_owned();
+    assert!(page.contains("Redis is not answering"), "{page}");
+    assert!(page.contains(r#"<button id="a""#), "the page still renders");
 
     env.redis.restart().await.unwrap();
     assert_eq!(

@@ -40,16 +40,36 @@ impl Deployment {
     }
 }
 
-/// How to start a [`TestEnv`]: `spin.toml` on fresh servers with no settings, unless told.
-#[derive(Default)]
+/// How to start a [`TestEnv`]: `spin.toml` on fresh servers with no settings, the worker's
+/// doorbell rung once as the deployment does, unless told.
 pub struct Setup {
     deployment: Option<Deployment>,
     redis: Option<TestRedis>,
     postgres: Option<TestPostgres>,
     environment: HashMap<String, String>,
+    rung_at_start: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            deployment: None,
+            redis: None,
+            postgres: None,
+            environment: HashMap::new(),
+            rung_at_start: true,
+        }
+    }
 }
 
 impl Setup {
+    /// Without the doorbell a deployment rings once its worker runs: Redis has no round
+    /// mirror yet, and PostgreSQL no schema.
+    pub fn unrung(mut self) -> Setup {
+        self.rung_at_start = false;
+        self
+    }
+
     /// The app from `deployment`'s manifest.
     pub fn deployment(mut self, deployment: Deployment) -> Setup {
         self.deployment = Some(deployment);
@@ -95,13 +115,22 @@ impl Setup {
         let mut environment = spin_variables(&redis, &postgres);
         environment.extend(self.environment);
         let app = App::load(&deployment.manifest(), &environment)?;
-        Ok(TestEnv {
+        let env = TestEnv {
             redis,
             postgres,
             app,
             deployment,
             environment,
-        })
+        };
+        // As scripts/up and SpinKube's doorbell do once a worker runs: the worker restores the
+        // round's mirror in Redis, without which vote takes no vote. Where the worker cannot (a
+        // test of a broken setting), the app runs on and the worker's log says why.
+        if self.rung_at_start
+            && let Err(error) = env.drain().await
+        {
+            eprintln!("the doorbell rung at start failed: {error:#}");
+        }
+        Ok(env)
     }
 }
 

@@ -9,10 +9,14 @@
 //! - [`visitor`]: [`Visitor`], a client with a cookie jar, as a browser keeps the voter cookie.
 //! - [`database`]: the original app's tally query and the running tally.
 //! - [`poll`]: [`poll_until`] and [`wait_for`], the bounded waits.
+//! - [`presenter`]: [`Presenter`], the console's API and pages with the admin token.
+//! - [`round`]: the round's mirror in Redis, for vote without a worker.
 
 pub mod database;
 pub mod env;
 pub mod poll;
+pub mod presenter;
+pub mod round;
 pub mod visitor;
 
 use std::collections::HashMap;
@@ -21,6 +25,8 @@ use std::path::{Path, PathBuf};
 pub use database::{counts_by_vote, running_tally};
 pub use env::{Deployment, Setup, TestEnv, seed_votes};
 pub use poll::{WAIT_LIMIT, poll_until, wait_for};
+pub use presenter::Presenter;
+pub use round::{first_round, mirror_round};
 pub use visitor::Visitor;
 
 use test_services::{TestPostgres, TestRedis, percent_encode};

@@ -9,12 +9,14 @@
 //! - [`doorbell`]: the worker's HTTP doorbell, where there is no Redis trigger.
 //! - [`redis`]: opening Redis (plain or TLS, with or without credentials) and running scripts.
 //! - [`postgres`]: opening PostgreSQL.
+//! - [`round`]: the current round, read from PostgreSQL and mirrored to Redis.
 //! - [`reply`]: an HTTP answer, sent streaming with the security headers.
 
 pub mod doorbell;
 pub mod postgres;
 pub mod redis;
 pub mod reply;
+pub mod round;
 
 use anyhow::Context;
 

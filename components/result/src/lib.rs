@@ -25,6 +25,7 @@ use voting_shared::queue::{
     CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, DEAD_LETTER_KEY, LAST_BATCH_KEY,
     METRICS_SCRIPT, VOTES_KEY,
 };
+use voting_shared::round::Round;
 use voting_shared::schema::{COUNT_VOTES, READ_TALLY, UNDEFINED_TABLE};
 
 use crate::metrics::QueueState;
@@ -99,12 +100,16 @@ async fn catch_up() -> anyhow::Result<()> {
     doorbell::ring(&url).await
 }
 
-fn results_page(request: &Request, poll: &Poll) -> Reply {
-    let tally = read_tally(poll).map_err(|error| postgres::diagnose("result", &error));
+fn results_page(request: &Request, configured: &Poll) -> Reply {
+    let tally = read_tally(configured).map_err(|error| postgres::diagnose("result", &error));
     let status = if tally.is_ok() { 200 } else { 503 };
+    let (poll, shown) = match &tally {
+        Ok((counts, round)) => (round.ballot(configured), Ok((*counts, round))),
+        Err(problem) => (configured, Err(*problem)),
+    };
     Reply::html(
         status,
-        page::render(poll, tally, vote_url(request).as_deref()),
+        page::render(poll, shown, vote_url(request).as_deref()),
     )
 }
 
@@ -125,8 +130,8 @@ fn vote_url(request: &Request) -> Option<String> {
         .flatten()
 }
 
-fn results_api(request: &Request, poll: &Poll) -> Reply {
-    let tally = match read_tally(poll) {
+fn results_api(request: &Request, configured: &Poll) -> Reply {
+    let (tally, round) = match read_tally(configured) {
         Ok(tally) => tally,
         Err(error) => {
             let problem = postgres::diagnose("result", &error);
@@ -136,7 +141,8 @@ fn results_api(request: &Request, poll: &Poll) -> Reply {
             return Reply::json(503, &body);
         }
     };
-    let etag = tally.etag(poll);
+    let poll = round.ballot(configured);
+    let etag = api_etag(&tally, poll, &round);
     let unchanged = request
         .header("if-none-match")
         .and_then(|value| value.as_str())
@@ -144,11 +150,25 @@ fn results_api(request: &Request, poll: &Poll) -> Reply {
     let reply = if unchanged {
         Reply::empty(304)
     } else {
-        Reply::json(200, &tally.to_json(poll))
+        let mut body = tally.to_json(poll);
+        body["round"] = round.number.into();
+        body["open"] = round.open.into();
+        Reply::json(200, &body)
     };
     reply
         .header("etag", &etag)
         .header("cache-control", "no-cache")
+}
+
+/// The answer's ETag: it changes with the counts, the poll, the round and whether it is open.
+fn api_etag(tally: &Counts, poll: &Poll, round: &Round) -> String {
+    let counts = tally.etag(poll);
+    let state = if round.open { "open" } else { "closed" };
+    format!(
+        "{}-{}-{state}\"",
+        counts.trim_end_matches('"'),
+        round.number
+    )
 }
 
 /// 200 when Redis and PostgreSQL both answer and the poll's variables make a poll, else 503
@@ -190,18 +210,23 @@ fn check_postgres() -> anyhow::Result<()> {
 
 /// The metrics page: one Redis round trip and one PostgreSQL query. Always 200, so that a
 /// scrape still shows the queue while PostgreSQL is down (and the votes while Redis is).
-fn metrics(poll: &Poll) -> Reply {
+fn metrics(configured: &Poll) -> Reply {
     let queue = read_queue()
         .inspect_err(|error| {
             redis::diagnose("metrics", error);
         })
         .ok();
-    let tally = read_tally(poll)
+    let tally = read_tally(configured)
         .inspect_err(|error| {
             postgres::diagnose("metrics", error);
         })
         .ok();
-    let body = metrics::render(poll, tally, queue, env!("CARGO_PKG_VERSION"));
+    let poll = match &tally {
+        Some((_, round)) => round.ballot(configured),
+        None => configured,
+    };
+    let counts = tally.as_ref().map(|(counts, _)| *counts);
+    let body = metrics::render(poll, counts, queue, env!("CARGO_PKG_VERSION"));
     Reply::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         .header("cache-control", "no-store")
 }
@@ -227,21 +252,26 @@ fn read_queue() -> anyhow::Result<QueueState> {
     }
 }
 
-/// Reads the running tally of the poll's options; on a table the original worker made (not
-/// yet migrated by our worker) counts `votes` instead, and before any table exists there are
-/// no votes.
-fn read_tally(poll: &Poll) -> anyhow::Result<Counts> {
+/// Reads the current round and the running tally of its options; on a table the original
+/// worker made (not yet migrated by our worker) counts `votes` instead, and before any table
+/// exists there are no votes, in round 1.
+fn read_tally(configured: &Poll) -> anyhow::Result<(Counts, Round)> {
     let database = postgres::open()?;
     for statement in [READ_TALLY, COUNT_VOTES] {
         match database.query(statement, &[]) {
             Ok(rows) => {
-                let counts = tally::from_row(&rows.rows).context("reading the tally")?;
-                return Ok(counts.only(poll));
+                let (counts, round) = tally::from_row(&rows.rows).context("reading the tally")?;
+                return Ok((counts.only(round.ballot(configured)), round));
             }
             Err(PgError::QueryFailed(QueryError::DbError(error)))
                 if error.code == UNDEFINED_TABLE => {}
             Err(error) => return Err(error).context("reading the tally"),
         }
     }
-    Ok(Counts::default())
+    let first = Round {
+        number: 1,
+        open: true,
+        poll: None,
+    };
+    Ok((Counts::default(), first))
 }

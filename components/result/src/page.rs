@@ -9,19 +9,33 @@ use voting_shared::counts::Counts;
 use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::html::{self, escape};
 use voting_shared::poll::Poll;
+use voting_shared::round::Round;
 
 use crate::qr;
 
-/// Renders the page, or, when the database could not be read, says why; with the vote page's
-/// address and its QR code when it is known.
+/// Renders the page of `poll`, the current round's, or, when the database could not be read,
+/// says why; with the vote page's address and its QR code when it is known.
 pub fn render(
     poll: &Poll,
-    tally: Result<Counts, PostgresProblem>,
+    tally: Result<(Counts, &Round), PostgresProblem>,
     vote_url: Option<&str>,
 ) -> String {
     let question = escape(poll.question());
+    let round_line = match &tally {
+        Ok((_, round)) => format!(
+            "Round {} · <span id=\"voting\">{}</span>",
+            round.number,
+            if round.open {
+                "Voting is open"
+            } else {
+                "Voting is closed"
+            }
+        ),
+        Err(_) => String::new(),
+    };
+    let round_number = tally.as_ref().map(|(_, round)| round.number).unwrap_or(0);
     let (counts, total, notice, state) = match tally {
-        Ok(tally) => (tally, tally.total_in_words(), String::new(), "live"),
+        Ok((tally, _)) => (tally, tally.total_in_words(), String::new(), "live"),
         Err(problem) => (
             Counts::default(),
             "Results unavailable".to_owned(),
@@ -53,6 +67,7 @@ pub fn render(
     };
     let main = format!(
         r#"<h1 id="question">{question}</h1>
+<p id="round" class="round" data-round="{round_number}">{round_line}</p>
 <div class="board">
 <section class="results {state} {size}" id="results" aria-labelledby="total" aria-live="polite">
 <div class="options">
@@ -115,6 +130,7 @@ const STYLE: &str = "\
   .compact .label { grid-column: 1 / -1; }
   .compact .meter { grid-column: 1 / -1; order: 5; }
 }
+.round { color: var(--muted); margin: .25rem 0 0; font-weight: 600; }
 .total { font-size: 1.3em; font-weight: 700; margin: 1rem 0 .25rem; }
 .freshness { color: var(--muted); font-size: .85em; margin: 0; }
 .freshness::before { content: '\\25CF\\00a0'; color: #1a8f3c; }
@@ -151,9 +167,10 @@ pub const SCRIPT: &str = r#"
     return shares;
   }
   function show(tally) {
-    // Other options than the page shows (the poll was reconfigured): render it anew.
+    // Another round, or other options than the page shows: render it anew.
     const shown = document.querySelectorAll(".option").length;
-    if (shown !== tally.options.length || tally.options.some((option) => !$("option-" + option.choice))) {
+    if (String(tally.round) !== $("round").dataset.round || shown !== tally.options.length ||
+        tally.options.some((option) => !$("option-" + option.choice))) {
       location.reload();
       return;
     }
@@ -167,6 +184,7 @@ pub const SCRIPT: &str = r#"
       $("meter-" + id).setAttribute("aria-label", option.label + " " + shares[index] + "%");
     });
     $("question").textContent = tally.question;
+    $("voting").textContent = tally.open ? "Voting is open" : "Voting is closed";
     $("total").textContent = tally.total === 0 ? "No votes yet" : tally.total + " " + noun(tally.total);
   }
   async function poll() {
@@ -202,9 +220,19 @@ mod tests {
         Poll::new(&["Cats", "Dogs"]).unwrap()
     }
 
+    const OPEN: Round = Round {
+        number: 1,
+        open: true,
+        poll: None,
+    };
+
     #[test]
     fn renders_numbers_on_the_server() {
-        let page = render(&cats_and_dogs(), Ok(Counts::new(&[2000, 1000])), None);
+        let page = render(
+            &cats_and_dogs(),
+            Ok((Counts::new(&[2000, 1000]), &OPEN)),
+            None,
+        );
         assert!(page.contains(r#"<span id="percent-a">67</span>%"#));
         assert!(page.contains(r#"<span id="percent-b">33</span>%"#));
         assert!(page.contains(r#"<span id="count-a">2000</span> <span id="noun-a">votes</span>"#));
@@ -220,7 +248,11 @@ mod tests {
             "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
         ];
         let poll = Poll::new(&labels).unwrap();
-        let page = render(&poll, Ok(Counts::new(&[7, 1, 1, 1, 1, 1, 1, 0])), None);
+        let page = render(
+            &poll,
+            Ok((Counts::new(&[7, 1, 1, 1, 1, 1, 1, 0]), &OPEN)),
+            None,
+        );
         let positions: Vec<usize> = labels
             .iter()
             .map(|label| page.find(&format!(">{label}</div>")).unwrap())
@@ -240,7 +272,7 @@ mod tests {
     fn shows_where_to_vote_as_words_and_a_qr_code_when_known() {
         let page = render(
             &cats_and_dogs(),
-            Ok(Counts::default()),
+            Ok((Counts::default(), &OPEN)),
             Some("https://poll.example.org/"),
         );
         assert!(page.contains(
@@ -248,7 +280,7 @@ mod tests {
         ));
         assert!(page.contains(r#"<div class="qr"><svg "#));
         assert!(page.contains(r#"aria-label="QR code of https://poll.example.org/""#));
-        let page = render(&cats_and_dogs(), Ok(Counts::default()), None);
+        let page = render(&cats_and_dogs(), Ok((Counts::default(), &OPEN)), None);
         assert!(!page.contains("class=\"join\""));
     }
 
@@ -266,8 +298,25 @@ mod tests {
     }
 
     #[test]
+    fn says_which_round_it_is_and_whether_voting_is_open() {
+        let page = render(&cats_and_dogs(), Ok((Counts::default(), &OPEN)), None);
+        assert!(
+            page.contains(
+                r#"data-round="1">Round 1 · <span id="voting">Voting is open</span></p>"#
+            )
+        );
+        let closed = Round {
+            number: 3,
+            open: false,
+            poll: None,
+        };
+        let page = render(&cats_and_dogs(), Ok((Counts::default(), &closed)), None);
+        assert!(page.contains(r#"data-round="3">Round 3 · <span id="voting">Voting is closed"#));
+    }
+
+    #[test]
     fn one_vote_is_singular() {
-        let page = render(&cats_and_dogs(), Ok(Counts::new(&[1, 0])), None);
+        let page = render(&cats_and_dogs(), Ok((Counts::new(&[1, 0]), &OPEN)), None);
         assert!(page.contains(r#"<span id="count-a">1</span> <span id="noun-a">vote</span>"#));
         assert!(page.contains(r#"<p id="total" class="total">1 vote</p>"#));
     }

@@ -1,27 +1,47 @@
-//! The tally as the result component reads it from PostgreSQL.
+//! The tally and the current round as the result component reads them from PostgreSQL.
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use spin_sdk::pg4::DbValue;
+use voting_glue::round::text;
 use voting_shared::choice::MAX_OPTIONS;
 use voting_shared::counts::Counts;
+use voting_shared::round::Round;
 
 /// The one row of [`READ_TALLY`](voting_shared::schema::READ_TALLY) or
-/// [`COUNT_VOTES`](voting_shared::schema::COUNT_VOTES): the counts of `a` to `h`.
-pub fn from_row(rows: &[Vec<DbValue>]) -> anyhow::Result<Counts> {
+/// [`COUNT_VOTES`](voting_shared::schema::COUNT_VOTES): the counts of `a` to `h`, then the
+/// round (all NULL before rounds exist: round 1, open, the configured poll).
+pub fn from_row(rows: &[Vec<DbValue>]) -> anyhow::Result<(Counts, Round)> {
     let [row] = rows else {
         bail!("expected one row, got {}", rows.len());
     };
-    let counts = row
+    let (counts, round) = row.split_at(MAX_OPTIONS.min(row.len()));
+    let counts = counts
         .iter()
         .map(|value| match value {
             DbValue::Int64(count) => Some(*count),
             _ => None,
         })
         .collect::<Option<Vec<i64>>>();
-    match counts {
-        Some(counts) if counts.len() == MAX_OPTIONS => Ok(Counts::new(&counts)),
+    let counts = match counts {
+        Some(counts) if counts.len() == MAX_OPTIONS => Counts::new(&counts),
         _ => bail!("expected {MAX_OPTIONS} counts, got {row:?}"),
-    }
+    };
+    let round = match round {
+        [DbValue::DbNull, ..] => Round {
+            number: 1,
+            open: true,
+            poll: None,
+        },
+        [
+            DbValue::Int64(number),
+            DbValue::Boolean(open),
+            question,
+            labels,
+        ] => Round::from_stored(*number, *open, text(question), text(labels))
+            .context("the current round's poll in PostgreSQL is damaged")?,
+        other => bail!("expected the current round after the counts, got {other:?}"),
+    };
+    Ok((counts, round))
 }
 
 #[cfg(test)]
@@ -32,16 +52,51 @@ mod tests {
         values.iter().copied().map(DbValue::Int64).collect()
     }
 
-    #[test]
-    fn reads_the_one_row_of_counts() {
-        let row = counts(&[2000, 1000, 3, 0, 0, 0, 0, 8]);
-        let tally = from_row(&[row]).unwrap();
-        assert_eq!(tally, Counts::new(&[2000, 1000, 3, 0, 0, 0, 0, 8]));
+    fn with_round(mut row: Vec<DbValue>, round: [DbValue; 4]) -> Vec<DbValue> {
+        row.extend(round);
+        row
     }
 
     #[test]
-    fn refuses_anything_but_one_row_of_eight_counts() {
-        let eight = counts(&[1; 8]);
+    fn reads_the_one_row_of_counts_and_the_round() {
+        let row = counts(&[2000, 1000, 3, 0, 0, 0, 0, 8]);
+        let configured = [
+            DbValue::Int64(1),
+            DbValue::Boolean(true),
+            DbValue::DbNull,
+            DbValue::DbNull,
+        ];
+        let (tally, round) = from_row(&[with_round(row.clone(), configured)]).unwrap();
+        assert_eq!(tally, Counts::new(&[2000, 1000, 3, 0, 0, 0, 0, 8]));
+        assert_eq!((round.number, round.open, round.poll), (1, true, None));
+        let own = [
+            DbValue::Int64(4),
+            DbValue::Boolean(false),
+            DbValue::Str("Lunch?".into()),
+            DbValue::Str(r#"["Pizza","Soup"]"#.into()),
+        ];
+        let (_, round) = from_row(&[with_round(row.clone(), own)]).unwrap();
+        assert_eq!((round.number, round.open), (4, false));
+        assert_eq!(round.poll.unwrap().question(), "Lunch?");
+        let before_rounds = [
+            DbValue::DbNull,
+            DbValue::DbNull,
+            DbValue::DbNull,
+            DbValue::DbNull,
+        ];
+        let (_, round) = from_row(&[with_round(row, before_rounds)]).unwrap();
+        assert_eq!((round.number, round.open), (1, true));
+    }
+
+    #[test]
+    fn refuses_anything_but_one_row_of_eight_counts_and_a_round() {
+        let round = [
+            DbValue::Int64(1),
+            DbValue::Boolean(true),
+            DbValue::DbNull,
+            DbValue::DbNull,
+        ];
+        let eight = with_round(counts(&[1; 8]), round);
         assert!(from_row(&[]).is_err());
         assert!(from_row(&[eight.clone(), eight.clone()]).is_err());
         assert!(from_row(&[counts(&[1, 2])]).is_err());

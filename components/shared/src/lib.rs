@@ -1,15 +1,21 @@
 //! Code shared by the voting app's components, its tests and its load tool: the poll and its
-//! choices, the counts and the results' JSON, the voter cookie's format, the Redis queue protocol, the
-//! PostgreSQL schema, connection addresses, what to tell an operator, and HTML escaping.
+//! choices, the counts and the results' JSON, the voter cookie's format, the console's
+//! session, the Redis queue protocol, rounds and their Redis mirror, the PostgreSQL schema,
+//! connection addresses, who sent a request and from which site, what to tell an operator,
+//! and HTML escaping.
 //!
 //! Everything here is plain Rust with no Spin host calls, so it is unit-tested natively.
 
 pub mod address;
 pub mod choice;
+pub mod client;
 pub mod cookie;
 pub mod counts;
 pub mod diagnosis;
 pub mod html;
+pub mod origin;
 pub mod poll;
 pub mod queue;
+pub mod round;
 pub mod schema;
+pub mod session;

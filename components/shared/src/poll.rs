@@ -12,6 +12,8 @@ use crate::choice::{Choice, MAX_OPTIONS};
 pub const MIN_OPTIONS: usize = 2;
 /// The longest label, in characters: a button must still fit on a phone.
 pub const MAX_LABEL_CHARS: usize = 100;
+/// The longest question a presenter may ask, in characters: a heading on a projector.
+pub const MAX_QUESTION_CHARS: usize = 200;
 
 /// A valid poll: 2 to 8 different, non-empty labels, and the question they answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,7 @@ pub enum PollProblem {
     LongLabel(usize),
     Duplicate(String),
     NotAList,
+    LongQuestion,
 }
 
 impl fmt::Display for PollProblem {
@@ -52,6 +55,10 @@ impl fmt::Display for PollProblem {
             PollProblem::NotAList => f.write_str(
                 "it starts with '[' but is not a JSON array of strings: write \
                  [\"Cats\", \"Dogs\"], or Cats,Dogs",
+            ),
+            PollProblem::LongQuestion => write!(
+                f,
+                "the question is longer than {MAX_QUESTION_CHARS} characters: shorten it"
             ),
         }
     }
@@ -88,6 +95,31 @@ impl Poll {
             question: question_for(&labels),
             labels,
         })
+    }
+
+    /// A poll of `labels` asking `question`; an empty question asks which one, as [`Poll::new`].
+    pub fn with_question<S: AsRef<str>>(question: &str, labels: &[S]) -> Result<Poll, PollProblem> {
+        let mut poll = Poll::new(labels)?;
+        let question = question.trim();
+        if question.chars().count() > MAX_QUESTION_CHARS {
+            return Err(PollProblem::LongQuestion);
+        }
+        if !question.is_empty() {
+            poll.question = question.to_owned();
+        }
+        Ok(poll)
+    }
+
+    /// The labels in ballot order, as stored with a round (a JSON array of strings).
+    pub fn labels_json(&self) -> String {
+        serde_json::to_string(&self.labels).expect("strings always serialize")
+    }
+
+    /// The poll a round stored: its question and [`Poll::labels_json`].
+    pub fn from_stored(question: &str, labels_json: &str) -> Result<Poll, PollProblem> {
+        let labels: Vec<String> =
+            serde_json::from_str(labels_json).map_err(|_| PollProblem::NotAList)?;
+        Poll::with_question(question, &labels)
     }
 
     /// The labels in the `options` variable's text: a JSON array of strings, or
@@ -246,6 +278,26 @@ mod tests {
             "the variable options makes no poll: a poll has 2 to 8 options, not 1: separate \
              the labels with commas (Cats,Dogs,Birds) or give a JSON array of strings"
         );
+    }
+
+    #[test]
+    fn a_presenter_asks_a_question_of_their_own_and_it_is_stored_with_the_labels() {
+        let poll = Poll::with_question(" Lunch? ", &["Pizza", "Soup, hot"]).unwrap();
+        assert_eq!(poll.question(), "Lunch?");
+        let stored = Poll::from_stored(poll.question(), &poll.labels_json()).unwrap();
+        assert_eq!(stored, poll);
+        assert_eq!(
+            Poll::with_question("", &["Pizza", "Soup"])
+                .unwrap()
+                .question(),
+            "Pizza or Soup?"
+        );
+        let long = "?".repeat(MAX_QUESTION_CHARS + 1);
+        assert_eq!(
+            Poll::with_question(&long, &["Pizza", "Soup"]),
+            Err(PollProblem::LongQuestion)
+        );
+        assert_eq!(Poll::from_stored("", "nope"), Err(PollProblem::NotAList));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::choice::Choice;
-use crate::poll::Poll;
+use crate::round::offers;
 
 /// The list of queued votes (the original app's key).
 pub const VOTES_KEY: &str = "votes";
@@ -37,24 +37,46 @@ pub const BATCH_SIZE: usize = 250;
 /// The longest voter id the `votes` table accepts (`VARCHAR(255)`).
 pub const MAX_VOTER_ID_CHARS: usize = 255;
 
-/// Appends a vote and rings the doorbell, atomically.
+/// What [`ENQUEUE_SCRIPT`] answers, besides a sequence number, for a vote it refused: there
+/// is no round mirror yet (the doorbell was rung for the worker to restore it).
+pub const REFUSED_NO_ROUND: i64 = -2;
+/// … voting is closed.
+pub const REFUSED_CLOSED: i64 = -3;
+/// … the choice is not on the current round's ballot.
+pub const REFUSED_NOT_ON_BALLOT: i64 = -4;
+
+/// Appends a vote for the current round and rings the doorbell, atomically.
 /// KEYS: the votes list, the sequence key, [`NEW_VOTER_LIMIT_KEY`], this client's new-voter
-/// count for this minute. ARGV: voter id, vote, channel, [`DOORBELL`], `1` when the voter id
-/// is new (else empty).
-/// A new voter id over the limit is refused first: [`REFUSED_BY_LIMIT`], nothing queued.
+/// count for this minute, [`ROUND_KEY`](crate::round::ROUND_KEY). ARGV: voter id, vote,
+/// channel, [`DOORBELL`], `1` when the voter id is new (else empty), the configured poll's
+/// choices (`ab`: the ballot of a round without a poll of its own).
+/// Returns the sequence number or a refusal (nothing queued), the round and its poll field:
+/// without a round mirror [`REFUSED_NO_ROUND`] (and the doorbell rings, so that the worker
+/// restores it), then [`REFUSED_CLOSED`], [`REFUSED_NOT_ON_BALLOT`], and for a new voter id
+/// over the limit [`REFUSED_BY_LIMIT`].
 /// The sequence number is the server time in microseconds, bumped past the last one handed
-/// out, so it increases strictly even if Redis loses the sequence key. Returns it.
+/// out, so it increases strictly even if Redis loses the sequence key.
 /// Redis keeps what a script wrote before an error, so everything that can be refused (an
 /// ACL user without the channel or the keys) comes before the first write to the queue: a
 /// refused vote leaves nothing queued (at most a new-voter count one higher). Ringing first
 /// is safe: no worker can read the list until the script has ended.
 pub const ENQUEUE_SCRIPT: &str = r#"
+local round = redis.call('HMGET', KEYS[5], 'round', 'open', 'choices', 'poll')
+if not round[1] then
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
+  return {-2, 0, ''}
+end
+local number, poll = tonumber(round[1]), round[4] or ''
+if round[2] ~= '1' then return {-3, number, poll} end
+local choices = round[3] or ''
+if choices == '' then choices = ARGV[6] end
+if #ARGV[2] ~= 1 or not string.find(choices, ARGV[2], 1, true) then return {-4, number, poll} end
 if ARGV[5] == '1' then
   local limit = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
   if limit > 0 then
     local count = redis.call('INCR', KEYS[4])
     if count == 1 then redis.call('EXPIRE', KEYS[4], 120) end
-    if count > limit then return -1 end
+    if count > limit then return {-1, number, poll} end
   end
 end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
@@ -62,16 +84,22 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local seq = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0') + 1)
 redis.call('SET', KEYS[2], string.format('%d', seq))
-redis.call('RPUSH', KEYS[1], string.format('{"voter_id":%s,"vote":%s,"seq":%d,"ts":%d}',
-  cjson.encode(ARGV[1]), cjson.encode(ARGV[2]), seq, math.floor(now / 1000)))
-return seq
+redis.call('RPUSH', KEYS[1], string.format(
+  '{"voter_id":%s,"vote":%s,"seq":%d,"ts":%d,"round":%d}',
+  cjson.encode(ARGV[1]), cjson.encode(ARGV[2]), seq, math.floor(now / 1000), number))
+return {seq, number, poll}
 "#;
 
-/// Reads up to ARGV[1] entries from the head of the list KEYS[1], without removing them.
-/// Returns the server time in microseconds followed by the entries.
+/// Reads up to ARGV[1] entries from the head of the list KEYS[1], without removing them, and
+/// the current round from its mirror KEYS[2]. Returns the server time in microseconds, the
+/// round ([`NO_ROUND`](crate::round::NO_ROUND) without a mirror) and its choices field, then
+/// the entries.
 pub const READ_SCRIPT: &str = r#"
 local time = redis.call('TIME')
+local round = redis.call('HMGET', KEYS[2], 'round', 'choices')
 local entries = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+table.insert(entries, 1, round[2] or '')
+table.insert(entries, 1, tonumber(round[1] or '0'))
 table.insert(entries, 1, tonumber(time[1]) * 1000000 + tonumber(time[2]))
 return entries
 "#;
@@ -147,14 +175,19 @@ pub struct Vote {
     pub choice: Choice,
     /// Absent in entries pushed by the original app.
     pub seq: Option<i64>,
+    /// The round it was cast in; absent in entries pushed by the original app, which belong to
+    /// the current round.
+    pub round: Option<i64>,
 }
 
 /// Why an entry can never be processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Poison(pub String);
 
-/// Parses and validates one queue entry: a vote for one of `poll`'s options.
-pub fn parse_entry(entry: &[u8], poll: &Poll) -> Result<Vote, Poison> {
+/// Parses and validates one queue entry: a vote for one of the options of its round. The
+/// enqueue script checked a stamped vote against its round's ballot; an entry without a round
+/// is for the current round, whose ballot offers `current_choices` (`abc`).
+pub fn parse_entry(entry: &[u8], current_choices: &str) -> Result<Vote, Poison> {
     let poison = |reason: &str| Poison(reason.to_owned());
     let value: Value = serde_json::from_slice(entry).map_err(|_| poison("not JSON"))?;
     let object = value
@@ -174,9 +207,20 @@ pub fn parse_entry(entry: &[u8], poll: &Poll) -> Result<Vote, Poison> {
         .get("vote")
         .and_then(Value::as_str)
         .ok_or_else(|| poison("vote is missing or not a string"))?;
-    let choice = poll
-        .choice(vote)
-        .ok_or_else(|| poison("vote is not one of the poll's options"))?;
+    let round = match object.get("round") {
+        None | Some(Value::Null) => None,
+        Some(round) => Some(
+            round
+                .as_i64()
+                .filter(|round| *round >= 1)
+                .ok_or_else(|| poison("round is not a positive integer"))?,
+        ),
+    };
+    let choice = match round {
+        Some(_) => Choice::parse(vote),
+        None => Choice::parse(vote).filter(|choice| offers(current_choices, *choice)),
+    }
+    .ok_or_else(|| poison("vote is not one of the poll's options"))?;
     let seq = match object.get("seq") {
         None | Some(Value::Null) => None,
         Some(seq) => Some(
@@ -189,39 +233,46 @@ pub fn parse_entry(entry: &[u8], poll: &Poll) -> Result<Vote, Poison> {
         voter_id: voter_id.to_owned(),
         choice,
         seq,
+        round,
     })
 }
 
-/// The latest vote of one voter within a batch, to upsert.
+/// The latest vote of one voter in one round within a batch, to upsert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upsert {
     pub voter_id: String,
     pub choice: Choice,
     pub seq: i64,
+    /// `None`: the current round, whichever it is when the batch is written.
+    pub round: Option<i64>,
 }
 
 /// What to do with a batch read from the queue.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BatchPlan {
-    /// One row per voter, sorted by voter id so concurrent workers lock rows in one order.
+    /// One row per voter and round, sorted by voter id so concurrent workers lock rows in one
+    /// order.
     pub upserts: Vec<Upsert>,
     /// Positions (0-based) of poison entries, with the reason.
     pub poison: Vec<(usize, Poison)>,
 }
 
-/// Plans a batch read at `now_micros` (Redis server time). Entries of the original format
-/// have no sequence number; they get `now_micros` plus their position, so within a batch
-/// the later entry wins, and they rank after every vote queued before they were read.
-pub fn plan_batch(now_micros: i64, entries: &[Vec<u8>], poll: &Poll) -> BatchPlan {
-    let mut latest: HashMap<String, (i64, Choice)> = HashMap::new();
+/// Plans a batch read at `now_micros` (Redis server time), the current round's ballot
+/// offering `current_choices`. Entries of the original format have no sequence number; they get `now_micros`
+/// plus their position, so within a batch the later entry wins, and they rank after every
+/// vote queued before they were read.
+pub fn plan_batch(now_micros: i64, entries: &[Vec<u8>], current_choices: &str) -> BatchPlan {
+    let mut latest: HashMap<(String, Option<i64>), (i64, Choice)> = HashMap::new();
     let mut poison = Vec::new();
     for (position, entry) in entries.iter().enumerate() {
-        match parse_entry(entry, poll) {
+        match parse_entry(entry, current_choices) {
             Ok(vote) => {
                 let seq = vote.seq.unwrap_or(now_micros + position as i64);
-                let current = latest.entry(vote.voter_id).or_insert((seq, vote.choice));
-                if seq >= current.0 {
-                    *current = (seq, vote.choice);
+                let kept = latest
+                    .entry((vote.voter_id, vote.round))
+                    .or_insert((seq, vote.choice));
+                if seq >= kept.0 {
+                    *kept = (seq, vote.choice);
                 }
             }
             Err(reason) => poison.push((position, reason)),
@@ -229,13 +280,14 @@ pub fn plan_batch(now_micros: i64, entries: &[Vec<u8>], poll: &Poll) -> BatchPla
     }
     let mut upserts: Vec<Upsert> = latest
         .into_iter()
-        .map(|(voter_id, (seq, choice))| Upsert {
+        .map(|((voter_id, round), (seq, choice))| Upsert {
             voter_id,
             choice,
             seq,
+            round,
         })
         .collect();
-    upserts.sort_by(|a, b| a.voter_id.cmp(&b.voter_id));
+    upserts.sort_by(|a, b| (&a.voter_id, a.round).cmp(&(&b.voter_id, b.round)));
     BatchPlan { upserts, poison }
 }
 
@@ -247,8 +299,8 @@ mod tests {
         json.as_bytes().to_vec()
     }
 
-    fn cats_and_dogs() -> Poll {
-        Poll::new(&["Cats", "Dogs"]).unwrap()
+    fn cats_and_dogs() -> &'static str {
+        "ab"
     }
 
     #[test]
@@ -256,12 +308,25 @@ mod tests {
         assert_eq!(
             parse_entry(
                 br#"{"voter_id":"v1","vote":"a","seq":17,"ts":5}"#,
-                &cats_and_dogs()
+                cats_and_dogs()
             ),
             Ok(Vote {
                 voter_id: "v1".into(),
                 choice: Choice::A,
-                seq: Some(17)
+                seq: Some(17),
+                round: None,
+            })
+        );
+        assert_eq!(
+            parse_entry(
+                br#"{"voter_id":"v1","vote":"e","seq":17,"ts":5,"round":4}"#,
+                cats_and_dogs()
+            ),
+            Ok(Vote {
+                voter_id: "v1".into(),
+                choice: Choice::at(4),
+                seq: Some(17),
+                round: Some(4),
             })
         );
         let legacy = LegacyEntry {
@@ -271,11 +336,12 @@ mod tests {
         .to_json();
         assert_eq!(legacy, r#"{"voter_id":"4f2a","vote":"b"}"#);
         assert_eq!(
-            parse_entry(legacy.as_bytes(), &cats_and_dogs()),
+            parse_entry(legacy.as_bytes(), cats_and_dogs()),
             Ok(Vote {
                 voter_id: "4f2a".into(),
                 choice: Choice::B,
-                seq: None
+                seq: None,
+                round: None,
             })
         );
     }
@@ -296,19 +362,21 @@ mod tests {
             r#"{"voter_id":"v","vote":"c"}"#,
             r#"{"voter_id":"v","vote":"a","seq":-1}"#,
             r#"{"voter_id":"v","vote":"a","seq":"x"}"#,
+            r#"{"voter_id":"v","vote":"a","round":0}"#,
+            r#"{"voter_id":"v","vote":"a","round":"1"}"#,
+            r#"{"voter_id":"v","vote":"i","round":1}"#,
         ];
         for json in poison {
             assert!(
-                parse_entry(json.as_bytes(), &cats_and_dogs()).is_err(),
+                parse_entry(json.as_bytes(), cats_and_dogs()).is_err(),
                 "{json:?}"
             );
         }
         let longest = format!(r#"{{"voter_id":"{}","vote":"a"}}"#, "é".repeat(255));
-        assert!(parse_entry(longest.as_bytes(), &cats_and_dogs()).is_ok());
-        let three = Poll::new(&["Cats", "Dogs", "Birds"]).unwrap();
+        assert!(parse_entry(longest.as_bytes(), cats_and_dogs()).is_ok());
         let third = br#"{"voter_id":"v","vote":"c"}"#;
-        assert_eq!(parse_entry(third, &three).unwrap().choice, Choice::at(2));
-        assert!(parse_entry(third, &cats_and_dogs()).is_err());
+        assert_eq!(parse_entry(third, "abc").unwrap().choice, Choice::at(2));
+        assert!(parse_entry(third, cats_and_dogs()).is_err());
     }
 
     #[test]
@@ -321,7 +389,7 @@ mod tests {
                 entry(r#"{"voter_id":"z","vote":"b","seq":7}"#),
                 entry(r#"{"voter_id":"y","vote":"b","seq":8}"#),
             ],
-            &cats_and_dogs(),
+            cats_and_dogs(),
         );
         assert_eq!(
             plan.upserts,
@@ -329,12 +397,14 @@ mod tests {
                 Upsert {
                     voter_id: "y".into(),
                     choice: Choice::A,
-                    seq: 9
+                    seq: 9,
+                    round: None,
                 },
                 Upsert {
                     voter_id: "z".into(),
                     choice: Choice::B,
-                    seq: 7
+                    seq: 7,
+                    round: None,
                 },
             ]
         );
@@ -350,17 +420,34 @@ mod tests {
                 entry("garbage"),
                 entry(r#"{"voter_id":"v","vote":"b"}"#),
             ],
-            &cats_and_dogs(),
+            cats_and_dogs(),
         );
         assert_eq!(
             plan.upserts,
             [Upsert {
                 voter_id: "v".into(),
                 choice: Choice::B,
-                seq: 1_002
+                seq: 1_002,
+                round: None,
             }]
         );
         assert_eq!(plan.poison, [(1, Poison("not JSON".into()))]);
+    }
+
+    #[test]
+    fn a_voter_keeps_a_latest_vote_in_each_round() {
+        let plan = plan_batch(
+            1_000,
+            &[
+                entry(r#"{"voter_id":"v","vote":"a","seq":5,"round":1}"#),
+                entry(r#"{"voter_id":"v","vote":"b","seq":6,"round":2}"#),
+                entry(r#"{"voter_id":"v","vote":"c","seq":7,"round":1}"#),
+            ],
+            cats_and_dogs(),
+        );
+        let rounds: Vec<(Option<i64>, Choice)> =
+            plan.upserts.iter().map(|u| (u.round, u.choice)).collect();
+        assert_eq!(rounds, [(Some(1), Choice::at(2)), (Some(2), Choice::B)]);
     }
 
     mod properties {
@@ -371,15 +458,15 @@ mod tests {
         proptest! {
             #[test]
             fn no_entry_makes_the_parser_panic(entry in prop::collection::vec(any::<u8>(), 0..200)) {
-                let _ = parse_entry(&entry, &cats_and_dogs());
-                let _ = plan_batch(0, &[entry], &cats_and_dogs());
+                let _ = parse_entry(&entry, cats_and_dogs());
+                let _ = plan_batch(0, &[entry], cats_and_dogs());
             }
 
             #[test]
             fn an_original_format_entry_round_trips(voter_id in "[^\\x00]{1,255}", b in any::<bool>()) {
                 let vote = if b { "b" } else { "a" };
                 let entry = LegacyEntry { voter_id: &voter_id, vote }.to_json();
-                let parsed = parse_entry(entry.as_bytes(), &cats_and_dogs()).unwrap();
+                let parsed = parse_entry(entry.as_bytes(), cats_and_dogs()).unwrap();
                 prop_assert_eq!(parsed.voter_id, voter_id);
                 prop_assert_eq!(parsed.choice.as_str(), vote);
                 prop_assert_eq!(parsed.seq, None);

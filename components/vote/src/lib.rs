@@ -1,11 +1,11 @@
 //! The vote component: the voting page (`GET /`, `POST /` with a form) and the JSON API
-//! (`POST /api/vote`), for the options of the poll. A vote is appended to the Redis list
-//! `votes` and announced on the votes channel in one atomic script, one Redis round trip, which
-//! also applies the optional limit on new voter ids per client address.
+//! (`POST /api/vote`), for the current round's options. It reads only Redis: the page reads
+//! the round's mirror, and a vote is checked against it (open, on the ballot), stamped with
+//! the round, appended to the Redis list `votes` and announced on the votes channel in one
+//! atomic script, one Redis round trip, which also applies the optional limit on new voter ids
+//! per client address.
 
 mod ballot;
-mod client;
-mod origin;
 mod page;
 mod voter;
 
@@ -25,8 +25,10 @@ use voting_shared::diagnosis::RedisProblem;
 use voting_shared::poll::Poll;
 use voting_shared::queue::{
     DOORBELL, ENQUEUE_SCRIPT, NEW_VOTER_LIMIT_KEY, NEW_VOTERS_KEY_PREFIX, REFUSED_BY_LIMIT,
-    SEQUENCE_KEY, VOTES_KEY,
+    REFUSED_CLOSED, REFUSED_NO_ROUND, REFUSED_NOT_ON_BALLOT, SEQUENCE_KEY, VOTES_KEY,
 };
+use voting_shared::round::{NO_ROUND, READ_ROUND_SCRIPT, ROUND_KEY, Round, choices_of};
+use voting_shared::{client, origin};
 
 use crate::ballot::BadBallot;
 use crate::page::Message;
@@ -47,23 +49,36 @@ enum Interface {
 
 #[http_component]
 async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
-    // A vote was queued exactly when a POST got a 2xx: then, once the answer is sent, ring
-    // the worker's HTTP doorbell if there is one.
-    let is_post = request.method() == Method::Post;
-    let reply = match Poll::from_variables(variable) {
-        Ok(poll) => route(request, &poll).await,
+    let handled = match Poll::from_variables(variable) {
+        Ok(configured) => route(request, &configured).await,
         Err(error) => {
             eprintln!("vote: {error:#}");
-            Reply::text(
+            let reply = Reply::text(
                 500,
                 "The voting page is misconfigured; see the server log.\n",
-            )
+            );
+            Handled::answer(reply)
         }
     };
-    let queued = is_post && (200..300).contains(&reply.status);
-    send(reply, "", response_out).await;
-    if queued {
+    send(handled.reply, "", response_out).await;
+    if handled.ring_worker {
         ring_http_doorbell().await;
+    }
+}
+
+/// An answer, and whether to ring the worker's HTTP doorbell once it is sent: after a vote was
+/// queued, or when the round's mirror is missing (the worker restores it).
+struct Handled {
+    reply: Reply,
+    ring_worker: bool,
+}
+
+impl Handled {
+    fn answer(reply: Reply) -> Handled {
+        Handled {
+            reply,
+            ring_worker: false,
+        }
     }
 }
 
@@ -81,26 +96,164 @@ async fn ring_http_doorbell() {
     }
 }
 
-async fn route(request: IncomingRequest, poll: &Poll) -> Reply {
+async fn route(request: IncomingRequest, configured: &Poll) -> Handled {
     let path = request.path_with_query().unwrap_or_default();
     let path = path.split('?').next().unwrap_or_default();
-    let api = path.trim_end_matches('/') == "/api/vote";
+    let interface = if path.trim_end_matches('/') == "/api/vote" {
+        Interface::Api
+    } else {
+        Interface::Page
+    };
     let cookies = header_values(&request, "cookie");
-    let current = voter::current_choice(&cookies, poll);
     if request.method() == Method::Post && is_cross_site(&request) {
-        let interface = if api { Interface::Api } else { Interface::Page };
         let message = "votes from other sites are refused: vote on this site's own page";
-        return error_reply(interface, 403, poll, current, message);
+        return refuse(interface, 403, configured, &cookies, message);
     }
-    match (api, request.method()) {
-        (true, Method::Post) => cast(request, Interface::Api, poll, &cookies).await,
-        (true, _) => {
-            error_reply(Interface::Api, 405, poll, None, "use POST").header("allow", "POST")
+    match (interface, request.method()) {
+        (_, Method::Post) => cast(request, interface, configured, &cookies).await,
+        (Interface::Api, _) => Handled::answer(
+            error_reply(
+                interface,
+                405,
+                &Ballot::unknown(configured),
+                None,
+                "use POST",
+            )
+            .header("allow", "POST"),
+        ),
+        (Interface::Page, Method::Get | Method::Head) => show_page(configured, &cookies),
+        (Interface::Page, _) => {
+            let reply = refuse(interface, 405, configured, &cookies, "use GET or POST");
+            Handled::answer(reply.reply.header("allow", "GET, HEAD, POST"))
         }
-        (false, Method::Get | Method::Head) => page_reply(200, poll, current, Message::Idle),
-        (false, Method::Post) => cast(request, Interface::Page, poll, &cookies).await,
-        (false, _) => error_reply(Interface::Page, 405, poll, current, "use GET or POST")
-            .header("allow", "GET, HEAD, POST"),
+    }
+}
+
+/// The current round's ballot as the pages show it.
+struct Ballot<'a> {
+    round: i64,
+    open: bool,
+    poll: std::borrow::Cow<'a, Poll>,
+}
+
+impl<'a> Ballot<'a> {
+    fn of(round: Round, configured: &'a Poll) -> Ballot<'a> {
+        let poll = match round.poll {
+            Some(poll) => std::borrow::Cow::Owned(poll),
+            None => std::borrow::Cow::Borrowed(configured),
+        };
+        Ballot {
+            round: round.number,
+            open: round.open,
+            poll,
+        }
+    }
+
+    /// The configured poll, for an answer where Redis could not tell the round.
+    fn unknown(configured: &'a Poll) -> Ballot<'a> {
+        Ballot {
+            round: 1,
+            open: true,
+            poll: std::borrow::Cow::Borrowed(configured),
+        }
+    }
+
+    fn current_choice(&self, cookies: &[String]) -> Option<Choice> {
+        voter::current_choice(cookies, &self.poll, self.round)
+    }
+}
+
+/// The voting page for the current round: one Redis round trip.
+fn show_page(configured: &Poll, cookies: &[String]) -> Handled {
+    match read_round() {
+        Ok(Some(round)) => {
+            let ballot = Ballot::of(round, configured);
+            let current = ballot.current_choice(cookies);
+            Handled::answer(page_reply(200, &ballot, current, Message::Idle))
+        }
+        Ok(None) => setting_up(Interface::Page, configured),
+        Err(error) => {
+            let message = unavailable(&error);
+            Handled::answer(error_reply(
+                Interface::Page,
+                503,
+                &Ballot::unknown(configured),
+                None,
+                &message,
+            ))
+        }
+    }
+}
+
+/// A refusal before anything is queued, showing the current round when Redis can tell it.
+fn refuse(
+    interface: Interface,
+    status: u16,
+    configured: &Poll,
+    cookies: &[String],
+    message: &str,
+) -> Handled {
+    let round = read_round().ok().flatten();
+    let ballot = match round {
+        Some(round) => Ballot::of(round, configured),
+        None => Ballot::unknown(configured),
+    };
+    let current = ballot.current_choice(cookies);
+    Handled::answer(error_reply(interface, status, &ballot, current, message))
+}
+
+/// While the round's mirror is missing: voting waits for the worker to restore it (the
+/// doorbell was rung, and is rung again over HTTP where there is no Redis trigger).
+fn setting_up(interface: Interface, configured: &Poll) -> Handled {
+    let message = "voting opens in a moment: the poll is being set up. Your vote was not \
+                   recorded; this page reloads by itself.";
+    let reply = error_reply(interface, 503, &Ballot::unknown(configured), None, message)
+        .header("retry-after", "2")
+        .header("refresh", "2");
+    Handled {
+        reply,
+        ring_worker: true,
+    }
+}
+
+/// The current round from its mirror in Redis; `None` when the mirror is missing, and then
+/// the script has rung the doorbell for the worker to restore it.
+fn read_round() -> anyhow::Result<Option<Round>> {
+    let channel = variable("votes_channel")?;
+    let redis = voting_glue::redis::open()?;
+    let reply = eval(
+        &redis,
+        READ_ROUND_SCRIPT,
+        &[ROUND_KEY],
+        &[binary(&channel), binary(DOORBELL)],
+    )
+    .context("reading the current round from Redis")?;
+    match reply.as_slice() {
+        [RedisResult::Int64(NO_ROUND), ..] => Ok(None),
+        [
+            RedisResult::Int64(number),
+            RedisResult::Int64(open),
+            RedisResult::Binary(poll),
+        ] => Ok(Some(round_from_reply(*number, *open == 1, poll)?)),
+        other => bail!("unexpected reply reading the round: {other:?}"),
+    }
+}
+
+fn round_from_reply(number: i64, open: bool, poll_field: &[u8]) -> anyhow::Result<Round> {
+    Round::from_fields(number, open, &String::from_utf8_lossy(poll_field))
+        .with_context(|| format!("the mirror of round {number} in Redis ({ROUND_KEY}) is damaged"))
+}
+
+/// What a voter reads when Redis fails; the log gets the details.
+fn unavailable(error: &anyhow::Error) -> String {
+    match voting_glue::redis::diagnose("vote", error) {
+        RedisProblem::NotAnswering => "voting is unavailable right now: Redis is not \
+             answering. Your vote was not recorded; please try again in a moment."
+            .to_owned(),
+        problem => format!(
+            "voting is unavailable right now: {}. Your vote was not recorded.",
+            problem.advice()
+        ),
     }
 }
 
@@ -116,66 +269,103 @@ fn is_cross_site(request: &IncomingRequest) -> bool {
     )
 }
 
-/// Validates the ballot, then queues it. Nothing is queued unless the ballot is valid.
+/// Validates the ballot, then queues it in the current round, if open and on its ballot.
+/// Nothing is queued otherwise.
 async fn cast(
     request: IncomingRequest,
     interface: Interface,
-    poll: &Poll,
+    configured: &Poll,
     cookies: &[String],
-) -> Reply {
-    let current = voter::current_choice(cookies, poll);
+) -> Handled {
     let client = client::address(&header_values(&request, "spin-client-addr"));
-    let choice = match read_ballot(request, interface, poll).await {
+    let choice = match read_ballot(request, interface).await {
         Ok(choice) => choice,
         Err(bad) => {
-            return error_reply(interface, bad.status(), poll, current, &bad.message(poll));
+            let round = read_round().ok().flatten();
+            let ballot = match round {
+                Some(round) => Ballot::of(round, configured),
+                None => Ballot::unknown(configured),
+            };
+            let current = ballot.current_choice(cookies);
+            let message = bad.message(&ballot.poll);
+            return Handled::answer(error_reply(
+                interface,
+                bad.status(),
+                &ballot,
+                current,
+                &message,
+            ));
         }
     };
-    let voter = match queue_vote(voter::cookie(cookies, VOTER_COOKIE), choice, client) {
-        Ok(Queued::Accepted(voter)) => voter,
-        Ok(Queued::OverTheLimit { retry_after }) => {
+    let configured_choices = choices_of(configured);
+    let queued = queue_vote(
+        voter::cookie(cookies, VOTER_COOKIE),
+        choice,
+        client,
+        &configured_choices,
+    );
+    let (outcome, round) = match queued {
+        Ok(queued) => queued,
+        Err(error) => {
+            let message = unavailable(&error);
+            return Handled::answer(error_reply(
+                interface,
+                503,
+                &Ballot::unknown(configured),
+                None,
+                &message,
+            ));
+        }
+    };
+    let Some(round) = round else {
+        return setting_up(interface, configured);
+    };
+    let ballot = Ballot::of(round, configured);
+    let current = ballot.current_choice(cookies);
+    let voter = match outcome {
+        Queued::Accepted(voter) => voter,
+        Queued::Closed => {
+            let message = "voting is closed: your vote was not recorded. The results stay up.";
+            return Handled::answer(error_reply(interface, 409, &ballot, current, message));
+        }
+        Queued::NotOnBallot => {
+            let message =
+                BadBallot::UnknownOption(choice.as_str().to_owned()).message(&ballot.poll);
+            return Handled::answer(error_reply(interface, 400, &ballot, current, &message));
+        }
+        Queued::OverTheLimit { retry_after } => {
             let message = format!(
                 "too many new voters from your network this minute: try again in \
                  {retry_after} seconds. Your vote was not recorded."
             );
-            return error_reply(interface, 429, poll, current, &message)
+            let reply = error_reply(interface, 429, &ballot, current, &message)
                 .header("retry-after", &retry_after.to_string());
+            return Handled::answer(reply);
         }
-        Err(error) => {
-            let message = match voting_glue::redis::diagnose("vote", &error) {
-                RedisProblem::NotAnswering => "voting is unavailable right now: Redis is not \
-                     answering. Your vote was not recorded; please try again in a moment."
-                    .to_owned(),
-                problem => format!(
-                    "voting is unavailable right now: {}. Your vote was not recorded.",
-                    problem.advice()
-                ),
-            };
-            return error_reply(interface, 503, poll, current, &message);
-        }
+        Queued::NoRound => return setting_up(interface, configured),
     };
     let reply = match interface {
-        Interface::Page => page_reply(200, poll, Some(choice), Message::Confirmation),
+        Interface::Page => page_reply(200, &ballot, Some(choice), Message::Confirmation),
         Interface::Api => Reply::json(
             202,
-            &serde_json::json!({ "voter_id": voter.id, "vote": choice.as_str() }),
+            &serde_json::json!({ "voter_id": voter.id, "vote": choice.as_str(), "round": ballot.round }),
         ),
     };
     let reply = match &voter.new_cookie {
         Some(value) => reply.header("set-cookie", &voter::set_cookie(VOTER_COOKIE, value)),
         None => reply,
     };
-    reply.header(
+    let reply = reply.header(
         "set-cookie",
-        &voter::set_cookie(CHOICE_COOKIE, choice.as_str()),
-    )
+        &voter::set_cookie(CHOICE_COOKIE, &voter::choice_cookie(choice, ballot.round)),
+    );
+    Handled {
+        reply,
+        ring_worker: true,
+    }
 }
 
-async fn read_ballot(
-    request: IncomingRequest,
-    interface: Interface,
-    poll: &Poll,
-) -> Result<Choice, BadBallot> {
+async fn read_ballot(request: IncomingRequest, interface: Interface) -> Result<Choice, BadBallot> {
     let expected = match interface {
         Interface::Page => ballot::FORM,
         Interface::Api => ballot::JSON,
@@ -199,28 +389,36 @@ async fn read_ballot(
         }
     }
     match interface {
-        Interface::Page => ballot::from_form(&body, poll),
-        Interface::Api => ballot::from_json(&body, poll),
+        Interface::Page => ballot::from_form(&body),
+        Interface::Api => ballot::from_json(&body),
     }
 }
 
 /// What became of a vote.
 enum Queued {
     Accepted(Voter),
+    /// Refused: voting is closed.
+    Closed,
+    /// Refused: the current round does not offer the choice.
+    NotOnBallot,
     /// Refused: a new voter id over the limit for the client's address; `retry_after` seconds
     /// until its minute ends.
     OverTheLimit {
         retry_after: u64,
     },
+    /// Refused: the round's mirror is missing (the doorbell rang for the worker to restore it).
+    NoRound,
 }
 
-/// Identifies the voter and queues the vote: one Redis round trip when `cookie_secret` is set.
-/// A new voter id from a known `client` counts against the new-voter limit.
+/// Identifies the voter and queues the vote in the current round: one Redis round trip when
+/// `cookie_secret` is set. A new voter id from a known `client` counts against the new-voter
+/// limit. Answers what became of the vote, and the round (none while its mirror is missing).
 fn queue_vote(
     cookie: Option<&str>,
     choice: Choice,
     client: Option<IpAddr>,
-) -> anyhow::Result<Queued> {
+    configured_choices: &str,
+) -> anyhow::Result<(Queued, Option<Round>)> {
     let channel = variable("votes_channel")?;
     let redis = voting_glue::redis::open()?;
     let secret = cookie_secret(&redis)?;
@@ -243,21 +441,37 @@ fn queue_vote(
         binary(&channel),
         binary(DOORBELL),
         binary(if limited.is_some() { "1" } else { "" }),
+        binary(configured_choices),
     ];
     let keys = [
         VOTES_KEY,
         SEQUENCE_KEY,
         NEW_VOTER_LIMIT_KEY,
         counter.as_str(),
+        ROUND_KEY,
     ];
-    match eval(&redis, ENQUEUE_SCRIPT, &keys, &arguments)
-        .context("queuing a vote in Redis")?
-        .as_slice()
-    {
-        [RedisResult::Int64(REFUSED_BY_LIMIT)] => Ok(Queued::OverTheLimit { retry_after }),
-        [RedisResult::Int64(_)] => Ok(Queued::Accepted(voter)),
-        other => bail!("unexpected reply to the enqueue script: {other:?}"),
+    let reply =
+        eval(&redis, ENQUEUE_SCRIPT, &keys, &arguments).context("queuing a vote in Redis")?;
+    let [
+        RedisResult::Int64(outcome),
+        RedisResult::Int64(number),
+        RedisResult::Binary(poll),
+    ] = reply.as_slice()
+    else {
+        bail!("unexpected reply to the enqueue script: {reply:?}");
+    };
+    if *outcome == REFUSED_NO_ROUND {
+        return Ok((Queued::NoRound, None));
     }
+    let round = round_from_reply(*number, *outcome != REFUSED_CLOSED, poll)?;
+    let queued = match *outcome {
+        REFUSED_CLOSED => Queued::Closed,
+        REFUSED_NOT_ON_BALLOT => Queued::NotOnBallot,
+        REFUSED_BY_LIMIT => Queued::OverTheLimit { retry_after },
+        seq if seq > 0 => Queued::Accepted(voter),
+        other => bail!("unexpected outcome {other} of the enqueue script"),
+    };
+    Ok((queued, Some(round)))
 }
 
 /// The `cookie_secret` variable, or when it is empty a random secret kept in Redis.
@@ -296,9 +510,12 @@ fn header_values(request: &IncomingRequest, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// The voting page, showing `chosen` as the visitor's choice.
-fn page_reply(status: u16, poll: &Poll, chosen: Option<Choice>, message: Message) -> Reply {
-    Reply::html(status, page::render(poll, chosen, message))
+/// The voting page for `ballot`, showing `chosen` as the visitor's choice.
+fn page_reply(status: u16, ballot: &Ballot, chosen: Option<Choice>, message: Message) -> Reply {
+    Reply::html(
+        status,
+        page::render(&ballot.poll, chosen, message, ballot.open),
+    )
 }
 
 /// An error answer in the interface's format: the page with a notice (and the visitor's
@@ -306,12 +523,12 @@ fn page_reply(status: u16, poll: &Poll, chosen: Option<Choice>, message: Message
 fn error_reply(
     interface: Interface,
     status: u16,
-    poll: &Poll,
+    ballot: &Ballot,
     current: Option<Choice>,
     message: &str,
 ) -> Reply {
     match interface {
-        Interface::Page => page_reply(status, poll, current, Message::Error(message)),
+        Interface::Page => page_reply(status, ballot, current, Message::Error(message)),
         Interface::Api => Reply::json(status, &serde_json::json!({ "error": message })),
     }
 }

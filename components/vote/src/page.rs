@@ -20,8 +20,9 @@ pub enum Message<'a> {
     Error(&'a str),
 }
 
-/// Renders the page; `chosen` is the visitor's current vote, one of the poll's options.
-pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message) -> String {
+/// Renders the page; `chosen` is the visitor's current vote, one of the poll's options. While
+/// voting is closed (`open` false) the buttons are disabled and the page says so.
+pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message, open: bool) -> String {
     let question = escape(poll.question());
     let buttons: String = poll
         .options()
@@ -35,8 +36,9 @@ pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message) -> String {
             };
             format!(
                 "<button id=\"{choice}\" class=\"choice-{choice}\" name=\"vote\" value=\"{choice}\" \
-                 type=\"submit\" aria-pressed=\"{pressed}\"><span class=\"label\">{label}</span>\
-                 {state}</button>\n"
+                 type=\"submit\" aria-pressed=\"{pressed}\"{disabled}><span class=\"label\">\
+                 {label}</span>{state}</button>\n",
+                disabled = if open { "" } else { " disabled" },
             )
         })
         .collect();
@@ -45,6 +47,9 @@ pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message) -> String {
         (Message::Error(error), _) => {
             format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(error))
         }
+        (_, _) if !open => "<p class=\"notice closed\" role=\"status\">Voting is closed. \
+             The results stay up; voting may open again.</p>"
+            .to_owned(),
         (message, Some(label)) => format!(
             "<p class=\"cast\" role=\"status\">{thanks}Your vote: <strong>{}</strong>. \
              You can change it at any time.</p>",
@@ -83,6 +88,7 @@ button { flex: 1 1 14rem; min-height: clamp(6rem, 18vw, 14rem); display: flex; f
   border-radius: 14px; color: #fff; font: inherit; cursor: pointer; transition: transform .1s;
   overflow-wrap: anywhere; }
 button:hover { transform: translateY(-2px); }
+button:disabled { opacity: .45; cursor: not-allowed; transform: none; }
 .label { font-size: clamp(1.6rem, 1.1rem + 3vw, 3.6rem); font-weight: 700; }
 .compact { gap: clamp(.5rem, 1.5vw, 1rem); }
 .compact button { flex-basis: 18rem; min-height: clamp(3.5rem, 9vw, 7rem); padding: .6rem 1rem; gap: .2em; }
@@ -104,7 +110,7 @@ mod tests {
 
     #[test]
     fn shows_both_options_as_buttons_of_one_form() {
-        let page = render(&cats_and_dogs(), None, Message::Idle);
+        let page = render(&cats_and_dogs(), None, Message::Idle, true);
         assert!(page.contains("<title>Cats or Dogs? — vote</title>"));
         assert!(page.contains("<h1>Cats or Dogs?</h1>"));
         assert!(page.contains(
@@ -122,7 +128,7 @@ mod tests {
         let labels = [
             "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
         ];
-        let page = render(&Poll::new(&labels).unwrap(), None, Message::Idle);
+        let page = render(&Poll::new(&labels).unwrap(), None, Message::Idle, true);
         let positions: Vec<usize> = labels
             .iter()
             .map(|label| page.find(&format!(">{label}</span>")).unwrap())
@@ -134,20 +140,38 @@ mod tests {
 
     #[test]
     fn highlights_the_current_choice() {
-        let page = render(&cats_and_dogs(), Some(Choice::B), Message::Idle);
+        let page = render(&cats_and_dogs(), Some(Choice::B), Message::Idle, true);
         assert!(page.contains(
             r#"aria-pressed="true"><span class="label">Dogs</span><span class="state">&#10003; Your vote</span>"#
         ));
         assert!(page.contains("Your vote: <strong>Dogs</strong>"));
         assert!(!page.contains("Thanks!"));
-        let confirmed = render(&cats_and_dogs(), Some(Choice::B), Message::Confirmation);
+        let confirmed = render(
+            &cats_and_dogs(),
+            Some(Choice::B),
+            Message::Confirmation,
+            true,
+        );
         assert!(confirmed.contains("Thanks! Your vote: <strong>Dogs</strong>"));
+    }
+
+    #[test]
+    fn a_closed_round_disables_every_button_and_says_so() {
+        let page = render(&cats_and_dogs(), Some(Choice::A), Message::Idle, false);
+        assert_eq!(page.matches(" disabled>").count(), 2);
+        assert!(page.contains("Voting is closed."));
+        assert!(!render(&cats_and_dogs(), None, Message::Idle, true).contains(" disabled>"));
     }
 
     #[test]
     fn escapes_labels_and_notices() {
         let hostile = Poll::new(&["<script>x</script>", "\"&"]).unwrap();
-        let page = render(&hostile, Some(Choice::A), Message::Error("<b>oops</b>"));
+        let page = render(
+            &hostile,
+            Some(Choice::A),
+            Message::Error("<b>oops</b>"),
+            true,
+        );
         assert!(!page.contains("<script>x"));
         assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));
         assert!(page.contains("&quot;&amp;"));

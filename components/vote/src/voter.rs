@@ -75,10 +75,20 @@ pub fn cookie<'a>(headers: &'a [String], name: &str) -> Option<&'a str> {
 }
 
 /// The choice to show as the visitor's current vote: the last one cast with a voter cookie, if
-/// the poll still offers it.
-pub fn current_choice(cookie_headers: &[String], poll: &Poll) -> Option<Choice> {
+/// it was cast in `round` (a value without a round is from round 1) and the poll offers it.
+pub fn current_choice(cookie_headers: &[String], poll: &Poll, round: i64) -> Option<Choice> {
     cookie(cookie_headers, VOTER_COOKIE)?;
-    poll.choice(cookie(cookie_headers, CHOICE_COOKIE)?)
+    let value = cookie(cookie_headers, CHOICE_COOKIE)?;
+    let (choice, cast_in) = match value.split_once('.') {
+        Some((choice, cast_in)) => (choice, cast_in.parse().ok()?),
+        None => (value, 1),
+    };
+    poll.choice(choice).filter(|_| cast_in == round)
+}
+
+/// The choice cookie's value for `choice` cast in `round`.
+pub fn choice_cookie(choice: Choice, round: i64) -> String {
+    format!("{choice}.{round}")
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -151,17 +161,33 @@ mod tests {
     fn the_current_choice_needs_a_voter_cookie() {
         let voter = vec!["voter_id=abc.def; vote=b".to_owned()];
         let poll = Poll::new(&["Cats", "Dogs"]).unwrap();
-        assert_eq!(current_choice(&voter, &poll), Some(Choice::B));
-        assert_eq!(current_choice(&["vote=b".to_owned()], &poll), None);
+        assert_eq!(current_choice(&voter, &poll, 1), Some(Choice::B));
+        assert_eq!(current_choice(&["vote=b".to_owned()], &poll, 1), None);
         assert_eq!(
-            current_choice(&["voter_id=x; vote=z".to_owned()], &poll),
+            current_choice(&["voter_id=x; vote=z".to_owned()], &poll, 1),
             None
         );
         let gone = ["voter_id=x; vote=c".to_owned()];
         assert_eq!(
-            current_choice(&gone, &poll),
+            current_choice(&gone, &poll, 1),
             None,
             "not an option of this poll"
+        );
+    }
+
+    #[test]
+    fn a_choice_counts_as_current_only_in_its_round() {
+        let cookie = format!("voter_id=x; vote={}", choice_cookie(Choice::B, 3));
+        let poll = Poll::new(&["Cats", "Dogs"]).unwrap();
+        assert_eq!(current_choice(&[cookie.clone()], &poll, 3), Some(Choice::B));
+        assert_eq!(current_choice(&[cookie], &poll, 4), None);
+        assert_eq!(
+            current_choice(&["voter_id=x; vote=b".into()], &poll, 2),
+            None
+        );
+        assert_eq!(
+            current_choice(&["voter_id=x; vote=b.x".into()], &poll, 1),
+            None
         );
     }
 
@@ -184,7 +210,7 @@ mod tests {
                 let voter = identify(Some(&cookie), b"secret", [7; ID_BYTES]);
                 prop_assert!(voter.new_cookie.is_some(), "an unsigned value is never trusted");
                 let headers = vec![cookie];
-                let _ = current_choice(&headers, &Poll::new(&["x", "y"]).unwrap());
+                let _ = current_choice(&headers, &Poll::new(&["x", "y"]).unwrap(), 1);
             }
 
             #[test]

@@ -1,5 +1,5 @@
 //! Who sent the request, as far as Spin knows: the TCP peer in `spin-client-addr`, for the
-//! limit on new voter ids per address and minute.
+//! limit on new voter ids per address and minute and the console's limit on failed sign-ins.
 //!
 //! Spin appends its own `spin-client-addr` after the client's headers
 //! (`crates/trigger-http/src/wasi.rs`), so a client can send a forged one first: only the last

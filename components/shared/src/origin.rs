@@ -1,5 +1,5 @@
-//! Refusing cross-site votes: a page on another site must not be able to cast a vote with the
-//! visitor's cookie. Browsers say where a request comes from (`Sec-Fetch-Site`, `Origin`);
+//! Refusing cross-site POSTs: a page on another site must not be able to cast a vote, or
+//! change the poll, with the visitor's cookie. Browsers say where a request comes from (`Sec-Fetch-Site`, `Origin`);
 //! clients that are not browsers (curl, ab, the load tool) send neither and are let through.
 
 /// Whether a request with these headers comes from another site's page.

@@ -1,0 +1,80 @@
+//! The current round: read from PostgreSQL, the source of truth, and mirrored to Redis for
+//! the vote component.
+
+use anyhow::{Context, bail};
+use spin_sdk::pg4::{self, DbValue, PgError, QueryError};
+use spin_sdk::redis::{Connection, RedisResult};
+use voting_shared::round::{MIRROR_ROUND_SCRIPT, ROUND_KEY, Round};
+use voting_shared::schema::{CREATE_SCHEMA, CURRENT_ROUND, SCHEMA_MISSING};
+
+use crate::redis::{binary, eval};
+
+/// Runs `statement` against the schema: where it is missing or older, creates or migrates it
+/// and runs `statement` again.
+pub fn with_schema<T>(
+    database: &pg4::Connection,
+    mut statement: impl FnMut(&pg4::Connection) -> Result<T, PgError>,
+) -> anyhow::Result<T> {
+    match statement(database) {
+        Err(PgError::QueryFailed(QueryError::DbError(error)))
+            if SCHEMA_MISSING.contains(&error.code.as_str()) =>
+        {
+            database
+                .execute(CREATE_SCHEMA, &[])
+                .context("creating the votes tables")?;
+            Ok(statement(database)?)
+        }
+        result => Ok(result?),
+    }
+}
+
+/// The current round, from PostgreSQL (creating the schema if it is missing).
+pub fn current(database: &pg4::Connection) -> anyhow::Result<Round> {
+    let rows = with_schema(database, |database| database.query(CURRENT_ROUND, &[]))
+        .context("reading the current round")?;
+    let [row] = rows.rows.as_slice() else {
+        bail!(
+            "expected one row for the current round, got {}",
+            rows.rows.len()
+        );
+    };
+    match row.as_slice() {
+        [
+            DbValue::Int64(number),
+            DbValue::Boolean(open),
+            question,
+            labels,
+        ] => Ok(
+            Round::from_stored(*number, *open, text(question), text(labels))
+                .context("the current round's poll in PostgreSQL is damaged")?,
+        ),
+        other => bail!("unexpected current round {other:?}"),
+    }
+}
+
+/// A text column, `None` when NULL.
+pub fn text(value: &DbValue) -> Option<&str> {
+    match value {
+        DbValue::Str(text) => Some(text),
+        _ => None,
+    }
+}
+
+/// Mirrors `round` to Redis; `only_if_missing` restores a lost mirror without undoing a newer
+/// change. Answers whether it wrote.
+pub fn mirror(redis: &Connection, round: &Round, only_if_missing: bool) -> anyhow::Result<bool> {
+    let arguments = [
+        binary(if only_if_missing { "1" } else { "" }),
+        binary(round.number.to_string()),
+        binary(if round.open { "1" } else { "0" }),
+        binary(round.choices_field()),
+        binary(round.poll_field()),
+    ];
+    match eval(redis, MIRROR_ROUND_SCRIPT, &[ROUND_KEY], &arguments)
+        .context("mirroring the current round to Redis")?
+        .as_slice()
+    {
+        [RedisResult::Int64(wrote)] => Ok(*wrote == 1),
+        other => bail!("unexpected reply mirroring the round: {other:?}"),
+    }
+}
