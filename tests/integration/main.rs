@@ -20,6 +20,7 @@ mod metrics;
 mod options;
 mod postgres_tls;
 mod results;
+mod rounds;
 mod scripts;
 mod selection;
 mod spin_http;
