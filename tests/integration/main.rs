@@ -6,6 +6,7 @@
 //! `postgres_tls`, `kubernetes`, `scripts`), Spin's behaviours as the test host models them
 //! (`spin_http`, `selection`, `manifest`, `wit`), and real browsers (`browser`).
 
+mod admin;
 mod browser;
 mod compatibility;
 mod concurrency;
