@@ -442,3 +442,96 @@ async fn voting_works_with_the_keyboard_alone() {
     assert_eq!(pressed(&client).await, ("false".into(), "true".into()));
     client.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_runs_a_round_change_that_an_open_results_page_follows() {
+    const TOKEN: &str = "browser-console-token";
+    let _turn = TURN.lock().await;
+    let served = serve_with(TestEnv::setup().env("SPIN_VARIABLE_ADMIN_TOKEN", TOKEN)).await;
+    Visitor::new(&served.env.app).vote("a").await.unwrap();
+    let mut chromium = Chromium::start().await;
+    let results = chromium.session(true).await;
+    results.goto(&served.url("/result")).await.unwrap();
+    wait_until("the first vote", || async {
+        text(&results, "total").await == "1 vote"
+    })
+    .await;
+
+    let console = chromium.session(true).await;
+    console.goto(&served.url("/admin")).await.unwrap();
+    console
+        .find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(TOKEN)
+        .await
+        .unwrap();
+    console
+        .find(Locator::Css("form[action='/admin/sign-in'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until("the console", || async {
+        text(&console, "current-heading").await == "Round 1: Cats or Dogs?"
+    })
+    .await;
+    console
+        .find(Locator::Id("close"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until("voting closed", || async {
+        text(&console, "state")
+            .await
+            .starts_with("Voting is closed")
+    })
+    .await;
+    wait_until("the results page to say so", || async {
+        text(&results, "voting").await == "Voting is closed"
+    })
+    .await;
+
+    console
+        .find(Locator::Id("question"))
+        .await
+        .unwrap()
+        .send_keys("Lunch?")
+        .await
+        .unwrap();
+    let options = console.find(Locator::Id("options")).await.unwrap();
+    options.send_keys("Pizza\nSoup\nSalad").await.unwrap();
+    console
+        .execute("window.scrollTo(0, 0)", Vec::new())
+        .await
+        .unwrap();
+    screenshots(&console, "console").await;
+    console
+        .find(Locator::Id("start-round"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until("round 2 in the console", || async {
+        text(&console, "current-heading").await == "Round 2: Lunch?"
+    })
+    .await;
+    wait_until("the results page to show round 2", || async {
+        text(&results, "question").await == "Lunch?" && text(&results, "label-c").await == "Salad"
+    })
+    .await;
+    assert_eq!(text(&results, "total").await, "No votes yet");
+    assert_eq!(text(&results, "voting").await, "Voting is open");
+    Visitor::new(&served.env.app).vote("c").await.unwrap();
+    wait_until("round 2's first vote", || async {
+        text(&results, "count-c").await == "1"
+    })
+    .await;
+    screenshots(&results, "result-round-two").await;
+    console.close().await.unwrap();
+    results.close().await.unwrap();
+}

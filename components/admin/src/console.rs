@@ -98,8 +98,8 @@ fn current_round(round: &RoundRecord) -> String {
 <p id="state" class="state">{state} · {total}</p>
 <ul class="counts">{options}</ul>
 <div class="actions">{toggle}
-<form method="post" action="/admin/reset"><button type="submit" id="reset">New round, same options</button></form>
-<a href="/result">Results page</a> · <a href="/">Voting page</a></div>
+<form method="post" action="/admin/reset"><button type="submit" id="reset">New round, same options</button></form></div>
+<p><a href="/result">Results page</a> · <a href="/">Voting page</a></p>
 </section>"#,
         number = round.number,
         question = escape(round.poll.question()),
