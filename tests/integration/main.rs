@@ -2,7 +2,8 @@
 //! components under the test host, against real Redis and PostgreSQL, reading the real
 //! manifests. One module per area: the pipeline's guarantees (`counting`, `concurrency`,
 //! `failures`, `compatibility`), each component's answers (`voting`, `results`, `counter`,
-//! `metrics`), polls of more options (`options`), the running tally (`tally`), deployments (`http_only`, `managed_redis`,
+//! `metrics`), polls of more options (`options`), rounds (`rounds`), the presenter's console
+//! (`admin`), the running tally (`tally`), deployments (`http_only`, `managed_redis`,
 //! `postgres_tls`, `kubernetes`, `scripts`), Spin's behaviours as the test host models them
 //! (`spin_http`, `selection`, `manifest`, `wit`), and real browsers (`browser`).
 
