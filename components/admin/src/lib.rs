@@ -619,8 +619,8 @@ fn apply(
 /// Every round with its results, oldest first.
 fn list_rounds(configured: &Poll) -> Result<Vec<RoundRecord>, Refusal> {
     let database = postgres_or_refusal(postgres::open())?;
-    let listed = round::with_schema(&database, |database| database.query(LIST_ROUNDS, &[]))
-        .context("listing the rounds");
+    let listed =
+        round::query_with_schema(&database, LIST_ROUNDS, &[]).context("listing the rounds");
     let listed = postgres_or_refusal(listed)?;
     let json = match listed.rows.as_slice() {
         [row] => match row.as_slice() {

@@ -2,36 +2,60 @@
 //! the vote component.
 
 use anyhow::{Context, bail};
-use spin_sdk::pg4::{self, DbValue, PgError, QueryError};
+use spin_sdk::pg4::{self, DbValue, ParameterValue, PgError, QueryError, RowSet};
 use spin_sdk::redis::{Connection, RedisResult};
 use voting_shared::round::{MIRROR_ROUND_SCRIPT, ROUND_KEY, Round};
 use voting_shared::schema::{CREATE_SCHEMA, CURRENT_ROUND, SCHEMA_MISSING};
 
 use crate::redis::{binary, eval};
 
-/// Runs `statement` against the schema: where it is missing or older, creates or migrates it
-/// and runs `statement` again.
-pub fn with_schema<T>(
+/// Runs the query `statement` against the schema: where it is missing or older, creates or
+/// migrates it and runs `statement` again.
+pub fn query_with_schema(
     database: &pg4::Connection,
-    mut statement: impl FnMut(&pg4::Connection) -> Result<T, PgError>,
-) -> anyhow::Result<T> {
-    match statement(database) {
-        Err(PgError::QueryFailed(QueryError::DbError(error)))
-            if SCHEMA_MISSING.contains(&error.code.as_str()) =>
-        {
-            database
-                .execute(CREATE_SCHEMA, &[])
-                .context("creating the votes tables")?;
-            Ok(statement(database)?)
+    statement: &str,
+    parameters: &[ParameterValue],
+) -> anyhow::Result<RowSet> {
+    match database.query(statement, parameters) {
+        Err(error) if is_schema_missing(&error) => {
+            create_schema(database)?;
+            Ok(database.query(statement, parameters)?)
         }
         result => Ok(result?),
     }
 }
 
+/// [`query_with_schema`] for a statement run with `execute`: answers the rows it changed.
+pub fn execute_with_schema(
+    database: &pg4::Connection,
+    statement: &str,
+    parameters: &[ParameterValue],
+) -> anyhow::Result<u64> {
+    match database.execute(statement, parameters) {
+        Err(error) if is_schema_missing(&error) => {
+            create_schema(database)?;
+            Ok(database.execute(statement, parameters)?)
+        }
+        result => Ok(result?),
+    }
+}
+
+fn is_schema_missing(error: &PgError) -> bool {
+    matches!(error, PgError::QueryFailed(QueryError::DbError(error))
+        if SCHEMA_MISSING.contains(&error.code.as_str()))
+}
+
+fn create_schema(database: &pg4::Connection) -> anyhow::Result<()> {
+    database
+        .execute(CREATE_SCHEMA, &[])
+        .context("creating the votes tables")?;
+    Ok(())
+}
+
 /// The current round, from PostgreSQL (creating the schema if it is missing).
 pub fn current(database: &pg4::Connection) -> anyhow::Result<Round> {
-    let rows = with_schema(database, |database| database.query(CURRENT_ROUND, &[]))
-        .context("reading the current round")?;
+    let rows =
+        query_with_schema(database, CURRENT_ROUND, &[]).context("reading the current round")?;
     let [row] = rows.rows.as_slice() else {
         bail!(
             "expected one row for the current round, got {}",

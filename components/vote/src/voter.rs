@@ -179,7 +179,10 @@ mod tests {
     fn a_choice_counts_as_current_only_in_its_round() {
         let cookie = format!("voter_id=x; vote={}", choice_cookie(Choice::B, 3));
         let poll = Poll::new(&["Cats", "Dogs"]).unwrap();
-        assert_eq!(current_choice(&[cookie.clone()], &poll, 3), Some(Choice::B));
+        assert_eq!(
+            current_choice(std::slice::from_ref(&cookie), &poll, 3),
+            Some(Choice::B)
+        );
         assert_eq!(current_choice(&[cookie], &poll, 4), None);
         assert_eq!(
             current_choice(&["voter_id=x; vote=b".into()], &poll, 2),

@@ -190,10 +190,7 @@ fn write(database: &pg4::Connection, upserts: &[Upsert]) -> anyhow::Result<()> {
         ParameterValue::ArrayInt64(upserts.iter().map(|u| Some(u.seq)).collect()),
         ParameterValue::ArrayInt64(upserts.iter().map(|u| u.round).collect()),
     ];
-    round::with_schema(database, |database| {
-        database.execute(RECORD_VOTES, &parameters)
-    })
-    .context("writing votes")?;
+    round::execute_with_schema(database, RECORD_VOTES, &parameters).context("writing votes")?;
     Ok(())
 }
 
