@@ -22,7 +22,7 @@ const SIZE_BUDGET: u64 = 1024 * 1024;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let release = repository_root().join("target/wasm32-wasip2/release");
-    for component in ["counter", "vote", "worker", "result"] {
+    for component in ["counter", "vote", "worker", "result", "admin"] {
         let size = std::fs::metadata(release.join(format!("{component}.wasm")))?.len();
         println!(
             "{component:>8}.wasm: {:>4} KB ({})",

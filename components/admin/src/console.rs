@@ -24,16 +24,13 @@ pub fn sign_in(notice: Option<&str>) -> String {
     html::page("Sign in — console", STYLE, &main, FOOTER, "")
 }
 
-/// The console: `rounds` in order (the last is the current one), the new-voter limit (0:
-/// off), and `notice` if the last action failed.
+/// The console: `rounds` in order (the last is the current one; none when they could not be
+/// read), the new-voter limit (0: off), and `notice` if the last action failed.
 pub fn render(rounds: &[RoundRecord], new_voter_limit: i64, notice: Option<&str>) -> String {
     let notice = notice
         .map(|text| format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(text)))
         .unwrap_or_default();
-    let current = rounds
-        .last()
-        .map(current_round)
-        .unwrap_or_else(|| "<p>No round yet: the first vote starts round 1.</p>".to_owned());
+    let current = rounds.last().map(current_round).unwrap_or_default();
     let history: String = rounds.iter().rev().map(history_row).collect();
     let main = format!(
         r#"<h1>Presenter's console</h1>

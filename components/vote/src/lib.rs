@@ -207,7 +207,11 @@ fn refuse(
 fn setting_up(interface: Interface, configured: &Poll) -> Handled {
     let message = "voting opens in a moment: the poll is being set up. Your vote was not \
                    recorded; this page reloads by itself.";
-    let reply = error_reply(interface, 503, &Ballot::unknown(configured), None, message)
+    let waiting = Ballot {
+        open: false,
+        ..Ballot::unknown(configured)
+    };
+    let reply = error_reply(interface, 503, &waiting, None, message)
         .header("retry-after", "2")
         .header("refresh", "2");
     Handled {
