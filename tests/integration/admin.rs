@@ -159,6 +159,7 @@ async fn the_api_runs_every_action_and_refuses_bad_input_changing_nothing() {
     assert_eq!(round_and_open(&env).await, (1, true), "nothing changed");
     let wrong_method = presenter.api("GET", "/admin/api/close", "").await.unwrap();
     assert_eq!(wrong_method.status(), 405);
+    assert_eq!(wrong_method.headers()["allow"], "POST");
 
     let started = presenter
         .api_json(

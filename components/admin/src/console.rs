@@ -1,196 +1,119 @@
-//! The console's pages, complete without JavaScript: the sign-in form, and the console itself
-//! (the current round with its controls, a new round, the new-voter limit, every round's
-//! results to download). Its forms POST to the console and are answered with a redirect back.
+//! The console's routes: the sign-in form, signing out, the forms that change the poll (each
+//! answered with a redirect back to `/admin`) and the downloads, all behind a session.
 
-use voting_shared::html::{self, escape};
-use voting_shared::poll::{Poll, PollProblem};
+use spin_sdk::http::Method;
+use voting_glue::reply::Reply;
+use voting_shared::poll::Poll;
+use voting_shared::session;
 
-use crate::rounds::{RoundRecord, utc};
+use crate::Asked;
+use crate::access::{Interface, check_token, end_session, open_session, signed_in};
+use crate::actions::{
+    Change, MAX_NEW_VOTER_LIMIT, Refusal, change, download, list_rounds, read_limit, set_limit,
+};
+use crate::pages;
 
-/// The sign-in page, with `notice` (why the last attempt failed) if any.
-pub fn sign_in(notice: Option<&str>) -> String {
-    let notice = notice
-        .map(|text| format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(text)))
-        .unwrap_or_default();
-    let main = format!(
-        r#"<h1>Presenter's console</h1>
-<form method="post" action="/admin/sign-in" class="panel">
-<label for="token">Admin token</label>
-<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
-<button type="submit">Sign in</button>
-</form>
-{notice}"#
-    );
-    html::page("Sign in — console", STYLE, &main, FOOTER, "")
-}
-
-/// The console: `rounds` in order (the last is the current one; none when they could not be
-/// read), the new-voter limit (0: off), and `notice` if the last action failed.
-pub fn render(rounds: &[RoundRecord], new_voter_limit: i64, notice: Option<&str>) -> String {
-    let notice = notice
-        .map(|text| format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(text)))
-        .unwrap_or_default();
-    let current = rounds.last().map(current_round).unwrap_or_default();
-    let history: String = rounds.iter().rev().map(history_row).collect();
-    let main = format!(
-        r#"<h1>Presenter's console</h1>
-{notice}{current}
-<section class="panel" aria-labelledby="new-round">
-<h2 id="new-round">Start a new round</h2>
-<form method="post" action="/admin/rounds">
-<label for="question">Question</label>
-<input id="question" name="question" maxlength="200" placeholder="Which one do you pick?">
-<label for="options">Options, one per line (2 to 8)</label>
-<textarea id="options" name="options" rows="5" required></textarea>
-<button type="submit" id="start-round">Start the round</button>
-</form>
-</section>
-<section class="panel" aria-labelledby="limit-heading">
-<h2 id="limit-heading">New voters per address and minute</h2>
-<form method="post" action="/admin/limit">
-<label for="limit">Limit (0: no limit; behind one wifi, hundreds of phones share an address)</label>
-<input id="limit" name="limit" type="number" min="0" max="1000000" value="{new_voter_limit}">
-<button type="submit" id="set-limit">Set the limit</button>
-</form>
-</section>
-<section aria-labelledby="rounds-heading">
-<h2 id="rounds-heading">Rounds</h2>
-<table><thead><tr><th>Round</th><th>Question</th><th>Votes</th><th>Opened</th><th>Closed</th><th>Results</th></tr></thead>
-<tbody>
-{history}</tbody></table>
-</section>
-<form method="post" action="/admin/sign-out"><button type="submit" class="quiet" id="sign-out">Sign out</button></form>
-"#
-    );
-    html::page("Console", STYLE, &main, FOOTER, "")
-}
-
-/// The current round, with its controls.
-fn current_round(round: &RoundRecord) -> String {
-    let (state, toggle) = if round.open {
-        (
-            "Voting is open",
-            r#"<form method="post" action="/admin/close"><button type="submit" id="close">Close voting</button></form>"#,
-        )
-    } else {
-        (
-            "Voting is closed",
-            r#"<form method="post" action="/admin/open"><button type="submit" id="open">Open voting</button></form>"#,
-        )
-    };
-    let options: String = round
-        .poll
-        .options()
-        .map(|(choice, label)| {
-            format!(
-                "<li>{} <strong id=\"count-{choice}\">{}</strong></li>",
-                escape(label),
-                round.counts.of(choice)
-            )
-        })
-        .collect();
-    format!(
-        r#"<section class="panel current" aria-labelledby="current-heading">
-<h2 id="current-heading">Round {number}: {question}</h2>
-<p id="state" class="state">{state} · {total}</p>
-<ul class="counts">{options}</ul>
-<div class="actions">{toggle}
-<form method="post" action="/admin/reset"><button type="submit" id="reset">New round, same options</button></form></div>
-<p><a href="/result">Results page</a> · <a href="/">Voting page</a></p>
-</section>"#,
-        number = round.number,
-        question = escape(round.poll.question()),
-        total = round.counts.total_in_words(),
-    )
-}
-
-fn history_row(round: &RoundRecord) -> String {
-    let n = round.number;
-    format!(
-        "<tr><td>{n}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-         <td><a href=\"/admin/rounds/{n}/results.csv\">CSV</a> · \
-         <a href=\"/admin/rounds/{n}/results.json\">JSON</a></td></tr>\n",
-        escape(round.poll.question()),
-        round.counts.total(),
-        utc(round.opened_ms),
-        round.closed_ms.map(utc).unwrap_or_else(|| "—".to_owned()),
-    )
-}
-
-/// The poll the new-round form asks for: its question (empty: which one) and one option per
-/// line, blank lines left out.
-pub fn poll_from_form(question: &str, options: &str) -> Result<Poll, PollProblem> {
-    let labels: Vec<&str> = options
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect();
-    Poll::with_question(question, &labels)
-}
-
-const FOOTER: &str = "<a href=\"/result\">Results</a> · Served by a Spin WebAssembly component";
-
-const STYLE: &str = "\
-main { width: min(100% - 1.5rem, 56rem); text-align: left; }
-.panel { background: var(--card); border-radius: 14px; padding: 1rem 1.25rem; margin: 1rem 0; }
-label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
-input, textarea { width: 100%; box-sizing: border-box; font: inherit; padding: .5rem; border-radius: 8px;
-  border: 2px solid var(--muted); background: var(--bg); color: var(--text); }
-button { font: inherit; font-weight: 700; margin: .75rem .5rem 0 0; padding: .6rem 1.2rem; min-height: 44px;
-  border-radius: 10px; border: 0; background: var(--a); color: #fff; cursor: pointer; }
-button.quiet { background: transparent; color: var(--text); border: 2px solid var(--muted); }
-.actions { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; }
-.actions form { display: inline; }
-.state { font-weight: 700; }
-.counts { padding-left: 1.2rem; }
-table { width: 100%; border-collapse: collapse; }
-th, td { text-align: left; padding: .4rem; border-bottom: 1px solid var(--muted); overflow-wrap: anywhere; }
-";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use voting_shared::counts::Counts;
-
-    fn round(number: i64, open: bool) -> RoundRecord {
-        RoundRecord {
-            number,
-            poll: Poll::with_question("Lunch <now>?", &["Pizza", "Soup"]).unwrap(),
-            open,
-            current: true,
-            opened_ms: 0,
-            closed_ms: None,
-            counts: Counts::new(&[2, 1]),
+/// Answers `path` (under `/admin`, not the API).
+pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Reply {
+    if asked.method == Method::Post && asked.cross_site {
+        return Reply::text(
+            403,
+            "Changes from other sites are refused: use the console itself.\n",
+        );
+    }
+    match (&asked.method, path) {
+        (Method::Post, "/admin/sign-in") => return sign_in(asked, token),
+        (Method::Post, "/admin/sign-out") => return sign_out(asked, token),
+        _ => {}
+    }
+    let signed_in = match signed_in(asked, token) {
+        Ok(signed_in) => signed_in,
+        Err(refusal) => {
+            return Reply::html(refusal.status, pages::sign_in(Some(&refusal.message)));
         }
+    };
+    if !signed_in {
+        return match (&asked.method, path) {
+            (Method::Get | Method::Head, "/admin") => Reply::html(200, pages::sign_in(None)),
+            _ => see_other("/admin"),
+        };
     }
+    let form = |name: &str| {
+        form_urlencoded::parse(&asked.body)
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default()
+    };
+    let done = match (&asked.method, path) {
+        (Method::Get | Method::Head, "/admin") => return console_page(configured, None, 200),
+        (Method::Post, "/admin/rounds") => {
+            match pages::poll_from_form(&form("question"), &form("options")) {
+                Ok(poll) => change(Change::Start(poll), configured).map(|_| ()),
+                Err(problem) => Err(Refusal::new(400, format!("No new round: {problem}."))),
+            }
+        }
+        (Method::Post, "/admin/reset") => change(Change::Again, configured).map(|_| ()),
+        (Method::Post, "/admin/close") => change(Change::SetOpen(false), configured).map(|_| ()),
+        (Method::Post, "/admin/open") => change(Change::SetOpen(true), configured).map(|_| ()),
+        (Method::Post, "/admin/limit") => match form("limit").trim().parse::<i64>() {
+            Ok(limit) if (0..=MAX_NEW_VOTER_LIMIT).contains(&limit) => set_limit(limit).map(|_| ()),
+            _ => Err(Refusal::new(
+                400,
+                format!("The limit is a whole number from 0 (no limit) to {MAX_NEW_VOTER_LIMIT}."),
+            )),
+        },
+        (Method::Get, _) => {
+            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            return match segments.as_slice() {
+                ["admin", "rounds", number, file] => download(number, file, configured)
+                    .unwrap_or_else(|refusal| {
+                        Reply::text(refusal.status, &format!("{}\n", refusal.message))
+                    }),
+                _ => Reply::text(404, "Not found: the console is at /admin.\n"),
+            };
+        }
+        _ => return Reply::text(405, "Use the console's own forms.\n").header("allow", "GET"),
+    };
+    match done {
+        Ok(()) => see_other("/admin"),
+        Err(refusal) => console_page(configured, Some(&refusal.message), refusal.status),
+    }
+}
 
-    #[test]
-    fn the_new_round_form_takes_one_option_per_line() {
-        let poll = poll_from_form(" Lunch? ", "Pizza\r\n\r\n Soup, hot \n").unwrap();
-        assert_eq!(poll.question(), "Lunch?");
-        assert_eq!(poll.option_count(), 2);
-        assert_eq!(poll_from_form("", "Pizza"), Err(PollProblem::Count(1)));
+fn console_page(configured: &Poll, notice: Option<&str>, status: u16) -> Reply {
+    let shown = list_rounds(configured).and_then(|rounds| Ok((rounds, read_limit()?)));
+    match shown {
+        Ok((rounds, limit)) => Reply::html(status, pages::render(&rounds, limit, notice)),
+        Err(refusal) => Reply::html(
+            refusal.status,
+            pages::render(&[], 0, Some(&refusal.message)),
+        ),
     }
+}
 
-    #[test]
-    fn shows_the_current_round_with_the_control_it_needs() {
-        let page = render(&[round(2, true)], 0, None);
-        assert!(page.contains("Round 2: Lunch &lt;now&gt;?"));
-        assert!(page.contains("Voting is open · 3 votes"));
-        assert!(page.contains(r#"action="/admin/close""#));
-        assert!(!page.contains(r#"action="/admin/open""#));
-        assert!(page.contains(r#"href="/admin/rounds/2/results.csv""#));
-        let page = render(&[round(2, false)], 5, Some("<oops>"));
-        assert!(page.contains(r#"action="/admin/open""#));
-        assert!(page.contains(r#"value="5""#));
-        assert!(page.contains("&lt;oops&gt;"));
-    }
+fn see_other(location: &str) -> Reply {
+    Reply::empty(303).header("location", location)
+}
 
-    #[test]
-    fn the_sign_in_page_asks_for_the_token() {
-        let page = sign_in(Some("That is not the admin token."));
-        assert!(page.contains(r#"type="password""#));
-        assert!(page.contains(r#"action="/admin/sign-in""#));
-        assert!(page.contains("That is not the admin token."));
+/// Checks the token given at the sign-in form and opens a session.
+fn sign_in(asked: &Asked, token: &str) -> Reply {
+    let given = form_urlencoded::parse(&asked.body)
+        .find(|(field, _)| field == "token")
+        .map(|(_, value)| value.into_owned());
+    if let Err(refusal) = check_token(asked, given.as_deref(), token, Interface::Console) {
+        return refusal;
     }
+    match open_session(token) {
+        Ok(value) => {
+            see_other("/admin").header("set-cookie", &session::set_cookie(&value, asked.https))
+        }
+        Err(refusal) => Reply::html(refusal.status, pages::sign_in(Some(&refusal.message))),
+    }
+}
+
+fn sign_out(asked: &Asked, token: &str) -> Reply {
+    if let Err(refusal) = end_session(asked, token) {
+        return Reply::html(refusal.status, pages::sign_in(Some(&refusal.message)));
+    }
+    see_other("/admin").header("set-cookie", &session::clear_cookie(asked.https))
 }
