@@ -30,6 +30,7 @@ use std::net::IpAddr;
 use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
+use voting_glue::headers::Headers;
 use voting_glue::reply::{Reply, send};
 use voting_glue::variable;
 use voting_shared::poll::Poll;
@@ -86,15 +87,9 @@ async fn respond(request: IncomingRequest, token: &str) -> Reply {
 }
 
 async fn read(request: IncomingRequest) -> Result<Asked, Reply> {
-    let values = |name: &str| -> Vec<String> {
-        request
-            .headers()
-            .get(name)
-            .into_iter()
-            .map(|value| String::from_utf8_lossy(&value).into_owned())
-            .collect()
-    };
-    let first = |name: &str| values(name).into_iter().next();
+    let headers = Headers::of(&request);
+    let values = |name: &str| headers.values(name);
+    let first = |name: &str| headers.first(name);
     let path = request.path_with_query().unwrap_or_default();
     let path = path.split('?').next().unwrap_or_default().to_owned();
     let host = request.authority().or_else(|| first("host"));

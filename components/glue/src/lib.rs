@@ -7,12 +7,14 @@
 //!
 //! - [`variable`]: one application variable, with its name in the error.
 //! - [`doorbell`]: the worker's HTTP doorbell, where there is no Redis trigger.
+//! - [`headers`]: a request's headers, read from the host once.
 //! - [`redis`]: opening Redis (plain or TLS, with or without credentials) and running scripts.
 //! - [`postgres`]: opening PostgreSQL.
 //! - [`round`]: the current round, read from PostgreSQL and mirrored to Redis.
 //! - [`reply`]: an HTTP answer, sent streaming with the security headers.
 
 pub mod doorbell;
+pub mod headers;
 pub mod postgres;
 pub mod redis;
 pub mod reply;

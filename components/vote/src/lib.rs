@@ -17,6 +17,7 @@ use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 use spin_sdk::redis::{Connection, RedisResult};
 use voting_glue::doorbell;
+use voting_glue::headers::Headers;
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::{Reply, send};
 use voting_glue::variable;
@@ -104,13 +105,14 @@ async fn route(request: IncomingRequest, configured: &Poll) -> Handled {
     } else {
         Interface::Page
     };
-    let cookies = header_values(&request, "cookie");
-    if request.method() == Method::Post && is_cross_site(&request) {
+    let headers = Headers::of(&request);
+    let cookies = headers.values("cookie");
+    if request.method() == Method::Post && is_cross_site(&request, &headers) {
         let message = "votes from other sites are refused: vote on this site's own page";
         return refuse(interface, 403, configured, &cookies, message);
     }
     match (interface, request.method()) {
-        (_, Method::Post) => cast(request, interface, configured, &cookies).await,
+        (_, Method::Post) => cast(request, &headers, interface, configured, &cookies).await,
         (Interface::Api, _) => Handled::answer(
             error_reply(
                 interface,
@@ -263,12 +265,11 @@ fn unavailable(error: &anyhow::Error) -> String {
 
 /// Whether the request comes from another site's page; the authority it was sent to is where
 /// wasi-http carries `Host`.
-fn is_cross_site(request: &IncomingRequest) -> bool {
-    let first = |name| header_values(request, name).into_iter().next();
-    let host = request.authority().or_else(|| first("host"));
+fn is_cross_site(request: &IncomingRequest, headers: &Headers) -> bool {
+    let host = request.authority().or_else(|| headers.first("host"));
     origin::is_cross_site(
-        first("sec-fetch-site").as_deref(),
-        first("origin").as_deref(),
+        headers.first("sec-fetch-site").as_deref(),
+        headers.first("origin").as_deref(),
         host.as_deref(),
     )
 }
@@ -277,12 +278,13 @@ fn is_cross_site(request: &IncomingRequest) -> bool {
 /// Nothing is queued otherwise.
 async fn cast(
     request: IncomingRequest,
+    headers: &Headers,
     interface: Interface,
     configured: &Poll,
     cookies: &[String],
 ) -> Handled {
-    let client = client::address(&header_values(&request, "spin-client-addr"));
-    let choice = match read_ballot(request, interface).await {
+    let client = client::address(&headers.values("spin-client-addr"));
+    let choice = match read_ballot(request, headers, interface).await {
         Ok(choice) => choice,
         Err(bad) => {
             let round = read_round().ok().flatten();
@@ -369,16 +371,21 @@ async fn cast(
     }
 }
 
-async fn read_ballot(request: IncomingRequest, interface: Interface) -> Result<Choice, BadBallot> {
+async fn read_ballot(
+    request: IncomingRequest,
+    headers: &Headers,
+    interface: Interface,
+) -> Result<Choice, BadBallot> {
     let expected = match interface {
         Interface::Page => ballot::FORM,
         Interface::Api => ballot::JSON,
     };
-    let content_type = header_values(&request, "content-type");
+    let content_type = headers.values("content-type");
     if !ballot::has_content_type(content_type.first().map(String::as_str), expected) {
         return Err(BadBallot::WrongContentType { expected });
     }
-    let declared_length = header_values(&request, "content-length")
+    let declared_length = headers
+        .values("content-length")
         .first()
         .and_then(|length| length.parse::<usize>().ok());
     if declared_length.is_some_and(|length| length > ballot::MAX_BODY_BYTES) {
@@ -503,15 +510,6 @@ fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
     Ok(bytes)
-}
-
-fn header_values(request: &IncomingRequest, name: &str) -> Vec<String> {
-    request
-        .headers()
-        .get(name)
-        .into_iter()
-        .map(|value| String::from_utf8_lossy(&value).into_owned())
-        .collect()
 }
 
 /// The voting page for `ballot`, showing `chosen` as the visitor's choice.
