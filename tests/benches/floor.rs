@@ -5,7 +5,7 @@
 //! component's size against the 1 MB budget.
 //!
 //! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result
-//! -p floor-vote -p floor-counter`, then `cargo bench -p voting-tests --bench floor`.
+//! -p admin -p floor-vote -p floor-counter`, then `cargo bench -p voting-tests --bench floor`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
