@@ -3,7 +3,8 @@
 //! as Spin runs it, then the time from the last POST answer to the last vote visible in
 //! `/result/api`; and the Redis and PostgreSQL round trips per vote and per batch.
 //!
-//! Run: `cargo build --target wasm32-wasip2 --release -p vote -p worker -p result`
+//! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result
+//! -p admin`
 //! then `cargo bench -p voting-tests --bench pipeline`.
 
 use std::collections::BTreeMap;

@@ -3,7 +3,8 @@
 //! poll with 1, 100,000 and 1,000,000 rows in `votes`, next to the original app's `GROUP BY`
 //! query on the same table, which the result component no longer runs.
 //!
-//! Run: `cargo build --target wasm32-wasip2 --release -p result`
+//! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result
+//! -p admin`
 //! then `cargo bench -p voting-tests --bench results`.
 
 use std::time::{Duration, Instant};

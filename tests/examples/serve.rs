@@ -4,7 +4,8 @@
 //! the run took: the most linear memory an instance of each component had, and the process's
 //! peak resident memory (the figures the SpinKube resources are sized from).
 //!
-//! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result`,
+//! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result
+//! -p admin`,
 //! then `cargo run --profile bench -p voting-tests --example serve [-- --http-only]`.
 
 use test_services::TestPostgres;
