@@ -10,16 +10,12 @@ use bytes::Bytes;
 use redis::AsyncCommands;
 use spin_test_host::{App, Response};
 use voting_shared::session;
-use voting_tests::{Presenter, TestEnv, Visitor};
+use voting_tests::{ADMIN_TOKEN, Presenter, TestEnv, Visitor};
 
-const TOKEN: &str = "presenter-token-7Hq2";
+const TOKEN: &str = ADMIN_TOKEN;
 
 async fn with_console() -> TestEnv {
-    TestEnv::setup()
-        .env("SPIN_VARIABLE_ADMIN_TOKEN", TOKEN)
-        .start()
-        .await
-        .unwrap()
+    TestEnv::setup().console().start().await.unwrap()
 }
 
 fn body(response: &Response) -> String {

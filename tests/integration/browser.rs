@@ -445,9 +445,8 @@ async fn voting_works_with_the_keyboard_alone() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_runs_a_round_change_that_an_open_results_page_follows() {
-    const TOKEN: &str = "browser-console-token";
     let _turn = TURN.lock().await;
-    let served = serve_with(TestEnv::setup().env("SPIN_VARIABLE_ADMIN_TOKEN", TOKEN)).await;
+    let served = serve_with(TestEnv::setup().console()).await;
     Visitor::new(&served.env.app).vote("a").await.unwrap();
     let mut chromium = Chromium::start().await;
     let results = chromium.session(true).await;
@@ -463,7 +462,7 @@ async fn the_console_runs_a_round_change_that_an_open_results_page_follows() {
         .find(Locator::Id("token"))
         .await
         .unwrap()
-        .send_keys(TOKEN)
+        .send_keys(voting_tests::ADMIN_TOKEN)
         .await
         .unwrap();
     console

@@ -12,17 +12,13 @@ use redis::AsyncCommands;
 use spin_test_host::Response;
 use voting_shared::queue::{LegacyEntry, VOTES_KEY};
 use voting_shared::round::ROUND_KEY;
-use voting_tests::{Deployment, Presenter, TestEnv, Visitor, poll_until};
+use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, poll_until};
 
-const TOKEN: &str = "presenter-token-for-tests";
+const TOKEN: &str = ADMIN_TOKEN;
 
 async fn with_console(deployment: Deployment) -> TestEnv {
-    TestEnv::setup()
-        .deployment(deployment)
-        .env("SPIN_VARIABLE_ADMIN_TOKEN", TOKEN)
-        .start()
-        .await
-        .unwrap()
+    let setup = TestEnv::setup().deployment(deployment).console();
+    setup.start().await.unwrap()
 }
 
 fn body(response: &Response) -> String {
@@ -428,4 +424,34 @@ async fn a_batch_written_while_a_round_starts_waits_for_it_and_goes_to_its_own_r
         env.votes_in_database().await.unwrap().is_empty(),
         "nothing leaked into round 2"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_installation_from_before_rounds_keeps_its_votes_as_round_one() {
+    let env = with_console(Deployment::RedisTrigger).await;
+    for choice in ["a", "b", "b"] {
+        assert_eq!(Visitor::new(&env.app).vote(choice).await.unwrap().status(), 200);
+    }
+    env.drain().await.unwrap();
+    // The schema as the worker made it before rounds: votes and their running tally only.
+    let client = env.postgres.client().await.unwrap();
+    client
+        .batch_execute(
+            "DROP TABLE poll_state, poll_rounds, round_votes;
+             DROP FUNCTION record_votes, start_round",
+        )
+        .await
+        .unwrap();
+    let _: () = env.redis().await.unwrap().del(ROUND_KEY).await.unwrap();
+    assert_eq!(results(&env).await["total"], 3, "counted from votes meanwhile");
+
+    assert_eq!(Visitor::new(&env.app).vote("a").await.unwrap().status(), 503);
+    env.drain().await.unwrap();
+    assert_eq!(Visitor::new(&env.app).vote("a").await.unwrap().status(), 200);
+    env.drain().await.unwrap();
+    let tally = results(&env).await;
+    assert_eq!((tally["round"].as_i64(), tally["total"].as_i64()), (Some(1), Some(4)));
+    let presenter = Presenter::new(&env.app, TOKEN);
+    presenter.start_round("", &["Cats", "Dogs"]).await.unwrap();
+    assert_eq!(kept_votes(&env, 1).await.len(), 4, "round 1 kept whole");
 }

@@ -95,6 +95,11 @@ impl Setup {
         self
     }
 
+    /// With the presenter's console on, its token [`ADMIN_TOKEN`](crate::presenter::ADMIN_TOKEN).
+    pub fn console(self) -> Setup {
+        self.env("SPIN_VARIABLE_ADMIN_TOKEN", crate::presenter::ADMIN_TOKEN)
+    }
+
     /// With each of `settings` as [`Setup::env`].
     pub fn envs(self, settings: &[(&str, &str)]) -> Setup {
         settings

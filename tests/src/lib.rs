@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 pub use database::{counts_by_vote, running_tally};
 pub use env::{Deployment, Setup, TestEnv, seed_votes};
 pub use poll::{WAIT_LIMIT, poll_until, wait_for};
-pub use presenter::Presenter;
+pub use presenter::{ADMIN_TOKEN, Presenter};
 pub use round::{first_round, mirror_round};
 pub use visitor::Visitor;
 

@@ -4,6 +4,9 @@
 use bytes::Bytes;
 use spin_test_host::{App, Response};
 
+/// The admin token [`Setup::console`](crate::Setup::console) turns the console on with.
+pub const ADMIN_TOKEN: &str = "presenter-token-for-tests";
+
 /// A presenter holding the admin token.
 pub struct Presenter {
     app: App,

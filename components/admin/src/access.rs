@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::Reply;
-use voting_shared::session;
+use voting_shared::{hex, session};
 
 use crate::Asked;
 use crate::actions::{Refusal, redis_or_refusal};
@@ -149,7 +149,7 @@ pub fn open_session(token: &str) -> Result<String, Refusal> {
     let mut random = [0u8; 16];
     getrandom::fill(&mut random)
         .map_err(|_| Refusal::new(503, "No randomness for a session: try again.".into()))?;
-    let id = session::hex(&random);
+    let id = hex::encode(&random);
     let expiry = unix_seconds() + session::SESSION_SECONDS;
     let redis = redis_or_refusal(voting_glue::redis::open())?;
     let stored = redis

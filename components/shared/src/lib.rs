@@ -12,6 +12,7 @@ pub mod client;
 pub mod cookie;
 pub mod counts;
 pub mod diagnosis;
+pub mod hex;
 pub mod html;
 pub mod origin;
 pub mod poll;

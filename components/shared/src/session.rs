@@ -9,6 +9,8 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::hex;
+
 /// The console's session cookie.
 pub const SESSION_COOKIE: &str = "admin_session";
 /// How long a session lasts: a day of talks.
@@ -36,7 +38,7 @@ pub fn bearer(authorization: &str) -> Option<&str> {
 
 /// A session cookie's value for session `id`, expiring at `expiry` (Unix seconds).
 pub fn issue(token: &str, id: &str, expiry: u64) -> String {
-    format!("{id}.{expiry}.{}", hex(&mac(token, id, expiry)))
+    format!("{id}.{expiry}.{}", hex::encode(&mac(token, id, expiry)))
 }
 
 /// The session id in a cookie value signed with `token` and not expired at `now`.
@@ -47,7 +49,7 @@ pub fn verify<'a>(token: &str, value: &'a str, now: u64) -> Option<&'a str> {
         return None;
     }
     let expiry: u64 = expiry.parse().ok()?;
-    let signature = unhex(signature)?;
+    let signature = hex::decode(signature)?;
     let mut expected = keyed(token);
     expected.update(signed_text(id, expiry).as_bytes());
     expected.verify_slice(&signature).ok()?;
@@ -70,20 +72,6 @@ fn cookie(value: &str, max_age: u64, secure: bool) -> String {
     format!(
         "{SESSION_COOKIE}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     )
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn signed_text(id: &str, expiry: u64) -> String {

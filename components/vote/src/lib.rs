@@ -29,7 +29,7 @@ use voting_shared::queue::{
     REFUSED_CLOSED, REFUSED_NO_ROUND, REFUSED_NOT_ON_BALLOT, SEQUENCE_KEY, VOTES_KEY,
 };
 use voting_shared::round::{NO_ROUND, READ_ROUND_SCRIPT, ROUND_KEY, Round, choices_of};
-use voting_shared::{client, origin};
+use voting_shared::{client, hex, origin};
 
 use crate::ballot::BadBallot;
 use crate::page::Message;
@@ -491,7 +491,7 @@ fn cookie_secret(redis: &Connection) -> anyhow::Result<String> {
     if !configured.is_empty() {
         return Ok(configured);
     }
-    let candidate = voter::hex(&random_bytes::<32>()?);
+    let candidate = hex::encode(&random_bytes::<32>()?);
     match eval(
         redis,
         COOKIE_SECRET_SCRIPT,

@@ -7,8 +7,8 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use voting_shared::choice::Choice;
-use voting_shared::cookie;
 use voting_shared::poll::Poll;
+use voting_shared::{cookie, hex};
 
 pub use voting_shared::cookie::{CHOICE_COOKIE, VOTER_COOKIE};
 /// A year: one voter keeps one identity across visits.
@@ -33,8 +33,8 @@ pub fn identify(cookie: Option<&str>, secret: &[u8], random: [u8; ID_BYTES]) -> 
             new_cookie: None,
         };
     }
-    let id = hex(&random);
-    let value = cookie::value(&id, &hex(&mac(secret, &id)[..MAC_BYTES]));
+    let id = hex::encode(&random);
+    let value = cookie::value(&id, &hex::encode(&mac(secret, &id)[..MAC_BYTES]));
     Voter {
         id,
         new_cookie: Some(value),
@@ -46,7 +46,7 @@ fn verify(cookie: &str, secret: &[u8]) -> Option<String> {
     if id.len() != ID_BYTES * 2 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    let signature = unhex(signature).filter(|signature| signature.len() == MAC_BYTES)?;
+    let signature = hex::decode(signature).filter(|signature| signature.len() == MAC_BYTES)?;
     let mut expected = Hmac::<Sha256>::new_from_slice(secret).ok()?;
     expected.update(id.as_bytes());
     expected.verify_truncated_left(&signature).ok()?;
@@ -89,20 +89,6 @@ pub fn current_choice(cookie_headers: &[String], poll: &Poll, round: i64) -> Opt
 /// The choice cookie's value for `choice` cast in `round`.
 pub fn choice_cookie(choice: Choice, round: i64) -> String {
     format!("{choice}.{round}")
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
