@@ -430,7 +430,10 @@ async fn a_batch_written_while_a_round_starts_waits_for_it_and_goes_to_its_own_r
 async fn an_installation_from_before_rounds_keeps_its_votes_as_round_one() {
     let env = with_console(Deployment::RedisTrigger).await;
     for choice in ["a", "b", "b"] {
-        assert_eq!(Visitor::new(&env.app).vote(choice).await.unwrap().status(), 200);
+        assert_eq!(
+            Visitor::new(&env.app).vote(choice).await.unwrap().status(),
+            200
+        );
     }
     env.drain().await.unwrap();
     // The schema as the worker made it before rounds: votes and their running tally only.
@@ -443,14 +446,27 @@ async fn an_installation_from_before_rounds_keeps_its_votes_as_round_one() {
         .await
         .unwrap();
     let _: () = env.redis().await.unwrap().del(ROUND_KEY).await.unwrap();
-    assert_eq!(results(&env).await["total"], 3, "counted from votes meanwhile");
+    assert_eq!(
+        results(&env).await["total"],
+        3,
+        "counted from votes meanwhile"
+    );
 
-    assert_eq!(Visitor::new(&env.app).vote("a").await.unwrap().status(), 503);
+    assert_eq!(
+        Visitor::new(&env.app).vote("a").await.unwrap().status(),
+        503
+    );
     env.drain().await.unwrap();
-    assert_eq!(Visitor::new(&env.app).vote("a").await.unwrap().status(), 200);
+    assert_eq!(
+        Visitor::new(&env.app).vote("a").await.unwrap().status(),
+        200
+    );
     env.drain().await.unwrap();
     let tally = results(&env).await;
-    assert_eq!((tally["round"].as_i64(), tally["total"].as_i64()), (Some(1), Some(4)));
+    assert_eq!(
+        (tally["round"].as_i64(), tally["total"].as_i64()),
+        (Some(1), Some(4))
+    );
     let presenter = Presenter::new(&env.app, TOKEN);
     presenter.start_round("", &["Cats", "Dogs"]).await.unwrap();
     assert_eq!(kept_votes(&env, 1).await.len(), 4, "round 1 kept whole");
