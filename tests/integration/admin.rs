@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use redis::AsyncCommands;
 use spin_test_host::{App, Response};
-use voting_shared::session;
+use voting_shared::{client, session};
 use voting_tests::{ADMIN_TOKEN, Presenter, TestEnv, Visitor};
 
 const TOKEN: &str = ADMIN_TOKEN;
@@ -53,9 +53,20 @@ async fn without_an_admin_token_no_admin_route_exists() {
     assert_eq!(round_and_open(&env).await, (1, true));
 }
 
+/// `GET /admin/api/rounds` with `token` as a Bearer token, from `client`.
+async fn rounds_from(env: &TestEnv, client: &str, token: &str) -> Response {
+    let request = App::request("GET", "/admin/api/rounds")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Bytes::new())
+        .unwrap();
+    let client: SocketAddr = client.parse().unwrap();
+    env.app.send_from(client, request).await.unwrap()
+}
+
 #[tokio::test]
 async fn the_api_refuses_a_wrong_or_missing_token_then_locks_the_address_out() {
     let env = with_console().await;
+    env.open_sign_in_window("127.0.0.1").await.unwrap();
     let wrong = Presenter::new(&env.app, "not-the-token");
     let closing = wrong.api("POST", "/admin/api/close", "").await.unwrap();
     assert_eq!(closing.status(), 401);
@@ -67,6 +78,13 @@ async fn the_api_refuses_a_wrong_or_missing_token_then_locks_the_address_out() {
     assert_eq!(env.app.send(without).await.unwrap().status(), 401);
     assert_eq!(round_and_open(&env).await, (1, true), "nothing changed");
 
+    // The right token takes no attempt away: three more wrong ones are still judged, the
+    // fifth among them.
+    let presenter = Presenter::new(&env.app, TOKEN);
+    for _ in 0..2 {
+        let rounds = presenter.api("GET", "/admin/api/rounds", "").await.unwrap();
+        assert_eq!(rounds.status(), 200);
+    }
     for _ in 0..3 {
         assert_eq!(
             wrong
@@ -78,43 +96,67 @@ async fn the_api_refuses_a_wrong_or_missing_token_then_locks_the_address_out() {
         );
     }
     // Five failures from this address: now even the token is refused from it, for a while.
-    let locked = Presenter::new(&env.app, TOKEN)
-        .api("GET", "/admin/api/rounds", "")
-        .await
-        .unwrap();
+    let locked = presenter.api("GET", "/admin/api/rounds", "").await.unwrap();
     assert_eq!(locked.status(), 429);
+    let wait: i64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(
-        locked.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            >= 1
+        (client::LIMIT_WINDOW_SECONDS + 1..=3600).contains(&wait),
+        "the rest of the window: {wait}"
+    );
+    assert!(
+        body(&locked).contains(&format!("try again in {wait} seconds")),
+        "{}",
+        body(&locked)
     );
     // Another address is not locked out.
-    let request = App::request("GET", "/admin/api/rounds")
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .body(Bytes::new())
-        .unwrap();
-    let elsewhere: SocketAddr = "192.0.2.7:4000".parse().unwrap();
     assert_eq!(
-        env.app
-            .send_from(elsewhere, request)
-            .await
-            .unwrap()
-            .status(),
+        rounds_from(&env, "192.0.2.7:4000", TOKEN).await.status(),
         200
     );
 
     let logs = env.app.logs();
-    assert!(
-        logs.contains("admin: a wrong or missing admin token from 127.0.0.1"),
+    assert_eq!(
+        logs.matches("admin: a wrong or missing admin token from 127.0.0.1")
+            .count(),
+        5,
         "{logs}"
     );
+    assert!(logs.contains("(attempt 5 of 5 allowed in 60 s)"), "{logs}");
     assert!(
         !logs.contains("not-the-token") && !logs.contains(TOKEN),
         "{logs}"
     );
+}
+
+/// Guesses sent at once are counted one after another before any is judged, so an address
+/// gets five guesses a window however many it sends together.
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_wrong_guesses_at_once_get_five_judged_and_the_rest_refused() {
+    let env = with_console().await;
+    let guesser = "198.51.100.9:40000";
+    env.open_sign_in_window("198.51.100.9").await.unwrap();
+    let guesses = (0..50).map(|guess| {
+        let env = &env;
+        async move {
+            rounds_from(env, guesser, &format!("guess-{guess}"))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let judged = statuses.iter().filter(|status| **status == 401).count();
+    let refused = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!((judged, refused), (5, 45), "{statuses:?}");
+    assert_eq!(rounds_from(&env, guesser, TOKEN).await.status(), 429);
+    assert_eq!(
+        rounds_from(&env, "192.0.2.7:4000", TOKEN).await.status(),
+        200
+    );
+    assert_eq!(round_and_open(&env).await, (1, true), "nothing changed");
 }
 
 #[tokio::test(flavor = "multi_thread")]

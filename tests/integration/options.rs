@@ -192,6 +192,7 @@ async fn a_choice_the_poll_does_not_offer_is_refused_and_dead_lettered() {
 async fn a_poll_that_cannot_be_set_up_says_what_to_change_and_loses_nothing() {
     let env = TestEnv::setup()
         .env("SPIN_VARIABLE_OPTIONS", "Cats")
+        .unrung()
         .start()
         .await
         .unwrap();

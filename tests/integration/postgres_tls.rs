@@ -6,10 +6,13 @@
 use test_services::TestPostgres;
 use voting_tests::{TestEnv, Visitor, first_round, mirror_round};
 
+/// The app with `postgres_sslmode` set to `sslmode`; unrung, since the worker cannot reach
+/// PostgreSQL with a mode it refuses.
 async fn app_with_sslmode(postgres: TestPostgres, sslmode: &str) -> TestEnv {
     TestEnv::setup()
         .postgres(postgres)
         .envs(&[("SPIN_VARIABLE_POSTGRES_SSLMODE", sslmode)])
+        .unrung()
         .start()
         .await
         .unwrap()
@@ -77,7 +80,11 @@ async fn require_refuses_a_self_signed_certificate_and_says_to_set_sslmode() {
 async fn disable_connects_in_plain_text_to_a_server_that_offers_tls() {
     let postgres = TestPostgres::start_with_self_signed_tls().await.unwrap();
     let env = app_with_sslmode(postgres, "disable").await;
-    Visitor::new(&env.app).vote("b").await.unwrap();
+    env.drain()
+        .await
+        .expect("the worker reaches PostgreSQL and mirrors round 1");
+    let vote = Visitor::new(&env.app).vote("b").await.unwrap();
+    assert_eq!(vote.status(), 200);
     env.drain().await.unwrap();
     let api = env.app.get("/result/api").await.unwrap();
     assert_eq!(api.status(), 200);

@@ -199,7 +199,9 @@ async fn votes_in_flight_during_round_changes_each_count_in_the_round_they_were_
         let stop = stop.clone();
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                let _ = app.deliver("worker", b"vote").await;
+                app.deliver("worker", b"vote")
+                    .await
+                    .expect("a drain succeeds across round changes: it waits for them");
             }
         })
     };
@@ -247,7 +249,14 @@ async fn votes_in_flight_during_round_changes_each_count_in_the_round_they_were_
         expected[&3],
         "round 3"
     );
-    assert_eq!(results(&env).await["total"], VOTERS);
+    // Not every voter need have had a vote accepted in round 3 (a slow one may not yet): the
+    // results show exactly those who did.
+    let shown = results(&env).await;
+    for choice in ["a", "b"] {
+        let cast = expected[&3].values().filter(|vote| *vote == choice).count();
+        assert_eq!(shown[choice], cast, "round 3's {choice}: {shown}");
+    }
+    assert_eq!(shown["total"], expected[&3].len());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,6 +4,7 @@
 
 use redis::AsyncCommands;
 use spin_test_host::App;
+use voting_shared::client::{LIMIT_WINDOW_SECONDS, new_voters_key};
 use voting_shared::queue::{NEW_VOTER_LIMIT_KEY, VOTES_KEY};
 use voting_tests::{TestEnv, Visitor};
 
@@ -245,6 +246,10 @@ async fn new_voter_ids_per_address_are_limited_only_when_the_operator_sets_a_lim
     }
     let mut redis = env.redis().await.unwrap();
     let _: () = redis.set(NEW_VOTER_LIMIT_KEY, 2).await.unwrap();
+    // The address's window, opened for an hour rather than the minute a first vote opens: it
+    // cannot close between the votes below, and the wait the app answers is this window's.
+    let window = new_voters_key("192.0.2.7".parse().unwrap());
+    let _: () = redis.set_ex(&window, 0, 3600).await.unwrap();
     let queued_before = env.queue_length().await.unwrap();
 
     let first = vote_from(&env, "192.0.2.7:5001", None, None).await;
@@ -262,10 +267,12 @@ async fn new_voter_ids_per_address_are_limited_only_when_the_operator_sets_a_lim
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        (LIMIT_WINDOW_SECONDS as u64 + 1..=3600).contains(&wait),
+        "the window's time to live: {wait}"
+    );
     let body = std::str::from_utf8(refused.body()).unwrap();
-    let message =
-        format!("too many new voters from your network this minute: try again in {wait} seconds");
+    let message = format!("too many new voters from your network: try again in {wait} seconds");
     assert!(body.contains(&message), "{body}");
     assert!(
         refused.headers().get("set-cookie").is_none(),
@@ -292,6 +299,14 @@ async fn new_voter_ids_per_address_are_limited_only_when_the_operator_sets_a_lim
             "{other}"
         );
     }
+    let opened: i64 = redis
+        .ttl(new_voters_key("192.0.2.8".parse().unwrap()))
+        .await
+        .unwrap();
+    assert!(
+        (1..=LIMIT_WINDOW_SECONDS).contains(&opened),
+        "a first new voter opens its address's window: {opened}"
+    );
     let page = Visitor::new(&env.app).vote("a").await.unwrap();
     assert_eq!(
         page.status(),

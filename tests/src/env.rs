@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use bytes::Bytes;
 use redis::AsyncCommands;
 use spin_test_host::App;
@@ -128,12 +129,12 @@ impl Setup {
             environment,
         };
         // As scripts/up and SpinKube's doorbell do once a worker runs: the worker restores the
-        // round's mirror in Redis, without which vote takes no vote. Where the worker cannot (a
-        // test of a broken setting), the app runs on and the worker's log says why.
-        if self.rung_at_start
-            && let Err(error) = env.drain().await
-        {
-            eprintln!("the doorbell rung at start failed: {error:#}");
+        // round's mirror in Redis, without which vote takes no vote. A test of a setting the
+        // worker cannot work with starts `unrung`.
+        if self.rung_at_start {
+            env.drain()
+                .await
+                .context("the doorbell rung at start (a test of a broken setting starts unrung)")?;
         }
         Ok(env)
     }
@@ -195,6 +196,15 @@ impl TestEnv {
     pub async fn publish_doorbell(&self) -> anyhow::Result<()> {
         let channel = self.app.variable("votes_channel").unwrap_or("votes");
         let _: () = self.redis().await?.publish(channel, "catch-up").await?;
+        Ok(())
+    }
+
+    /// Opens the sign-in window of `address` for an hour, rather than the minute a first
+    /// attempt opens: it cannot close under the test, and a refusal's wait shows it is this
+    /// window.
+    pub async fn open_sign_in_window(&self, address: &str) -> anyhow::Result<()> {
+        let key = voting_shared::client::sign_in_attempts_key(Some(address.parse()?));
+        let _: () = self.redis().await?.set_ex(key, 0, 3600).await?;
         Ok(())
     }
 

@@ -1,5 +1,5 @@
-//! Who may change the poll: the token, checked in constant time, with failed attempts
-//! counted per client address in Redis (too many lock the address out for a while), and the
+//! Who may change the poll: the token, checked in constant time, with attempts counted per
+//! client address in Redis before the check (too many lock the address out for a while), and the
 //! console's sessions, kept in Redis until they expire so that signing out ends one for good.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,34 +8,16 @@ use anyhow::{Context, bail};
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::Reply;
+use voting_shared::client::{
+    self, LIMIT_WINDOW_SECONDS, MAX_SIGN_IN_ATTEMPTS, SIGN_IN_ATTEMPT_SCRIPT, SIGN_IN_REFUND_SCRIPT,
+};
 use voting_shared::{hex, session};
 
 use crate::Asked;
 use crate::actions::{Refusal, redis_or_refusal};
 use crate::pages;
 
-/// Failed sign-ins (or Bearer tokens) one address may make per window, and the window.
-const MAX_FAILURES: i64 = 5;
-const FAILURE_WINDOW_SECONDS: i64 = 60;
-const FAILURES_KEY_PREFIX: &str = "voting:admin-failures:";
 const SESSION_KEY_PREFIX: &str = "voting:admin-session:";
-
-/// Whether an address may try a token now: 0, or 1 and the seconds until it may. KEYS: its
-/// failure count. ARGV: the most failures allowed.
-const GATE_SCRIPT: &str = r#"
-if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
-  return {1, math.max(redis.call('TTL', KEYS[1]), 1)}
-end
-return {0, 0}
-"#;
-
-/// Counts a failed attempt. KEYS: the address's failure count. ARGV: the window in seconds.
-/// Returns the count in this window.
-const FAILURE_SCRIPT: &str = r#"
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"#;
 
 /// Which interface asked, which decides how a refusal is written.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -44,9 +26,11 @@ pub enum Interface {
     Api,
 }
 
-/// Lets a request through when `given` is the token; refuses it (and counts the failure
-/// against its address) otherwise, and refuses an address with too many recent failures
-/// without checking. The log names the address, never what was given.
+/// Lets a request through when `given` is the token, and refuses it otherwise. Every attempt
+/// is counted against its address before the token is compared, so that attempts sent at
+/// once cannot all slip under the limit: past [`MAX_SIGN_IN_ATTEMPTS`] in a window, an
+/// attempt is refused unjudged (429), even with the right token. A right token gives its
+/// attempt back. The log names the address, never what was given.
 pub fn check_token(
     asked: &Asked,
     given: Option<&str>,
@@ -58,53 +42,37 @@ pub fn check_token(
             .header("www-authenticate", "Bearer"),
         Interface::Console => Reply::html(status, pages::sign_in(Some(message))),
     };
+    let unavailable = |error: &anyhow::Error| {
+        let problem = voting_glue::redis::diagnose("admin", error);
+        refuse(
+            503,
+            &format!("The console cannot check tokens now: {}.", problem.advice()),
+        )
+    };
     let address = asked
         .client
         .map(|address| address.to_string())
         .unwrap_or_else(|| "unknown".to_owned());
-    let failures_key = format!("{FAILURES_KEY_PREFIX}{address}");
-    let redis = match voting_glue::redis::open() {
-        Ok(redis) => redis,
-        Err(error) => {
-            let problem = voting_glue::redis::diagnose("admin", &error);
-            return Err(refuse(
-                503,
-                &format!("The console cannot check tokens now: {}.", problem.advice()),
-            ));
-        }
-    };
-    match gate(&redis, &failures_key) {
-        Ok(None) => {}
-        Ok(Some(retry_after)) => {
+    let attempts_key = client::sign_in_attempts_key(asked.client);
+    let redis = voting_glue::redis::open().map_err(|error| unavailable(&error))?;
+    let count = match count_attempt(&redis, &attempts_key).map_err(|error| unavailable(&error))? {
+        Attempt::Judged { count } => count,
+        Attempt::Refused { retry_after } => {
             let message = format!(
                 "Too many wrong tokens from your address: try again in {retry_after} seconds."
             );
             return Err(refuse(429, &message).header("retry-after", &retry_after.to_string()));
         }
-        Err(error) => {
-            let problem = voting_glue::redis::diagnose("admin", &error);
-            return Err(refuse(
-                503,
-                &format!("The console cannot check tokens now: {}.", problem.advice()),
-            ));
-        }
-    }
+    };
     if given.is_some_and(|given| session::token_matches(given, token)) {
+        if let Err(error) = eval(&redis, SIGN_IN_REFUND_SCRIPT, &[&attempts_key], &[]) {
+            eprintln!("admin: could not give back a sign-in attempt of {address}: {error:#}");
+        }
         return Ok(());
     }
-    let count = eval(
-        &redis,
-        FAILURE_SCRIPT,
-        &[&failures_key],
-        &[RedisParameter::Int64(FAILURE_WINDOW_SECONDS)],
-    );
-    let count = match count.as_deref() {
-        Ok([RedisResult::Int64(count)]) => count.to_string(),
-        _ => "?".to_owned(),
-    };
     eprintln!(
-        "admin: a wrong or missing admin token from {address} ({count} in the last \
-         {FAILURE_WINDOW_SECONDS} s; {MAX_FAILURES} are allowed)"
+        "admin: a wrong or missing admin token from {address} (attempt {count} of \
+         {MAX_SIGN_IN_ATTEMPTS} allowed in {LIMIT_WINDOW_SECONDS} s)"
     );
     let message = match interface {
         Interface::Api => "send the admin token as Authorization: Bearer <admin_token>",
@@ -113,19 +81,31 @@ pub fn check_token(
     Err(refuse(401, message))
 }
 
-/// `Some(seconds to wait)` when the address has used up its failures.
-fn gate(redis: &Connection, failures_key: &str) -> anyhow::Result<Option<i64>> {
+/// What the count of an address's sign-in attempts allows.
+enum Attempt {
+    /// The attempt is judged: the `count`th of its window.
+    Judged { count: i64 },
+    /// The address has used up its window: `retry_after` seconds until it closes.
+    Refused { retry_after: i64 },
+}
+
+fn count_attempt(redis: &Connection, attempts_key: &str) -> anyhow::Result<Attempt> {
     let reply = eval(
         redis,
-        GATE_SCRIPT,
-        &[failures_key],
-        &[RedisParameter::Int64(MAX_FAILURES)],
+        SIGN_IN_ATTEMPT_SCRIPT,
+        &[attempts_key],
+        &[
+            RedisParameter::Int64(MAX_SIGN_IN_ATTEMPTS),
+            RedisParameter::Int64(LIMIT_WINDOW_SECONDS),
+        ],
     )
-    .context("checking failed sign-ins")?;
+    .context("counting a sign-in attempt")?;
     match reply.as_slice() {
-        [RedisResult::Int64(0), _] => Ok(None),
-        [RedisResult::Int64(1), RedisResult::Int64(retry_after)] => Ok(Some(*retry_after)),
-        other => bail!("unexpected reply checking failed sign-ins: {other:?}"),
+        [RedisResult::Int64(count), RedisResult::Int64(0)] => Ok(Attempt::Judged { count: *count }),
+        [RedisResult::Int64(_), RedisResult::Int64(retry_after)] => Ok(Attempt::Refused {
+            retry_after: *retry_after,
+        }),
+        other => bail!("unexpected reply counting a sign-in attempt: {other:?}"),
     }
 }
 

@@ -54,7 +54,8 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
         }
         _ => Err(Refusal::new(
             404,
-            "no such route: see README for /admin/api/rounds, /close, /open and /limit".into(),
+            "no such route: see docs/live-poll.md for /admin/api/rounds, /close, /open and /limit"
+                .into(),
         )),
     };
     result.unwrap_or_else(|refusal| {

@@ -1,5 +1,12 @@
 //! Who sent the request, as far as Spin knows: the TCP peer in `spin-client-addr`, for the
-//! limit on new voter ids per address and minute and the console's limit on failed sign-ins.
+//! limit on new voter ids per address and the console's limit on sign-in attempts.
+//!
+//! Both limits count in Redis, in a window that opens with the address's first counted
+//! request and closes [`LIMIT_WINDOW_SECONDS`] later (the count key's time to live, set when
+//! the key has none): the count never resets between two requests sent a moment apart, as it
+//! would at the end of a wall-clock minute, and whoever waits is told exactly how long (the
+//! key's TTL). A window opened by hand (`SET key 0 EX seconds`) is kept, which is how the
+//! tests make one that cannot close under them.
 //!
 //! Spin appends its own `spin-client-addr` after the client's headers
 //! (`crates/trigger-http/src/wasi.rs`), so a client can send a forged one first: only the last
@@ -18,15 +25,47 @@ pub fn address(spin_client_addr: &[String]) -> Option<IpAddr> {
         .filter(|ip| !ip.is_unspecified())
 }
 
-/// The key counting new voter ids from `address` in the minute `unix_seconds` falls in, and
-/// the seconds until that minute ends (what a refused client should wait).
-pub fn new_voters_key(prefix: &str, address: IpAddr, unix_seconds: u64) -> (String, u64) {
-    let minute = unix_seconds / 60;
-    (
-        format!("{prefix}{address}:{minute}"),
-        60 - unix_seconds % 60,
-    )
+/// How long a limit's window lasts, from the first request it counts.
+pub const LIMIT_WINDOW_SECONDS: i64 = 60;
+/// How many new voter ids an address got in its window: `<prefix><address>`.
+pub const NEW_VOTERS_KEY_PREFIX: &str = "voting:new-voters:";
+/// How many sign-in attempts (a token given to the console or the API) an address made in
+/// its window: `<prefix><address>`.
+pub const SIGN_IN_ATTEMPTS_KEY_PREFIX: &str = "voting:admin-attempts:";
+/// The most sign-in attempts an address may make in a window.
+pub const MAX_SIGN_IN_ATTEMPTS: i64 = 5;
+
+/// The key counting new voter ids from `address`.
+pub fn new_voters_key(address: IpAddr) -> String {
+    format!("{NEW_VOTERS_KEY_PREFIX}{address}")
 }
+
+/// The key counting sign-in attempts from `address` (`unknown` when Spin did not say).
+pub fn sign_in_attempts_key(address: Option<IpAddr>) -> String {
+    match address {
+        Some(address) => format!("{SIGN_IN_ATTEMPTS_KEY_PREFIX}{address}"),
+        None => format!("{SIGN_IN_ATTEMPTS_KEY_PREFIX}unknown"),
+    }
+}
+
+/// Counts a sign-in attempt before its token is compared, so that attempts sent at once are
+/// counted one after another: only the first [`MAX_SIGN_IN_ATTEMPTS`] of a window are judged.
+/// KEYS: the address's attempt count. ARGV: the most attempts, the window in seconds.
+/// Returns the count and 0, or past the limit the count and the seconds until the window
+/// closes (at least 1).
+pub const SIGN_IN_ATTEMPT_SCRIPT: &str = r#"
+local count = redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if count > tonumber(ARGV[1]) then return {count, math.max(redis.call('TTL', KEYS[1]), 1)} end
+return {count, 0}
+"#;
+
+/// Gives back the attempt of a right token, so that only wrong ones use up the window.
+/// KEYS: the address's attempt count (left alone once its window has closed).
+pub const SIGN_IN_REFUND_SCRIPT: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -54,17 +93,14 @@ mod tests {
     }
 
     #[test]
-    fn one_key_per_address_and_minute() {
+    fn one_key_per_address_and_limit() {
         let address = "192.0.2.7".parse().unwrap();
-        assert_eq!(
-            new_voters_key("p:", address, 120),
-            ("p:192.0.2.7:2".to_owned(), 60)
-        );
-        assert_eq!(
-            new_voters_key("p:", address, 179),
-            ("p:192.0.2.7:2".to_owned(), 1)
-        );
+        assert_eq!(new_voters_key(address), "voting:new-voters:192.0.2.7");
         let v6 = "2001:db8::1".parse().unwrap();
-        assert_eq!(new_voters_key("p:", v6, 60).0, "p:2001:db8::1:1");
+        assert_eq!(
+            sign_in_attempts_key(Some(v6)),
+            "voting:admin-attempts:2001:db8::1"
+        );
+        assert_eq!(sign_in_attempts_key(None), "voting:admin-attempts:unknown");
     }
 }

@@ -87,7 +87,8 @@ impl RedisProblem {
             }
             RedisProblem::NotPermitted => {
                 "the Redis user lacks a permission the app needs: grant the user named by the \
-                 variable redis_username the keys, channel and commands the README lists"
+                 variable redis_username the keys, channel and commands listed in \
+                 docs/configuration.md"
             }
             RedisProblem::UntrustedCertificate => {
                 "Redis offers TLS with a certificate Spin does not trust: give the server a \

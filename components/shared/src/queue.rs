@@ -25,11 +25,10 @@ pub const SEQUENCE_KEY: &str = "votes:seq";
 pub const LAST_BATCH_KEY: &str = "votes:last-batch";
 /// What the vote component publishes on the votes channel; the worker ignores the payload.
 pub const DOORBELL: &str = "vote";
-/// The most new voter ids one client address may get a minute, an integer; absent or 0: no
+/// The most new voter ids one client address may get in a window of
+/// [`LIMIT_WINDOW_SECONDS`](crate::client::LIMIT_WINDOW_SECONDS), an integer; absent or 0: no
 /// limit (the default: a conference's wifi puts hundreds of phones behind one address).
 pub const NEW_VOTER_LIMIT_KEY: &str = "voting:new-voter-limit";
-/// How many new voter ids an address got in a minute: `<prefix><address>:<minute>`.
-pub const NEW_VOTERS_KEY_PREFIX: &str = "voting:new-voters:";
 /// What [`ENQUEUE_SCRIPT`] answers for a vote refused by the new-voter limit.
 pub const REFUSED_BY_LIMIT: i64 = -1;
 /// How many entries the worker reads, writes and acknowledges at a time.
@@ -47,13 +46,15 @@ pub const REFUSED_NOT_ON_BALLOT: i64 = -4;
 
 /// Appends a vote for the current round and rings the doorbell, atomically.
 /// KEYS: the votes list, the sequence key, [`NEW_VOTER_LIMIT_KEY`], this client's new-voter
-/// count for this minute, [`ROUND_KEY`](crate::round::ROUND_KEY). ARGV: voter id, vote,
-/// channel, [`DOORBELL`], `1` when the voter id is new (else empty), the configured poll's
-/// choices (`ab`: the ballot of a round without a poll of its own).
+/// count ([`new_voters_key`](crate::client::new_voters_key)),
+/// [`ROUND_KEY`](crate::round::ROUND_KEY). ARGV: voter id, vote, channel, [`DOORBELL`], `1`
+/// when the voter id is new (else empty), the configured poll's choices (`ab`: the ballot of a
+/// round without a poll of its own), the limit's window in seconds.
 /// Returns the sequence number or a refusal (nothing queued), the round and its poll field:
 /// without a round mirror [`REFUSED_NO_ROUND`] (and the doorbell rings, so that the worker
 /// restores it), then [`REFUSED_CLOSED`], [`REFUSED_NOT_ON_BALLOT`], and for a new voter id
-/// over the limit [`REFUSED_BY_LIMIT`].
+/// over the limit [`REFUSED_BY_LIMIT`] (with a fourth element: the seconds until the
+/// window closes).
 /// The sequence number is the server time in microseconds, bumped past the last one handed
 /// out, so it increases strictly even if Redis loses the sequence key.
 /// Redis keeps what a script wrote before an error, so everything that can be refused (an
@@ -75,8 +76,8 @@ if ARGV[5] == '1' then
   local limit = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
   if limit > 0 then
     local count = redis.call('INCR', KEYS[4])
-    if count == 1 then redis.call('EXPIRE', KEYS[4], 120) end
-    if count > limit then return {-1, number, poll} end
+    if redis.call('TTL', KEYS[4]) < 0 then redis.call('EXPIRE', KEYS[4], ARGV[7]) end
+    if count > limit then return {-1, number, poll, math.max(redis.call('TTL', KEYS[4]), 1)} end
   end
 end
 redis.call('PUBLISH', ARGV[3], ARGV[4])

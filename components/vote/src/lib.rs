@@ -15,21 +15,22 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
-use spin_sdk::redis::{Connection, RedisResult};
+use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use voting_glue::doorbell;
 use voting_glue::headers::Headers;
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::{Reply, send};
 use voting_glue::variable;
 use voting_shared::choice::Choice;
+use voting_shared::client::{self, LIMIT_WINDOW_SECONDS, NEW_VOTERS_KEY_PREFIX};
 use voting_shared::diagnosis::RedisProblem;
 use voting_shared::poll::Poll;
 use voting_shared::queue::{
-    DOORBELL, ENQUEUE_SCRIPT, NEW_VOTER_LIMIT_KEY, NEW_VOTERS_KEY_PREFIX, REFUSED_BY_LIMIT,
-    REFUSED_CLOSED, REFUSED_NO_ROUND, REFUSED_NOT_ON_BALLOT, SEQUENCE_KEY, VOTES_KEY,
+    DOORBELL, ENQUEUE_SCRIPT, NEW_VOTER_LIMIT_KEY, REFUSED_BY_LIMIT, REFUSED_CLOSED,
+    REFUSED_NO_ROUND, REFUSED_NOT_ON_BALLOT, SEQUENCE_KEY, VOTES_KEY,
 };
 use voting_shared::round::{NO_ROUND, READ_ROUND_SCRIPT, ROUND_KEY, Round, choices_of};
-use voting_shared::{client, hex, origin};
+use voting_shared::{hex, origin};
 
 use crate::ballot::BadBallot;
 use crate::page::Message;
@@ -341,8 +342,8 @@ async fn cast(
         }
         Queued::OverTheLimit { retry_after } => {
             let message = format!(
-                "too many new voters from your network this minute: try again in \
-                 {retry_after} seconds. Your vote was not recorded."
+                "too many new voters from your network: try again in {retry_after} seconds. \
+                 Your vote was not recorded."
             );
             let reply = error_reply(interface, 429, &ballot, current, &message)
                 .header("retry-after", &retry_after.to_string());
@@ -413,9 +414,9 @@ enum Queued {
     /// Refused: the current round does not offer the choice.
     NotOnBallot,
     /// Refused: a new voter id over the limit for the client's address; `retry_after` seconds
-    /// until its minute ends.
+    /// until its window closes.
     OverTheLimit {
-        retry_after: u64,
+        retry_after: i64,
     },
     /// Refused: the round's mirror is missing (the doorbell rang for the worker to restore it).
     NoRound,
@@ -437,14 +438,9 @@ fn queue_vote(
     let limited = client.filter(|_| voter.new_cookie.is_some());
     // A key is passed either way: Redis checks an ACL user's key patterns on every key an
     // EVAL declares, used or not.
-    let (counter, retry_after) = match limited {
-        Some(address) => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .context("reading the clock")?;
-            client::new_voters_key(NEW_VOTERS_KEY_PREFIX, address, now.as_secs())
-        }
-        None => (format!("{NEW_VOTERS_KEY_PREFIX}unlimited"), 0),
+    let counter = match limited {
+        Some(address) => client::new_voters_key(address),
+        None => format!("{NEW_VOTERS_KEY_PREFIX}unlimited"),
     };
     let arguments = [
         binary(&voter.id),
@@ -453,6 +449,7 @@ fn queue_vote(
         binary(DOORBELL),
         binary(if limited.is_some() { "1" } else { "" }),
         binary(configured_choices),
+        RedisParameter::Int64(LIMIT_WINDOW_SECONDS),
     ];
     let keys = [
         VOTES_KEY,
@@ -467,6 +464,7 @@ fn queue_vote(
         RedisResult::Int64(outcome),
         RedisResult::Int64(number),
         RedisResult::Binary(poll),
+        rest @ ..,
     ] = reply.as_slice()
     else {
         bail!("unexpected reply to the enqueue script: {reply:?}");
@@ -478,7 +476,12 @@ fn queue_vote(
     let queued = match *outcome {
         REFUSED_CLOSED => Queued::Closed,
         REFUSED_NOT_ON_BALLOT => Queued::NotOnBallot,
-        REFUSED_BY_LIMIT => Queued::OverTheLimit { retry_after },
+        REFUSED_BY_LIMIT => match rest {
+            [RedisResult::Int64(retry_after)] => Queued::OverTheLimit {
+                retry_after: *retry_after,
+            },
+            _ => bail!("no wait in the enqueue script's refusal: {reply:?}"),
+        },
         seq if seq > 0 => Queued::Accepted(voter),
         other => bail!("unexpected outcome {other} of the enqueue script"),
     };

@@ -10,10 +10,12 @@
 //!
 //! - [`redis`]: [`TestRedis`], open or secured ([`RedisSecurity`]: passwords, ACL users, TLS).
 //! - [`postgres`]: [`TestPostgres`], plain or with a self-signed certificate.
+//! - `binaries`: where PostgreSQL's server binaries are (on `PATH` or where packages put them).
 //! - `process`: a server process that can be stopped and started again with its data.
 //! - `certificates`: test certificates made with `openssl`.
 //! - `containers`: the testcontainers fallback.
 
+mod binaries;
 mod certificates;
 #[cfg(feature = "testcontainers")]
 mod containers;
@@ -27,6 +29,7 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
+pub use binaries::{POSTGRES_INSTALL_HINT, find_postgres_bin_dir, postgres_bin_dir};
 pub use postgres::TestPostgres;
 pub use redis::{AclUser, RedisSecurity, TestRedis};
 

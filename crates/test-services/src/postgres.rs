@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use tokio::sync::MutexGuard;
 
+use crate::binaries::{POSTGRES_INSTALL_HINT, postgres_bin_dir};
 use crate::certificates::self_signed_certificate;
-use crate::process::{ServerProcess, is_root, on_path, server_command};
+use crate::process::{ServerProcess, is_root, server_command};
 use crate::{EXTERNAL_SERVICES, STARTUP_LIMIT, free_port, percent_encode};
 
 /// A PostgreSQL database for one test.
@@ -33,7 +34,9 @@ enum PostgresBackend {
 }
 
 const TEST_USER: &str = "postgres";
-const TEST_PASSWORD: &str = "postgres";
+/// Where a cluster keeps the password it was made with: random, so that a test searching logs
+/// and pages for it finds only a real leak (a password like `postgres` is everywhere).
+const PASSWORD_FILE: &str = "test-services-password";
 
 impl TestPostgres {
     /// An empty database.
@@ -45,41 +48,42 @@ impl TestPostgres {
             return Self::local(process).await;
         }
         #[cfg(feature = "testcontainers")]
-        if let Some(container) = crate::containers::postgres(TEST_PASSWORD).await? {
-            let postgres = TestPostgres {
-                host: crate::containers::host(&container, 5432).await?,
-                user: TEST_USER.to_owned(),
-                password: TEST_PASSWORD.to_owned(),
-                database: "postgres".to_owned(),
-                backend: PostgresBackend::Container {
-                    _container: container,
-                },
-                _turn: None,
-            };
-            wait_for_postgres(&postgres).await?;
-            return Ok(postgres);
+        {
+            let password = random_password()?;
+            if let Some(container) = crate::containers::postgres(&password).await? {
+                let postgres = TestPostgres {
+                    host: crate::containers::host(&container, 5432).await?,
+                    user: TEST_USER.to_owned(),
+                    password,
+                    database: "postgres".to_owned(),
+                    backend: PostgresBackend::Container {
+                        _container: container,
+                    },
+                    _turn: None,
+                };
+                wait_for_postgres(&postgres).await?;
+                return Ok(postgres);
+            }
         }
-        bail!(
-            "tests need PostgreSQL: put its server binaries (initdb, postgres) on PATH \
-             (Debian: apt-get install postgresql), or set DATABASE_URL"
-        )
+        bail!("tests need PostgreSQL and found no initdb and postgres: {POSTGRES_INSTALL_HINT}")
     }
 
     /// A local server that offers TLS with a freshly generated self-signed certificate, as
     /// a managed or packaged PostgreSQL often does (Debian's default cluster, for one).
     pub async fn start_with_self_signed_tls() -> anyhow::Result<TestPostgres> {
-        let process = postgres_process(Tls::SelfSigned)?.context(
-            "the TLS tests need local PostgreSQL server binaries (initdb, postgres) on PATH \
-             (Debian: apt-get install postgresql)",
-        )?;
+        let process = postgres_process(Tls::SelfSigned)?.with_context(|| {
+            format!("the TLS tests need local PostgreSQL server binaries: {POSTGRES_INSTALL_HINT}")
+        })?;
         Self::local(process).await
     }
 
     async fn local(process: ServerProcess) -> anyhow::Result<TestPostgres> {
+        let password = std::fs::read_to_string(process.dir.path().join("data").join(PASSWORD_FILE))
+            .context("reading the test cluster's password")?;
         let postgres = TestPostgres {
             host: process.host(),
             user: TEST_USER.to_owned(),
-            password: TEST_PASSWORD.to_owned(),
+            password,
             database: "postgres".to_owned(),
             backend: PostgresBackend::Process(process),
             _turn: None,
@@ -162,16 +166,16 @@ impl TestPostgres {
 }
 
 pub(crate) fn postgres_process(tls: Tls) -> anyhow::Result<Option<ServerProcess>> {
-    if !on_path("postgres") || !on_path("initdb") {
+    let Some(bin_dir) = postgres_bin_dir() else {
         return Ok(None);
-    }
+    };
     let run_as_postgres = is_root();
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
-    copy_template_cluster(&data, run_as_postgres)?;
+    copy_template_cluster(&bin_dir, &data, run_as_postgres)?;
     let port = free_port()?;
     let mut command = [
-        "postgres",
+        &bin_dir.join("postgres").display().to_string(),
         "-D",
         &data.display().to_string(),
         "-p",
@@ -212,25 +216,27 @@ pub(crate) enum Tls {
     SelfSigned,
 }
 
-/// `initdb` is slow, so one cluster per machine and PostgreSQL version is made once and copied.
+/// `initdb` is slow, so one cluster per machine and PostgreSQL version is made once, with a
+/// random password kept in it ([`PASSWORD_FILE`]), and copied.
 /// It lives in the system's temporary directory, not in the checkout: when the tests run as
 /// root the cluster belongs to the `postgres` user, who may not be able to enter the checkout
 /// (a clone under `/root`, or in a `mktemp -d` folder).
-fn copy_template_cluster(data: &Path, run_as_postgres: bool) -> anyhow::Result<()> {
-    let template = template_cluster_path()?;
-    if !template.join("PG_VERSION").exists() {
+fn copy_template_cluster(bin_dir: &Path, data: &Path, run_as_postgres: bool) -> anyhow::Result<()> {
+    let template = template_cluster_path(bin_dir)?;
+    if !template.join(PASSWORD_FILE).exists() {
         let staging = tempfile::Builder::new()
             .prefix("test-services-initdb")
             .tempdir_in(template.parent().context("template has a parent")?)?
             .keep();
+        let password = random_password()?;
         let password_file = staging.join("pwfile");
-        std::fs::write(&password_file, TEST_PASSWORD)?;
+        std::fs::write(&password_file, &password)?;
         let cluster = staging.join("data");
         if run_as_postgres {
             chown_to_postgres(&staging)?;
         }
         let initdb = [
-            "initdb",
+            &bin_dir.join("initdb").display().to_string(),
             "-D",
             &cluster.display().to_string(),
             "-U",
@@ -251,10 +257,11 @@ fn copy_template_cluster(data: &Path, run_as_postgres: bool) -> anyhow::Result<(
             "initdb failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
+        std::fs::write(cluster.join(PASSWORD_FILE), &password)?;
         // Another test process may have won the race; either copy is as good.
         if std::fs::rename(&cluster, &template).is_err() {
             ensure!(
-                template.join("PG_VERSION").exists(),
+                template.join(PASSWORD_FILE).exists(),
                 "could not create {}",
                 template.display()
             );
@@ -270,8 +277,8 @@ fn copy_template_cluster(data: &Path, run_as_postgres: bool) -> anyhow::Result<(
     Ok(())
 }
 
-fn template_cluster_path() -> anyhow::Result<std::path::PathBuf> {
-    let version = Command::new("postgres")
+fn template_cluster_path(bin_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let version = Command::new(bin_dir.join("postgres"))
         .arg("--version")
         .output()
         .context("running postgres --version")?;
@@ -286,7 +293,17 @@ fn template_cluster_path() -> anyhow::Result<std::path::PathBuf> {
             }
         })
         .collect();
-    Ok(std::env::temp_dir().join(format!("test-services-postgres-{version}")))
+    Ok(std::env::temp_dir().join(format!("test-services-cluster-{version}")))
+}
+
+/// 24 random hex digits from the system's random source.
+fn random_password() -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 12];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .context("reading /dev/urandom for a test password")?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 fn chown_to_postgres(path: &Path) -> anyhow::Result<()> {
