@@ -3,7 +3,8 @@
 //! manifests. One module per area: the pipeline's guarantees (`counting`, `concurrency`,
 //! `failures`, `compatibility`), each component's answers (`voting`, `results`, `counter`,
 //! `metrics`), polls of more options (`options`), rounds (`rounds`), the presenter's console
-//! (`admin`), no secret in any answer or log (`secrets`), the running tally (`tally`), deployments (`http_only`, `managed_redis`,
+//! (`admin`), no secret in any answer or log (`secrets`), the running tally (`tally`), the
+//! documentation's links (`docs`), deployments (`http_only`, `managed_redis`,
 //! `postgres_tls`, `kubernetes`, `scripts`), Spin's behaviours as the test host models them
 //! (`spin_http`, `selection`, `manifest`, `wit`), and real browsers (`browser`).
 
@@ -13,6 +14,7 @@ mod compatibility;
 mod concurrency;
 mod counter;
 mod counting;
+mod docs;
 mod failures;
 mod http_only;
 mod kubernetes;

@@ -31,6 +31,142 @@ case "$*" in
 esac
 "#;
 
+/// This process's PATH without the directories that hold `initdb`, as on a fresh Debian or
+/// Ubuntu machine, where PostgreSQL's server binaries live in `/usr/lib/postgresql/<N>/bin`.
+fn path_without_initdb() -> String {
+    let path = std::env::var_os("PATH").unwrap();
+    let kept: Vec<_> = std::env::split_paths(&path)
+        .filter(|dir| !dir.join("initdb").exists())
+        .collect();
+    std::env::join_paths(kept).unwrap().into_string().unwrap()
+}
+
+/// scripts/prerequisites.sh's `postgres_bin_dir` with `path` as PATH: what it printed, if it
+/// succeeded.
+fn postgres_bin_dir_with(path: &str) -> Option<String> {
+    let output = Command::new("/bin/bash")
+        .args(["-c", "source scripts/prerequisites.sh && postgres_bin_dir"])
+        .env("PATH", path)
+        .current_dir(repository_root())
+        .output()
+        .unwrap();
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+#[test]
+fn the_scripts_find_postgresqls_server_binaries_off_path() {
+    let dir = postgres_bin_dir_with(&path_without_initdb()).expect(
+        "PostgreSQL's server binaries are installed (Debian/Ubuntu: apt-get install postgresql)",
+    );
+    assert!(Path::new(&dir).join("initdb").is_file(), "{dir}");
+    assert!(Path::new(&dir).join("postgres").is_file(), "{dir}");
+    // With nothing on PATH at all (not even pg_config), where Debian puts them.
+    let found = postgres_bin_dir_with("/nonexistent").expect("found without PATH");
+    if cfg!(target_os = "linux") {
+        assert!(found.starts_with("/usr/lib/postgresql/"), "{found}");
+    }
+    assert_eq!(
+        test_services::find_postgres_bin_dir(std::ffi::OsStr::new("/nonexistent"))
+            .unwrap()
+            .display()
+            .to_string(),
+        found,
+        "the tests and the scripts look alike"
+    );
+}
+
+/// An `initdb` that records how its password file may be read, then fails, beside a `postgres`.
+const FAILING_INITDB: &str = r#"#!/bin/sh
+for argument in "$@"; do
+  case $argument in
+    --pwfile=*) echo "pwfile mode $(stat -c %a "${argument#--pwfile=}")" ;;
+  esac
+done
+exit 1
+"#;
+
+#[tokio::test]
+async fn up_keeps_the_postgresql_password_file_private_and_removes_it_when_initdb_fails() {
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for (name, script) in [
+        ("spin", FAKE_SPIN),
+        ("initdb", FAILING_INITDB),
+        (
+            "postgres",
+            "#!/bin/sh
+exit 1
+",
+        ),
+    ] {
+        let file = bin.path().join(name);
+        std::fs::write(&file, script).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let data = tempfile::tempdir().unwrap();
+    // When run as root, initdb runs as `postgres`, who must reach the data directory.
+    std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let redis = TestRedis::start().await.unwrap();
+    let output = Command::new(repository_root().join("scripts/up"))
+        .envs(voting_tests::redis_variables(&redis))
+        .env(
+            "SPIN_VARIABLE_POSTGRES_HOST",
+            format!("127.0.0.1:{}", free_port().unwrap()),
+        )
+        .env("SPIN_VARIABLE_POSTGRES_PASSWORD", "pw-never-left-behind")
+        .env(
+            "PATH",
+            format!("{}:{}", bin.path().display(), path_without_initdb()),
+        )
+        .env("FAKE_SPIN_LOG", bin.path().join("spin.log"))
+        .env("UP_DATA_DIR", data.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("initdb failed; see .data/initdb.log"),
+        "{stderr}"
+    );
+    let initdb_log = std::fs::read_to_string(data.path().join("initdb.log")).unwrap();
+    assert_eq!(
+        initdb_log.trim(),
+        "pwfile mode 600",
+        "only its owner may read it"
+    );
+    let left: Vec<_> = std::fs::read_dir(data.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(!left.iter().any(|name| name.contains("pwfile")), "{left:?}");
+    for entry in walk(data.path()) {
+        let text = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&text).contains("pw-never-left-behind"),
+            "the password is left in {}",
+            entry.display()
+        );
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 fn is_alive(pid: &str) -> bool {
     Path::new("/proc").join(pid).exists()
 }
@@ -182,11 +318,8 @@ fn up_restarts_the_redis_and_postgresql_it_started_when_they_exit() {
     // When run as root, PostgreSQL runs as `postgres`, who must reach its directory.
     std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let (redis_port, postgres_port) = (free_port().unwrap(), free_port().unwrap());
-    let path = format!(
-        "{}:{}",
-        bin.path().display(),
-        std::env::var("PATH").unwrap()
-    );
+    // As on a fresh Debian machine: PostgreSQL's server binaries are not on PATH.
+    let path = format!("{}:{}", bin.path().display(), path_without_initdb());
     let mut up = Command::new(repository_root().join("scripts/up"))
         .env("PATH", path)
         .env("FAKE_SPIN_LOG", &log)
