@@ -118,9 +118,11 @@ async fn votes_cast_while_postgres_is_down_are_counted_once_it_returns() {
             .unwrap()
             .contains("Results are unavailable right now")
     );
-    poll_until("the trigger to handle the three doorbells", || async {
-        (triggers.messages_handled() >= 3).then_some(())
-    })
+    // The first vote rang; the run it woke failed, and the others found it rung.
+    poll_until(
+        "the trigger to handle the first vote's doorbell",
+        || async { (triggers.messages_handled() >= 1).then_some(()) },
+    )
     .await
     .unwrap();
     assert_eq!(env.queue_length().await.unwrap(), 3);

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use redis::AsyncCommands;
 use spin_test_host::HostCall;
 use voting_shared::counts::Counts;
-use voting_shared::queue::{ACKNOWLEDGE_SCRIPT, DEAD_LETTER_KEY, LegacyEntry, VOTES_KEY};
+use voting_shared::doorbell::{DRAIN_SCRIPT, Step};
+use voting_shared::queue::{DEAD_LETTER_KEY, LegacyEntry, VOTES_KEY};
 use voting_shared::schema::RECORD_VOTES;
 use voting_tests::{TestEnv, Visitor};
 
@@ -42,9 +43,11 @@ async fn a_crash_after_the_commit_but_before_the_acknowledgement_is_replayed_ide
     voter.vote("a").await.unwrap();
     voter.vote("b").await.unwrap();
     Visitor::new(&env.app).vote("a").await.unwrap();
+    // The acknowledgement is the run's next step: EVAL, the script, 5, five keys, token, step.
     env.app.on_host_call(Arc::new(|call: &HostCall| match call {
         HostCall::RedisExecute { arguments, .. }
-            if arguments.first().map(Vec::as_slice) == Some(ACKNOWLEDGE_SCRIPT.as_bytes()) =>
+            if arguments.first().map(Vec::as_slice) == Some(DRAIN_SCRIPT.as_bytes())
+                && arguments.get(8).map(Vec::as_slice) == Some(Step::Next.as_str().as_bytes()) =>
         {
             Some("injected: worker crashed before acknowledging".to_owned())
         }

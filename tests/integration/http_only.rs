@@ -153,9 +153,10 @@ async fn the_private_worker_is_unreachable_from_outside() {
 async fn catch_up(redis: &mut redis::aio::MultiplexedConnection) -> i64 {
     redis::cmd("EVAL")
         .arg(voting_shared::queue::CATCH_UP_SCRIPT)
-        .arg(2)
+        .arg(3)
         .arg(VOTES_KEY)
         .arg(voting_shared::queue::CATCH_UP_KEY)
+        .arg(voting_shared::doorbell::DOORBELL_KEY)
         .arg(60_000)
         .query_async(redis)
         .await
@@ -163,7 +164,7 @@ async fn catch_up(redis: &mut redis::aio::MultiplexedConnection) -> i64 {
 }
 
 #[tokio::test]
-async fn the_catch_up_rings_only_when_votes_wait_and_once_per_interval() {
+async fn the_catch_up_rings_only_when_votes_wait_for_no_worker_and_once_per_interval() {
     let env = http_only().await;
     let mut redis = env.redis().await.unwrap();
     assert_eq!(
@@ -177,6 +178,14 @@ async fn the_catch_up_rings_only_when_votes_wait_and_once_per_interval() {
     }
     .to_json();
     let _: () = redis.rpush(VOTES_KEY, &entry).await.unwrap();
+    let doorbell = voting_shared::doorbell::DOORBELL_KEY;
+    let _: () = redis.set(doorbell, "a-run-draining").await.unwrap();
+    assert_eq!(
+        catch_up(&mut redis).await,
+        0,
+        "a worker rung or draining needs no catch-up"
+    );
+    let _: () = redis.del(doorbell).await.unwrap();
     let first = catch_up(&mut redis).await;
     let second = catch_up(&mut redis).await;
     assert_eq!((first, second), (1, 0), "one ring per interval");

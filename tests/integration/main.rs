@@ -1,6 +1,6 @@
 //! The voting app's integration tests, in one binary (wasmtime links once): the compiled
 //! components under the test host, against real Redis and PostgreSQL, reading the real
-//! manifests. One module per area: the pipeline's guarantees (`counting`, `concurrency`,
+//! manifests. One module per area: the pipeline's guarantees (`counting`, `doorbell`, `concurrency`,
 //! `failures`, `compatibility`), each component's answers (`voting`, `results`, `counter`,
 //! `metrics`), polls of more options (`options`), rounds (`rounds`), the presenter's console
 //! (`admin`), no secret in any answer or log (`secrets`), the running tally (`tally`), the
@@ -15,6 +15,7 @@ mod concurrency;
 mod counter;
 mod counting;
 mod docs;
+mod doorbell;
 mod failures;
 mod http_only;
 mod kubernetes;

@@ -10,6 +10,7 @@ use spin_test_host::App;
 use test_services::{TestPostgres, TestRedis};
 use voting_shared::choice::{Choice, MAX_OPTIONS};
 use voting_shared::counts::Counts;
+use voting_shared::doorbell::{CATCH_UP_RING, Ring, VOTE_RING};
 
 use crate::database::{counts_by_vote, running_tally};
 use crate::poll::poll_until;
@@ -170,16 +171,25 @@ impl TestEnv {
         self.redis.connection().await
     }
 
-    /// Rings the worker's doorbell once, as the deployment does, and waits for it to finish.
+    /// Rings the worker's doorbell once with a catch-up, as the deployment does when a worker
+    /// starts (a catch-up drains even while another run holds the doorbell), and waits for
+    /// the run to end.
     pub async fn drain(&self) -> anyhow::Result<()> {
+        self.ring(Ring::CatchUp).await
+    }
+
+    /// Rings the worker's doorbell once as `ring` does, and waits for the run to end: a vote's
+    /// ring ([`Ring::Vote`]) defers to a run already draining.
+    pub async fn ring(&self, ring: Ring) -> anyhow::Result<()> {
+        let payload = match ring {
+            Ring::Vote => VOTE_RING,
+            Ring::CatchUp => CATCH_UP_RING,
+        };
         match self.deployment {
-            Deployment::RedisTrigger => {
-                self.app
-                    .deliver("worker", voting_shared::queue::DOORBELL.as_bytes())
-                    .await
-            }
+            Deployment::RedisTrigger => self.app.deliver("worker", payload.as_bytes()).await,
             Deployment::HttpOnly => {
-                let doorbell = App::request("POST", "/").body(Bytes::new())?;
+                let doorbell =
+                    App::request("POST", "/").body(Bytes::from_static(payload.as_bytes()))?;
                 let response = self.app.chain("worker", doorbell).await?;
                 anyhow::ensure!(
                     response.status() == 200,
@@ -195,7 +205,7 @@ impl TestEnv {
     /// Publishes a catch-up doorbell on the votes channel, as an operator or scripts/up does.
     pub async fn publish_doorbell(&self) -> anyhow::Result<()> {
         let channel = self.app.variable("votes_channel").unwrap_or("votes");
-        let _: () = self.redis().await?.publish(channel, "catch-up").await?;
+        let _: () = self.redis().await?.publish(channel, CATCH_UP_RING).await?;
         Ok(())
     }
 

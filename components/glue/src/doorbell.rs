@@ -11,9 +11,12 @@ pub fn http_doorbell() -> anyhow::Result<Option<String>> {
     Ok((!url.is_empty()).then_some(url))
 }
 
-/// Rings the doorbell at `url` and waits for the worker to have drained.
-pub async fn ring(url: &str) -> anyhow::Result<()> {
-    let response: Response = spin_sdk::http::send(Request::post(url, ()))
+/// Rings the doorbell at `url` with `ring` as the body (who rang:
+/// [`VOTE_RING`](voting_shared::doorbell::VOTE_RING) or
+/// [`CATCH_UP_RING`](voting_shared::doorbell::CATCH_UP_RING)) and waits for the worker's run to
+/// end.
+pub async fn ring(url: &str, ring: &str) -> anyhow::Result<()> {
+    let response: Response = spin_sdk::http::send(Request::post(url, ring.as_bytes().to_vec()))
         .await
         .with_context(|| format!("ringing the doorbell at {url}"))?;
     ensure!(

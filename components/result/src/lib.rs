@@ -20,6 +20,7 @@ use spin_sdk::pg4::{PgError, QueryError};
 use spin_sdk::redis::{RedisParameter, RedisResult};
 use voting_glue::reply::{Reply, send};
 use voting_glue::{doorbell, postgres, redis, variable};
+use voting_shared::doorbell::{CATCH_UP_RING, DOORBELL_KEY};
 use voting_shared::poll::Poll;
 use voting_shared::queue::{
     CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, DEAD_LETTER_KEY, LAST_BATCH_KEY,
@@ -79,7 +80,8 @@ fn respond(request: &Request) -> Reply {
 }
 
 /// Where there is no Redis trigger (`doorbell_url` is set), rings the worker's doorbell when
-/// votes are queued and nobody rang in the last [`CATCH_UP_INTERVAL_MS`].
+/// votes are queued, no worker is rung or draining, and nobody rang in the last
+/// [`CATCH_UP_INTERVAL_MS`].
 async fn catch_up() -> anyhow::Result<()> {
     let Some(url) = doorbell::http_doorbell()? else {
         return Ok(());
@@ -89,7 +91,7 @@ async fn catch_up() -> anyhow::Result<()> {
     let reply = redis::eval(
         &connection,
         CATCH_UP_SCRIPT,
-        &[VOTES_KEY, CATCH_UP_KEY],
+        &[VOTES_KEY, CATCH_UP_KEY, DOORBELL_KEY],
         &interval,
     )?;
     match reply.as_slice() {
@@ -97,7 +99,7 @@ async fn catch_up() -> anyhow::Result<()> {
         [RedisResult::Int64(1)] => {}
         other => bail!("unexpected reply to the catch-up script: {other:?}"),
     }
-    doorbell::ring(&url).await
+    doorbell::ring(&url, CATCH_UP_RING).await
 }
 
 fn results_page(request: &Request, configured: &Poll) -> Reply {

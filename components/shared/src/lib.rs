@@ -1,6 +1,6 @@
 //! Code shared by the voting app's components, its tests and its load tool: the poll and its
 //! choices, the counts and the results' JSON, the voter cookie's format, the console's
-//! session, the Redis queue protocol, rounds and their Redis mirror, the PostgreSQL schema,
+//! session, the Redis queue protocol and its doorbell, rounds and their Redis mirror, the PostgreSQL schema,
 //! connection addresses, who sent a request and from which site, what to tell an operator,
 //! and HTML escaping.
 //!
@@ -12,6 +12,7 @@ pub mod client;
 pub mod cookie;
 pub mod counts;
 pub mod diagnosis;
+pub mod doorbell;
 pub mod hex;
 pub mod html;
 pub mod origin;

@@ -1,11 +1,12 @@
 //! The vote queue: a Redis list of JSON entries, wire-compatible with the original app.
 //!
-//! The vote component appends an entry and rings a doorbell on the votes channel in one
-//! atomic script ([`ENQUEUE_SCRIPT`]). The worker reads a batch from the head of the list
-//! ([`READ_SCRIPT`]), writes it to PostgreSQL, and only then removes it
-//! ([`ACKNOWLEDGE_SCRIPT`]), so a crash at any point leaves the batch queued for the next
-//! doorbell. Applying a batch twice is harmless: every vote carries a sequence number and
-//! the database keeps, per voter, the vote with the highest one.
+//! The vote component appends an entry, and rings the worker when no worker is rung or
+//! draining already, in one atomic script ([`ENQUEUE_SCRIPT`]; when to ring is the
+//! [`doorbell`](crate::doorbell)'s business). The worker reads a batch from the head of the
+//! list, writes it to PostgreSQL, and only then removes it (in the script that reads the next,
+//! [`DRAIN_SCRIPT`](crate::doorbell::DRAIN_SCRIPT)), so a crash at any point leaves the batch
+//! queued for the next doorbell. Applying a batch twice is harmless: every vote carries a
+//! sequence number and the database keeps, per voter, the vote with the highest one.
 
 use std::collections::HashMap;
 
@@ -23,8 +24,6 @@ pub const DEAD_LETTER_KEY: &str = "votes:dead";
 pub const SEQUENCE_KEY: &str = "votes:seq";
 /// When a worker last committed a batch (Redis time, µs), for monitoring.
 pub const LAST_BATCH_KEY: &str = "votes:last-batch";
-/// What the vote component publishes on the votes channel; the worker ignores the payload.
-pub const DOORBELL: &str = "vote";
 /// The most new voter ids one client address may get in a window of
 /// [`LIMIT_WINDOW_SECONDS`](crate::client::LIMIT_WINDOW_SECONDS), an integer; absent or 0: no
 /// limit (the default: a conference's wifi puts hundreds of phones behind one address).
@@ -44,34 +43,41 @@ pub const REFUSED_CLOSED: i64 = -3;
 /// … the choice is not on the current round's ballot.
 pub const REFUSED_NOT_ON_BALLOT: i64 = -4;
 
-/// Appends a vote for the current round and rings the doorbell, atomically.
+/// Appends a vote for the current round and rings the worker if none is rung or draining,
+/// atomically.
 /// KEYS: the votes list, the sequence key, [`NEW_VOTER_LIMIT_KEY`], this client's new-voter
 /// count ([`new_voters_key`](crate::client::new_voters_key)),
-/// [`ROUND_KEY`](crate::round::ROUND_KEY). ARGV: voter id, vote, channel, [`DOORBELL`], `1`
-/// when the voter id is new (else empty), the configured poll's choices (`ab`: the ballot of a
-/// round without a poll of its own), the limit's window in seconds.
-/// Returns the sequence number or a refusal (nothing queued), the round and its poll field:
-/// without a round mirror [`REFUSED_NO_ROUND`] (and the doorbell rings, so that the worker
-/// restores it), then [`REFUSED_CLOSED`], [`REFUSED_NOT_ON_BALLOT`], and for a new voter id
-/// over the limit [`REFUSED_BY_LIMIT`] (with a fourth element: the seconds until the
-/// window closes).
+/// [`ROUND_KEY`](crate::round::ROUND_KEY), [`DOORBELL_KEY`](crate::doorbell::DOORBELL_KEY).
+/// ARGV: voter id, vote, channel, [`VOTE_RING`](crate::doorbell::VOTE_RING), `1` when the
+/// voter id is new (else empty), the configured poll's choices (`ab`: the ballot of a round
+/// without a poll of its own), the limit's window in seconds,
+/// [`LEASE_MS`](crate::doorbell::LEASE_MS), `1` when the vote component rings the worker
+/// itself after answering (service chaining; else empty).
+/// Returns four integers and a string: the sequence number or a refusal (nothing queued), the
+/// round, its poll field, and a fourth: for an accepted vote 1 when it rang (0 when a worker
+/// was rung or draining already), for [`REFUSED_BY_LIMIT`] the seconds until the window
+/// closes, else 0. Refusals: without a round mirror [`REFUSED_NO_ROUND`] (and the doorbell
+/// rings, so that the worker restores it), then [`REFUSED_CLOSED`], [`REFUSED_NOT_ON_BALLOT`],
+/// and for a new voter id over the limit [`REFUSED_BY_LIMIT`].
 /// The sequence number is the server time in microseconds, bumped past the last one handed
 /// out, so it increases strictly even if Redis loses the sequence key.
 /// Redis keeps what a script wrote before an error, so everything that can be refused (an
 /// ACL user without the channel or the keys) comes before the first write to the queue: a
-/// refused vote leaves nothing queued (at most a new-voter count one higher). Ringing first
-/// is safe: no worker can read the list until the script has ended.
+/// refused vote leaves nothing queued (at most a new-voter count one higher). Ringing before
+/// the push is safe: no worker can read the list until the script has ended. The ring is
+/// marked only once a worker heard it (or the vote rings by HTTP): a message published while
+/// nobody is subscribed is lost, so until a worker subscribes every vote rings.
 pub const ENQUEUE_SCRIPT: &str = r#"
 local round = redis.call('HMGET', KEYS[5], 'round', 'open', 'choices', 'poll')
 if not round[1] then
   redis.call('PUBLISH', ARGV[3], ARGV[4])
-  return {-2, 0, ''}
+  return {-2, 0, '', 0}
 end
 local number, poll = tonumber(round[1]), round[4] or ''
-if round[2] ~= '1' then return {-3, number, poll} end
+if round[2] ~= '1' then return {-3, number, poll, 0} end
 local choices = round[3] or ''
 if choices == '' then choices = ARGV[6] end
-if #ARGV[2] ~= 1 or not string.find(choices, ARGV[2], 1, true) then return {-4, number, poll} end
+if #ARGV[2] ~= 1 or not string.find(choices, ARGV[2], 1, true) then return {-4, number, poll, 0} end
 if ARGV[5] == '1' then
   local limit = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
   if limit > 0 then
@@ -80,7 +86,9 @@ if ARGV[5] == '1' then
     if count > limit then return {-1, number, poll, math.max(redis.call('TTL', KEYS[4]), 1)} end
   end
 end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+local ring = redis.call('EXISTS', KEYS[6]) == 0
+local heard = 0
+if ring then heard = redis.call('PUBLISH', ARGV[3], ARGV[4]) end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local seq = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0') + 1)
@@ -88,48 +96,10 @@ redis.call('SET', KEYS[2], string.format('%d', seq))
 redis.call('RPUSH', KEYS[1], string.format(
   '{"voter_id":%s,"vote":%s,"seq":%d,"ts":%d,"round":%d}',
   cjson.encode(ARGV[1]), cjson.encode(ARGV[2]), seq, math.floor(now / 1000), number))
-return {seq, number, poll}
-"#;
-
-/// Reads up to ARGV[1] entries from the head of the list KEYS[1], without removing them, and
-/// the current round from its mirror KEYS[2]. Returns the server time in microseconds, the
-/// round ([`NO_ROUND`](crate::round::NO_ROUND) without a mirror) and its choices field, then
-/// the entries.
-pub const READ_SCRIPT: &str = r#"
-local time = redis.call('TIME')
-local round = redis.call('HMGET', KEYS[2], 'round', 'choices')
-local entries = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-table.insert(entries, 1, round[2] or '')
-table.insert(entries, 1, tonumber(round[1] or '0'))
-table.insert(entries, 1, tonumber(time[1]) * 1000000 + tonumber(time[2]))
-return entries
-"#;
-
-/// Removes a committed batch from the head of the list and dead-letters its poison entries.
-/// KEYS: the votes list, the dead-letter list, the last-batch time. ARGV: n, the n entries as
-/// read, then the 1-based positions of the poison entries. A concurrent worker may already
-/// have removed part or all of the batch, so only what is still at the head is removed.
-/// Records the time of the commit. Returns how many entries it removed.
-pub const ACKNOWLEDGE_SCRIPT: &str = r#"
-local time = redis.call('TIME')
-redis.call('SET', KEYS[3], time[1] .. string.format('%06d', tonumber(time[2])))
-local n = tonumber(ARGV[1])
-local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
-local start = nil
-for i = 1, n do
-  local matches = true
-  for j = i, n do
-    if head[j - i + 1] ~= ARGV[j + 1] then matches = false; break end
-  end
-  if matches then start = i; break end
+if ring and (heard > 0 or ARGV[9] == '1') then
+  redis.call('SET', KEYS[6], 'rung', 'PX', ARGV[8])
 end
-if start == nil then return 0 end
-redis.call('LTRIM', KEYS[1], n - start + 1, -1)
-for k = n + 2, #ARGV do
-  local position = tonumber(ARGV[k])
-  if position >= start then redis.call('RPUSH', KEYS[2], ARGV[position + 1]) end
-end
-return n - start + 1
+return {seq, number, poll, ring and 1 or 0}
 "#;
 
 /// Where there is no Redis trigger, how often at most (ms) a results read rings the worker's
@@ -138,10 +108,12 @@ pub const CATCH_UP_INTERVAL_MS: i64 = 1000;
 /// Set for [`CATCH_UP_INTERVAL_MS`] after a catch-up doorbell, shared by every instance.
 pub const CATCH_UP_KEY: &str = "votes:catch-up";
 
-/// Whether to ring a catch-up doorbell: 1 when the list KEYS[1] has entries and no catch-up
-/// was rung in the last ARGV[1] ms (KEYS[2] marks the last one), else 0.
+/// Whether to ring a catch-up doorbell: 1 when the list KEYS[1] has entries, no worker is rung
+/// or draining (KEYS[3], [`DOORBELL_KEY`](crate::doorbell::DOORBELL_KEY)) and no catch-up was
+/// rung in the last ARGV[1] ms (KEYS[2] marks the last one), else 0.
 pub const CATCH_UP_SCRIPT: &str = r#"
 if redis.call('LLEN', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
 return 0
 "#;

@@ -24,10 +24,11 @@ use voting_glue::variable;
 use voting_shared::choice::Choice;
 use voting_shared::client::{self, LIMIT_WINDOW_SECONDS, NEW_VOTERS_KEY_PREFIX};
 use voting_shared::diagnosis::RedisProblem;
+use voting_shared::doorbell::{DOORBELL_KEY, LEASE_MS, VOTE_RING};
 use voting_shared::poll::Poll;
 use voting_shared::queue::{
-    DOORBELL, ENQUEUE_SCRIPT, NEW_VOTER_LIMIT_KEY, REFUSED_BY_LIMIT, REFUSED_CLOSED,
-    REFUSED_NO_ROUND, REFUSED_NOT_ON_BALLOT, SEQUENCE_KEY, VOTES_KEY,
+    ENQUEUE_SCRIPT, NEW_VOTER_LIMIT_KEY, REFUSED_BY_LIMIT, REFUSED_CLOSED, REFUSED_NO_ROUND,
+    REFUSED_NOT_ON_BALLOT, SEQUENCE_KEY, VOTES_KEY,
 };
 use voting_shared::round::{NO_ROUND, READ_ROUND_SCRIPT, ROUND_KEY, Round, choices_of};
 use voting_shared::{hex, origin};
@@ -68,8 +69,9 @@ async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
     }
 }
 
-/// An answer, and whether to ring the worker's HTTP doorbell once it is sent: after a vote was
-/// queued, or when the round's mirror is missing (the worker restores it).
+/// An answer, and whether to ring the worker's HTTP doorbell once it is sent: after a vote that
+/// found no worker rung or draining, or when the round's mirror is missing (the worker
+/// restores it).
 struct Handled {
     reply: Reply,
     ring_worker: bool,
@@ -89,7 +91,7 @@ impl Handled {
 /// queued, and the next doorbell drains it.
 async fn ring_http_doorbell() {
     let rung = match doorbell::http_doorbell() {
-        Ok(Some(url)) => doorbell::ring(&url).await,
+        Ok(Some(url)) => doorbell::ring(&url, VOTE_RING).await,
         Ok(None) => Ok(()),
         Err(error) => Err(error),
     };
@@ -232,7 +234,7 @@ fn read_round() -> anyhow::Result<Option<Round>> {
         &redis,
         READ_ROUND_SCRIPT,
         &[ROUND_KEY],
-        &[binary(&channel), binary(DOORBELL)],
+        &[binary(&channel), binary(VOTE_RING)],
     )
     .context("reading the current round from Redis")?;
     match reply.as_slice() {
@@ -329,8 +331,8 @@ async fn cast(
     };
     let ballot = Ballot::of(round, configured);
     let current = ballot.current_choice(cookies);
-    let voter = match outcome {
-        Queued::Accepted(voter) => voter,
+    let (voter, rang) = match outcome {
+        Queued::Accepted { voter, rang } => (voter, rang),
         Queued::Closed => {
             let message = "voting is closed: your vote was not recorded. The results stay up.";
             return Handled::answer(error_reply(interface, 409, &ballot, current, message));
@@ -368,7 +370,7 @@ async fn cast(
     );
     Handled {
         reply,
-        ring_worker: true,
+        ring_worker: rang,
     }
 }
 
@@ -408,16 +410,16 @@ async fn read_ballot(
 
 /// What became of a vote.
 enum Queued {
-    Accepted(Voter),
+    /// Queued; `rang` when no worker was rung or draining yet, so this vote rang one (on hosts
+    /// without a Redis trigger, it rings the worker itself once it has answered).
+    Accepted { voter: Voter, rang: bool },
     /// Refused: voting is closed.
     Closed,
     /// Refused: the current round does not offer the choice.
     NotOnBallot,
     /// Refused: a new voter id over the limit for the client's address; `retry_after` seconds
     /// until its window closes.
-    OverTheLimit {
-        retry_after: i64,
-    },
+    OverTheLimit { retry_after: i64 },
     /// Refused: the round's mirror is missing (the doorbell rang for the worker to restore it).
     NoRound,
 }
@@ -432,6 +434,7 @@ fn queue_vote(
     configured_choices: &str,
 ) -> anyhow::Result<(Queued, Option<Round>)> {
     let channel = variable("votes_channel")?;
+    let chained = doorbell::http_doorbell()?.is_some();
     let redis = voting_glue::redis::open()?;
     let secret = cookie_secret(&redis)?;
     let voter = voter::identify(cookie, secret.as_bytes(), random_bytes()?);
@@ -446,10 +449,12 @@ fn queue_vote(
         binary(&voter.id),
         binary(choice.as_str()),
         binary(&channel),
-        binary(DOORBELL),
+        binary(VOTE_RING),
         binary(if limited.is_some() { "1" } else { "" }),
         binary(configured_choices),
         RedisParameter::Int64(LIMIT_WINDOW_SECONDS),
+        RedisParameter::Int64(LEASE_MS),
+        binary(if chained { "1" } else { "" }),
     ];
     let keys = [
         VOTES_KEY,
@@ -457,6 +462,7 @@ fn queue_vote(
         NEW_VOTER_LIMIT_KEY,
         counter.as_str(),
         ROUND_KEY,
+        DOORBELL_KEY,
     ];
     let reply =
         eval(&redis, ENQUEUE_SCRIPT, &keys, &arguments).context("queuing a vote in Redis")?;
@@ -464,7 +470,7 @@ fn queue_vote(
         RedisResult::Int64(outcome),
         RedisResult::Int64(number),
         RedisResult::Binary(poll),
-        rest @ ..,
+        RedisResult::Int64(fourth),
     ] = reply.as_slice()
     else {
         bail!("unexpected reply to the enqueue script: {reply:?}");
@@ -476,13 +482,13 @@ fn queue_vote(
     let queued = match *outcome {
         REFUSED_CLOSED => Queued::Closed,
         REFUSED_NOT_ON_BALLOT => Queued::NotOnBallot,
-        REFUSED_BY_LIMIT => match rest {
-            [RedisResult::Int64(retry_after)] => Queued::OverTheLimit {
-                retry_after: *retry_after,
-            },
-            _ => bail!("no wait in the enqueue script's refusal: {reply:?}"),
+        REFUSED_BY_LIMIT => Queued::OverTheLimit {
+            retry_after: *fourth,
         },
-        seq if seq > 0 => Queued::Accepted(voter),
+        seq if seq > 0 => Queued::Accepted {
+            voter,
+            rang: *fourth == 1,
+        },
         other => bail!("unexpected outcome {other} of the enqueue script"),
     };
     Ok((queued, Some(round)))

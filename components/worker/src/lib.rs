@@ -1,12 +1,20 @@
-//! The worker: each message on the votes channel is a doorbell. The worker then drains the
-//! Redis list `votes` into PostgreSQL, a batch at a time: read the head of the list, upsert
-//! the batch in one statement, and only then remove it from the list. A failure anywhere
-//! leaves the batch queued for the next doorbell; replaying a batch changes nothing. Each
-//! vote is written into the round it was cast in. A doorbell also restores the current
-//! round's mirror in Redis from PostgreSQL when Redis has lost it.
+//! The worker: each message on the votes channel is a doorbell. A run then drains the Redis
+//! list `votes` into PostgreSQL, a batch at a time: read the head of the list, upsert the
+//! batch in one statement, and only then remove it from the list (in the script that reads
+//! the next batch). A failure anywhere leaves the batch queued for the next doorbell;
+//! replaying a batch changes nothing. Each vote is written into the round it was cast in. A
+//! run also restores the current round's mirror in Redis from PostgreSQL when Redis has lost
+//! it.
+//!
+//! One run drains a whole burst of votes: it holds the doorbell key while it drains (votes
+//! then do not ring), waits a moment after a partial batch so that the next one is fuller, and
+//! gives the key up in the step that finds the queue empty; see
+//! [`voting_shared::doorbell`].
 //!
 //! On hosts without a Redis trigger (`spin.http-only.toml`) the same component is a private
 //! HTTP endpoint, and the doorbell is a `POST` from vote or result by local service chaining.
+
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
@@ -17,28 +25,34 @@ use spin_sdk::{http_component, redis_component};
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::{Reply, send};
 use voting_glue::{round, variable};
+use voting_shared::doorbell::{
+    DEFERRED, DOORBELL_KEY, DRAIN_SCRIPT, GATHER_MS, HTTP_RUN_LIMIT_MS, RETRY_MS, RETRY_SCRIPT,
+    Ring, Step, gathers_after,
+};
 use voting_shared::poll::Poll;
 use voting_shared::queue::{
-    ACKNOWLEDGE_SCRIPT, BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, LAST_BATCH_KEY, Poison,
-    READ_SCRIPT, Upsert, VOTES_KEY, plan_batch,
+    BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, LAST_BATCH_KEY, Poison, Upsert, VOTES_KEY, plan_batch,
 };
 use voting_shared::round::{NO_ROUND, ROUND_KEY, choices_of};
 use voting_shared::schema::RECORD_VOTES;
 
 /// The doorbell as a message on the votes channel (the Redis trigger).
 #[redis_component]
-fn on_doorbell(_message: Bytes) -> anyhow::Result<()> {
-    drain_or_log().map_err(|retry| anyhow!(retry))
+fn on_doorbell(message: Bytes) -> anyhow::Result<()> {
+    drain_or_log(Ring::of(&message), None).map_err(|retry| anyhow!(retry))
 }
 
-/// The doorbell as a `POST` to the private endpoint (local service chaining).
+/// The doorbell as a `POST` to the private endpoint (local service chaining), its body saying
+/// who rang. A run here hands over after [`HTTP_RUN_LIMIT_MS`], within a host's request limit.
 #[http_component]
 async fn on_http_doorbell(request: IncomingRequest, response_out: ResponseOutparam) {
     let reply = if request.method() != Method::Post {
         Reply::text(405, "Method not allowed: ring the doorbell with POST.\n")
             .header("allow", "POST")
     } else {
-        match drain_or_log() {
+        let ring = Ring::of(&request.into_body().await.unwrap_or_default());
+        let limit = Instant::now() + Duration::from_millis(HTTP_RUN_LIMIT_MS);
+        match drain_or_log(ring, Some(limit)) {
             Ok(()) => Reply::text(200, "Drained.\n"),
             Err(retry) => Reply::text(503, retry),
         }
@@ -46,19 +60,28 @@ async fn on_http_doorbell(request: IncomingRequest, response_out: ResponseOutpar
     send(reply, "", response_out).await;
 }
 
-/// Why a drain stopped, by what failed, so the log gives the right advice.
+/// Why a run stopped early, by what failed, so the log gives the right advice.
 enum Failure {
     /// The poll's options are misconfigured: nothing can be told valid or poison.
     Poll(anyhow::Error),
+    /// The round's mirror kept vanishing as fast as it was restored.
+    Round(anyhow::Error),
     Redis(anyhow::Error),
     Postgres(anyhow::Error),
 }
 
-/// Drains the queue; on failure logs why, with the operator's advice, and says what happens next.
-fn drain_or_log() -> Result<(), &'static str> {
-    drain().map_err(|failure| {
+/// Runs a drain after `ring`; on failure logs why, with the operator's advice, holds the
+/// doorbell key only briefly (the next vote after [`RETRY_MS`] rings a retry), and says what
+/// happens next.
+fn drain_or_log(ring: Ring, limit: Option<Instant>) -> Result<(), &'static str> {
+    const RETRY: &str = "Votes stay queued and are retried on the next doorbell.\n";
+    let Some(run) = Run::new() else {
+        eprintln!("worker: no randomness for the run's token; {RETRY}");
+        return Err(RETRY);
+    };
+    run.drain(ring, limit).map_err(|failure| {
         match failure {
-            Failure::Poll(error) => eprintln!("worker: {error:#}"),
+            Failure::Poll(error) | Failure::Round(error) => eprintln!("worker: {error:#}"),
             Failure::Redis(error) => {
                 voting_glue::redis::diagnose("worker", &error);
             }
@@ -66,70 +89,198 @@ fn drain_or_log() -> Result<(), &'static str> {
                 voting_glue::postgres::diagnose("worker", &error);
             }
         }
-        "Votes stay queued and are retried on the next doorbell.\n"
+        run.shorten_lease();
+        RETRY
     })
 }
 
-/// Moves every queued vote for an option of its round into PostgreSQL; any other entry is
-/// dead-lettered. Restores the round's mirror in Redis first when it is missing (the vote
-/// component refuses votes meanwhile, and rang this doorbell for it).
-fn drain() -> Result<(), Failure> {
-    let configured = Poll::from_variables(variable).map_err(Failure::Poll)?;
-    let redis = voting_glue::redis::open().map_err(Failure::Redis)?;
-    // Most doorbells find the queue already drained: connect to PostgreSQL only when needed.
-    let mut database: Option<pg4::Connection> = None;
-    let mut restored = false;
-    loop {
-        let batch = read_batch(&redis).map_err(Failure::Redis)?;
-        if batch.round == NO_ROUND {
-            if restored {
-                return Err(Failure::Redis(anyhow!(
-                    "the round's mirror ({ROUND_KEY}) vanished again right after it was restored"
-                )));
+/// How many times in a row a run restores the round's mirror before it gives up.
+const MAX_RESTORES_IN_A_ROW: u32 = 5;
+
+/// One run of the worker, known to the others by its token in the doorbell key.
+struct Run {
+    token: String,
+}
+
+/// What a step of a run read.
+enum Read {
+    /// Another run is draining: this one stops.
+    Deferred,
+    Batch(Batch),
+}
+
+impl Run {
+    fn new() -> Option<Run> {
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).ok()?;
+        Some(Run {
+            token: voting_shared::hex::encode(&random),
+        })
+    }
+
+    /// Moves every queued vote for an option of its round into PostgreSQL, batch after batch
+    /// until the queue is empty (or `limit` has passed); any other entry is dead-lettered.
+    /// Stops at once when another run is draining and `ring` is a vote's. Restores the
+    /// round's mirror in Redis first when it is missing (the vote component refuses votes
+    /// meanwhile, and rang this doorbell for it).
+    fn drain(&self, ring: Ring, limit: Option<Instant>) -> Result<(), Failure> {
+        let configured = Poll::from_variables(variable).map_err(Failure::Poll)?;
+        let redis = voting_glue::redis::open().map_err(Failure::Redis)?;
+        // Most doorbells find the queue already drained: connect to PostgreSQL only when needed.
+        let mut database: Option<pg4::Connection> = None;
+        // A round change removes the mirror while it changes PostgreSQL, so a mirror restored
+        // may vanish again at once; only one that keeps vanishing is a fault.
+        let mut restores_in_a_row = 0;
+        let mut step = Step::Claim(ring);
+        let mut written: Option<(Vec<Vec<u8>>, BatchPlan)> = None;
+        loop {
+            if limit.is_some_and(|limit| Instant::now() >= limit) {
+                self.step(&redis, Step::Release, written.as_ref())
+                    .map_err(Failure::Redis)?;
+                return Ok(());
             }
-            let connection = match database.take() {
-                Some(connection) => connection,
-                None => voting_glue::postgres::open().map_err(Failure::Postgres)?,
+            let batch = match self
+                .step(&redis, step, written.as_ref())
+                .map_err(Failure::Redis)?
+            {
+                Read::Deferred => return Ok(()),
+                Read::Batch(batch) => batch,
             };
-            let current = round::current(&connection).map_err(Failure::Postgres)?;
-            if round::mirror(&redis, &current, true).map_err(Failure::Redis)? {
+            step = Step::Next;
+            written = None;
+            if batch.round == NO_ROUND {
+                if restores_in_a_row == MAX_RESTORES_IN_A_ROW {
+                    return Err(Failure::Round(anyhow!(
+                        "the round's mirror ({ROUND_KEY}) vanished {MAX_RESTORES_IN_A_ROW} times \
+                         right after it was restored: is Redis evicting keys (see its \
+                         maxmemory-policy)?"
+                    )));
+                }
+                let connection = match database.take() {
+                    Some(connection) => connection,
+                    None => voting_glue::postgres::open().map_err(Failure::Postgres)?,
+                };
+                let current = round::current(&connection).map_err(Failure::Postgres)?;
+                if round::mirror(&redis, &current, true).map_err(Failure::Redis)? {
+                    eprintln!(
+                        "worker: restored round {} to Redis ({ROUND_KEY}) from PostgreSQL",
+                        current.number
+                    );
+                }
+                database = Some(connection);
+                restores_in_a_row += 1;
+                continue;
+            }
+            restores_in_a_row = 0;
+            if batch.entries.is_empty() {
+                return Ok(());
+            }
+            let current_choices = match batch.choices.as_str() {
+                "" => choices_of(&configured),
+                choices => choices.to_owned(),
+            };
+            let entries = batch.entries;
+            let plan = plan_batch(batch.now_micros, &entries, &current_choices);
+            for (position, Poison(reason)) in &plan.poison {
                 eprintln!(
-                    "worker: restored round {} to Redis ({ROUND_KEY}) from PostgreSQL",
-                    current.number
+                    "worker: moving an entry to {DEAD_LETTER_KEY} ({reason}): {}",
+                    String::from_utf8_lossy(&entries[*position])
                 );
             }
-            database = Some(connection);
-            restored = true;
-            continue;
-        }
-        if batch.entries.is_empty() {
-            return Ok(());
-        }
-        let current_choices = match batch.choices.as_str() {
-            "" => choices_of(&configured),
-            choices => choices.to_owned(),
-        };
-        let entries = batch.entries;
-        let plan = plan_batch(batch.now_micros, &entries, &current_choices);
-        for (position, Poison(reason)) in &plan.poison {
-            eprintln!(
-                "worker: moving an entry to {DEAD_LETTER_KEY} ({reason}): {}",
-                String::from_utf8_lossy(&entries[*position])
-            );
-        }
-        if !plan.upserts.is_empty() {
-            let connection = match database.take() {
-                Some(connection) => connection,
-                None => voting_glue::postgres::open().map_err(Failure::Postgres)?,
-            };
-            write(&connection, &plan.upserts).map_err(Failure::Postgres)?;
-            database = Some(connection);
-        }
-        acknowledge(&redis, &entries, &plan).map_err(Failure::Redis)?;
-        if entries.len() < BATCH_SIZE {
-            return Ok(());
+            if !plan.upserts.is_empty() {
+                let connection = match database.take() {
+                    Some(connection) => connection,
+                    None => voting_glue::postgres::open().map_err(Failure::Postgres)?,
+                };
+                write(&connection, &plan.upserts).map_err(Failure::Postgres)?;
+                database = Some(connection);
+            }
+            if gathers_after(entries.len(), BATCH_SIZE) {
+                pause(GATHER_MS);
+            }
+            written = Some((entries, plan));
         }
     }
+
+    /// One [`DRAIN_SCRIPT`] step: acknowledges `written` (the batch this run wrote last, if
+    /// any), then claims and reads the next batch.
+    fn step(
+        &self,
+        redis: &redis::Connection,
+        step: Step,
+        written: Option<&(Vec<Vec<u8>>, BatchPlan)>,
+    ) -> anyhow::Result<Read> {
+        let mut arguments = vec![binary(&self.token), binary(step.as_str())];
+        if let Some((entries, plan)) = written {
+            arguments.push(RedisParameter::Int64(entries.len() as i64));
+            arguments.extend(entries.iter().map(binary));
+            arguments.extend(
+                plan.poison
+                    .iter()
+                    .map(|(position, _)| RedisParameter::Int64(*position as i64 + 1)),
+            );
+        }
+        let keys = [
+            VOTES_KEY,
+            DEAD_LETTER_KEY,
+            LAST_BATCH_KEY,
+            ROUND_KEY,
+            DOORBELL_KEY,
+        ];
+        let reply = eval(redis, DRAIN_SCRIPT, &keys, &arguments).context(match written {
+            Some(_) => "removing written votes from the queue and reading the next",
+            None => "reading queued votes",
+        })?;
+        match reply.as_slice() {
+            [RedisResult::Int64(DEFERRED)] => Ok(Read::Deferred),
+            [RedisResult::Int64(0)] if step == Step::Release => Ok(Read::Deferred),
+            [
+                RedisResult::Int64(now_micros),
+                RedisResult::Int64(round),
+                RedisResult::Binary(choices),
+                entries @ ..,
+            ] => {
+                let entries = entries
+                    .iter()
+                    .map(|entry| match entry {
+                        RedisResult::Binary(bytes) => Ok(bytes.clone()),
+                        other => Err(anyhow!("unexpected queue entry {other:?}")),
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                Ok(Read::Batch(Batch {
+                    now_micros: *now_micros,
+                    round: *round,
+                    choices: String::from_utf8_lossy(choices).into_owned(),
+                    entries,
+                }))
+            }
+            other => bail!("unexpected reply reading queued votes: {other:?}"),
+        }
+    }
+
+    /// After a failure: the doorbell key, if this run holds it, lasts [`RETRY_MS`] more, so
+    /// that a vote after that rings a retry. Best effort: Redis may be what failed.
+    fn shorten_lease(&self) {
+        let shortened = voting_glue::redis::open().and_then(|redis| {
+            eval(
+                &redis,
+                RETRY_SCRIPT,
+                &[DOORBELL_KEY],
+                &[binary(&self.token), RedisParameter::Int64(RETRY_MS)],
+            )
+            .map_err(anyhow::Error::from)
+        });
+        if let Err(error) = shortened {
+            eprintln!(
+                "worker: could not shorten the doorbell's lease ({error:#}); it ends by itself"
+            );
+        }
+    }
+}
+
+/// Waits `ms` milliseconds (WASI's monotonic clock: the instance sleeps, it does not spin).
+fn pause(ms: u64) {
+    wasi::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
 }
 
 /// A batch read from the head of the queue.
@@ -141,39 +292,6 @@ struct Batch {
     /// The mirror's choices field: empty for the configured poll.
     choices: String,
     entries: Vec<Vec<u8>>,
-}
-
-/// Up to [`BATCH_SIZE`] entries from the head of the queue, and the current round.
-fn read_batch(redis: &redis::Connection) -> anyhow::Result<Batch> {
-    let reply = eval(
-        redis,
-        READ_SCRIPT,
-        &[VOTES_KEY, ROUND_KEY],
-        &[RedisParameter::Int64(BATCH_SIZE as i64)],
-    )
-    .context("reading queued votes")?;
-    let [
-        RedisResult::Int64(now_micros),
-        RedisResult::Int64(round),
-        RedisResult::Binary(choices),
-        entries @ ..,
-    ] = reply.as_slice()
-    else {
-        bail!("unexpected reply reading queued votes: {reply:?}");
-    };
-    let entries = entries
-        .iter()
-        .map(|entry| match entry {
-            RedisResult::Binary(bytes) => Ok(bytes.clone()),
-            other => Err(anyhow!("unexpected queue entry {other:?}")),
-        })
-        .collect::<anyhow::Result<_>>()?;
-    Ok(Batch {
-        now_micros: *now_micros,
-        round: *round,
-        choices: String::from_utf8_lossy(choices).into_owned(),
-        entries,
-    })
 }
 
 /// Writes the batch in one statement, each vote into its round, creating or migrating the
@@ -192,32 +310,4 @@ fn write(database: &pg4::Connection, upserts: &[Upsert]) -> anyhow::Result<()> {
     ];
     round::execute_with_schema(database, RECORD_VOTES, &parameters).context("writing votes")?;
     Ok(())
-}
-
-/// Removes the committed batch (what is still queued of it) from the queue and dead-letters
-/// its poison entries.
-fn acknowledge(
-    redis: &redis::Connection,
-    entries: &[Vec<u8>],
-    plan: &BatchPlan,
-) -> anyhow::Result<()> {
-    let mut arguments = vec![RedisParameter::Int64(entries.len() as i64)];
-    arguments.extend(entries.iter().map(binary));
-    arguments.extend(
-        plan.poison
-            .iter()
-            .map(|(position, _)| RedisParameter::Int64(*position as i64 + 1)),
-    );
-    match eval(
-        redis,
-        ACKNOWLEDGE_SCRIPT,
-        &[VOTES_KEY, DEAD_LETTER_KEY, LAST_BATCH_KEY],
-        &arguments,
-    )
-    .context("removing written votes from the queue")?
-    .as_slice()
-    {
-        [RedisResult::Int64(_)] => Ok(()),
-        other => bail!("unexpected reply removing written votes: {other:?}"),
-    }
 }
