@@ -495,13 +495,13 @@ async fn the_console_runs_a_round_change_that_an_open_results_page_follows() {
     .await;
 
     console
-        .find(Locator::Id("question"))
+        .find(Locator::Id("new-question"))
         .await
         .unwrap()
         .send_keys("Lunch?")
         .await
         .unwrap();
-    let options = console.find(Locator::Id("options")).await.unwrap();
+    let options = console.find(Locator::Id("new-options")).await.unwrap();
     options.send_keys("Pizza\nSoup\nSalad").await.unwrap();
     console
         .execute("window.scrollTo(0, 0)", Vec::new())

@@ -2,7 +2,8 @@
 //! components under the test host, against real Redis and PostgreSQL, reading the real
 //! manifests. One module per area: the pipeline's guarantees (`counting`, `doorbell`, `concurrency`,
 //! `failures`, `compatibility`), each component's answers (`voting`, `results`, `counter`,
-//! `metrics`), polls of more options (`options`), rounds (`rounds`), the presenter's console
+//! `metrics`), polls of more options (`options`), rounds (`rounds`), a talk's deck, hidden
+//! results and time limits (`talk`), the presenter's console
 //! (`admin`), no secret in any answer or log (`secrets`), the running tally (`tally`), the
 //! documentation's links (`docs`), deployments (`http_only`, `managed_redis`,
 //! `postgres_tls`, `kubernetes`, `scripts`), Spin's behaviours as the test host models them
@@ -30,6 +31,7 @@ mod scripts;
 mod secrets;
 mod selection;
 mod spin_http;
+mod talk;
 mod tally;
 mod voting;
 mod wit;

@@ -19,7 +19,8 @@ async fn the_results_api_answers_304_until_the_tally_changes() {
                 {"choice": "a", "label": "Cats", "count": 0},
                 {"choice": "b", "label": "Dogs", "count": 0},
             ],
-            "round": 1, "open": true,
+            "round": 1, "open": true, "results": "live", "hidden": false,
+            "closes_at": null, "seconds_left": null,
         })
     );
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();

@@ -404,6 +404,9 @@ async fn a_batch_written_while_a_round_starts_waits_for_it_and_goes_to_its_own_r
                 &r#"["Cats","Dogs"]"#,
                 &"Cats or Dogs?",
                 &r#"["Cats","Dogs"]"#,
+                &"live",
+                &None::<i32>,
+                &None::<i32>,
             ],
         )
         .await

@@ -15,6 +15,9 @@ pub async fn mirror_round(
         ("open", open.to_owned()),
         ("choices", round.choices_field()),
         ("poll", round.poll_field()),
+        ("results", round.results_field().to_owned()),
+        ("closes", round.closes_field()),
+        ("revealed", if round.revealed { "1" } else { "" }.to_owned()),
     ];
     let () = redis.hset_multiple(ROUND_KEY, &fields).await?;
     Ok(())
@@ -22,9 +25,5 @@ pub async fn mirror_round(
 
 /// Round 1 of the configured poll, open: what a fresh installation starts with.
 pub fn first_round() -> Round {
-    Round {
-        number: 1,
-        open: true,
-        poll: None,
-    }
+    Round::configured(1)
 }

@@ -6,15 +6,19 @@ use anyhow::Context;
 use spin_sdk::pg4::{self, DbValue, ParameterValue};
 use voting_glue::reply::Reply;
 use voting_glue::{postgres, round};
+use voting_shared::deck::{Question, Visibility};
 use voting_shared::poll::Poll;
 use voting_shared::queue::NEW_VOTER_LIMIT_KEY;
 use voting_shared::round::{ROUND_KEY, Round};
-use voting_shared::schema::{LIST_ROUNDS, SET_OPEN, START_ROUND};
+use voting_shared::schema::{ADD_TIME, LIST_ROUNDS, REVEAL, SET_OPEN, START_NEXT, START_ROUND};
 
+use crate::deck;
 use crate::rounds::{self, RoundRecord};
 
 /// The most new voters per address and minute the console accepts as a limit.
 pub const MAX_NEW_VOTER_LIMIT: i64 = 1_000_000;
+/// What "add time" adds when not told how much, in seconds.
+pub const ADDED_SECONDS: i64 = 30;
 
 /// Why an action was refused or failed, for the answer; the log has the details.
 pub struct Refusal {
@@ -46,16 +50,30 @@ fn postgres_refusal(error: anyhow::Error) -> Refusal {
 
 /// A change to the round.
 pub enum Change {
-    /// A new round with this poll.
-    Start(Poll),
-    /// A new round with the current round's poll (a reset).
+    /// A new round asking this question.
+    Start(Question),
+    /// A new round with the current round's poll and results mode, without a time limit (a
+    /// reset).
     Again,
+    /// A new round asking the deck's next question.
+    Next,
     SetOpen(bool),
+    /// This many more seconds to vote (opening voting again if it had closed).
+    AddTime(i64),
+    /// Show the current round's results to everyone.
+    Reveal,
 }
 
 /// Makes `change` in PostgreSQL and mirrors the round it leaves to Redis; answers that round.
+/// Past the deck's last question, [`Change::Next`] is refused (409) and changes nothing.
 pub fn change(change: Change, configured: &Poll) -> Result<Round, Refusal> {
     let database = postgres_or_refusal(postgres::open())?;
+    if matches!(change, Change::Next) {
+        let (questions, next) = postgres_or_refusal(deck::read(&database))?;
+        if next > questions.len() {
+            return Err(past_the_deck(questions.len()));
+        }
+    }
     let before = postgres_or_refusal(round::current(&database))?;
     let redis = redis_or_refusal(voting_glue::redis::open())?;
     redis_or_refusal(
@@ -64,12 +82,18 @@ pub fn change(change: Change, configured: &Poll) -> Result<Round, Refusal> {
             .context("pausing voting for the change"),
     )?;
     let changed = apply(&database, &change, &before, configured);
-    if let Err(error) = changed {
+    if !matches!(changed, Ok(true)) {
         // Put the old state back; if that fails too, the worker restores it at the next vote.
         if let Err(error) = round::mirror(&redis, &before, true) {
             voting_glue::redis::diagnose("admin", &error);
         }
-        return Err(postgres_refusal(error));
+        return Err(match changed {
+            Err(error) => postgres_refusal(error),
+            _ => {
+                let (questions, _) = postgres_or_refusal(deck::read(&database))?;
+                past_the_deck(questions.len())
+            }
+        });
     }
     let after = postgres_or_refusal(round::current(&database))?;
     match round::mirror(&redis, &after, false) {
@@ -89,39 +113,96 @@ pub fn change(change: Change, configured: &Poll) -> Result<Round, Refusal> {
     }
 }
 
+fn past_the_deck(questions: usize) -> Refusal {
+    Refusal::new(
+        409,
+        format!(
+            "Nothing changed: the deck's {questions} questions have all been asked. Add \
+             questions to the deck, or start a round by hand."
+        ),
+    )
+}
+
+/// Makes `change` in PostgreSQL; answers whether there was anything to change (a next
+/// question past the deck's last has none).
 fn apply(
     database: &pg4::Connection,
     change: &Change,
     before: &Round,
     configured: &Poll,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let current = before.ballot(configured);
-    let start = |poll: &Poll| -> anyhow::Result<()> {
+    let asked = [
+        ParameterValue::Str(current.question().to_owned()),
+        ParameterValue::Str(current.labels_json()),
+    ];
+    let start = |poll: &Poll, results: Visibility, seconds: Option<i64>| -> anyhow::Result<bool> {
         let parameters = [
             ParameterValue::Str(poll.question().to_owned()),
             ParameterValue::Str(poll.labels_json()),
-            ParameterValue::Str(current.question().to_owned()),
-            ParameterValue::Str(current.labels_json()),
+            asked[0].clone(),
+            asked[1].clone(),
+            ParameterValue::Str(results.as_str().to_owned()),
+            seconds.map_or(ParameterValue::DbNull, |seconds| {
+                ParameterValue::Int32(seconds as i32)
+            }),
+            ParameterValue::DbNull,
         ];
-        database
-            .query(START_ROUND, &parameters)
-            .context("starting a round")?;
-        Ok(())
+        round::query_with_schema(database, START_ROUND, &parameters).context("starting a round")?;
+        Ok(true)
+    };
+    let update = |statement: &str, parameters: &[ParameterValue], what: &str| {
+        round::execute_with_schema(database, statement, parameters)
+            .with_context(|| what.to_owned())
+            .map(|_| true)
     };
     match change {
-        Change::Start(poll) => start(poll),
-        Change::Again => start(current),
-        Change::SetOpen(open) => {
-            database
-                .execute(SET_OPEN, &[ParameterValue::Boolean(*open)])
-                .context(if *open {
-                    "opening voting"
-                } else {
-                    "closing voting"
-                })?;
-            Ok(())
+        Change::Start(question) => start(&question.poll, question.results, question.seconds),
+        Change::Again => start(current, before.results, None),
+        Change::Next => {
+            let started = round::query_with_schema(database, START_NEXT, &asked)
+                .context("starting the deck's next question")?;
+            match started.rows.as_slice() {
+                [row] => Ok(!matches!(row.as_slice(), [DbValue::Int64(0)])),
+                rows => anyhow::bail!("expected one row starting the next question, got {rows:?}"),
+            }
         }
+        Change::SetOpen(open) => update(
+            SET_OPEN,
+            &[ParameterValue::Boolean(*open)],
+            if *open {
+                "opening voting"
+            } else {
+                "closing voting"
+            },
+        ),
+        Change::AddTime(seconds) => update(
+            ADD_TIME,
+            &[ParameterValue::Int64(*seconds)],
+            "adding time to vote",
+        ),
+        Change::Reveal => update(REVEAL, &[], "revealing the results"),
     }
+}
+
+/// The deck and the position of its next question.
+pub fn read_deck() -> Result<(Vec<Question>, usize), Refusal> {
+    let database = postgres_or_refusal(postgres::open())?;
+    postgres_or_refusal(deck::read(&database))
+}
+
+/// Replaces the deck; `next` as [`deck::replace`] takes it.
+pub fn replace_deck(questions: &[Question], next: Option<usize>) -> Result<(), Refusal> {
+    let database = postgres_or_refusal(postgres::open())?;
+    postgres_or_refusal(deck::replace(&database, questions, next))
+}
+
+/// Makes `edit` to the deck; a bad edit is refused (400) and changes nothing.
+pub fn edit_deck(edit: deck::Edit) -> Result<(), Refusal> {
+    let database = postgres_or_refusal(postgres::open())?;
+    let (questions, _) = postgres_or_refusal(deck::read(&database))?;
+    let questions = deck::edited(questions, edit).map_err(|problem| Refusal::new(400, problem))?;
+    postgres_or_refusal(deck::replace(&database, &questions, None))
 }
 
 /// Every round with its results, oldest first.

@@ -1,17 +1,21 @@
-//! The console's routes: the sign-in form, signing out, the forms that change the poll (each
-//! answered with a redirect back to `/admin`) and the downloads, all behind a session.
+//! The console's routes: the sign-in form, signing out, the forms that change the poll and
+//! edit the deck (each answered with a redirect back to `/admin`, or to the presenter view
+//! when sent from there), the presenter view, and the downloads, all behind a session.
 
 use spin_sdk::http::Method;
 use voting_glue::reply::Reply;
+use voting_shared::deck::{deck_json, parse_deck};
 use voting_shared::poll::Poll;
 use voting_shared::session;
 
 use crate::Asked;
 use crate::access::{Interface, check_token, end_session, open_session, signed_in};
 use crate::actions::{
-    Change, MAX_NEW_VOTER_LIMIT, Refusal, change, download, list_rounds, read_limit, set_limit,
+    ADDED_SECONDS, Change, MAX_NEW_VOTER_LIMIT, Refusal, change, download, edit_deck, list_rounds,
+    read_deck, read_limit, replace_deck, set_limit,
 };
-use crate::pages;
+use crate::deck::Edit;
+use crate::{pages, present};
 
 /// Answers `path` (under `/admin`, not the API).
 pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Reply {
@@ -44,50 +48,110 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
             .map(|(_, value)| value.into_owned())
             .unwrap_or_default()
     };
-    let done = match (&asked.method, path) {
-        (Method::Get | Method::Head, "/admin") => return console_page(configured, None, 200),
-        (Method::Post, "/admin/rounds") => {
-            match pages::poll_from_form(&form("question"), &form("options")) {
-                Ok(poll) => change(Change::Start(poll), configured).map(|_| ()),
-                Err(problem) => Err(Refusal::new(400, format!("No new round: {problem}."))),
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let done = match (&asked.method, segments.as_slice()) {
+        (Method::Get | Method::Head, ["admin"]) => return console_page(configured, None, 200),
+        (Method::Get | Method::Head, ["admin", "present"]) => {
+            return present::page(asked, configured, None, 200);
+        }
+        (Method::Get | Method::Head, ["admin", "deck.json"]) => {
+            return match read_deck() {
+                Ok((questions, next)) => Reply::json(200, &deck_json(&questions, next))
+                    .header("content-disposition", "attachment; filename=\"deck.json\""),
+                Err(refusal) => Reply::text(refusal.status, &format!("{}\n", refusal.message)),
+            };
+        }
+        (Method::Post, ["admin", "rounds"]) => match pages::question_from_form(form) {
+            Ok(question) => change(Change::Start(question), configured).map(|_| ()),
+            Err(problem) => Err(Refusal::new(400, format!("No new round: {problem}."))),
+        },
+        (Method::Post, ["admin", "reset"]) => change(Change::Again, configured).map(|_| ()),
+        (Method::Post, ["admin", "next"]) => change(Change::Next, configured).map(|_| ()),
+        (Method::Post, ["admin", "close"]) => {
+            change(Change::SetOpen(false), configured).map(|_| ())
+        }
+        (Method::Post, ["admin", "open"]) => change(Change::SetOpen(true), configured).map(|_| ()),
+        (Method::Post, ["admin", "reveal"]) => change(Change::Reveal, configured).map(|_| ()),
+        (Method::Post, ["admin", "time"]) => {
+            change(Change::AddTime(ADDED_SECONDS), configured).map(|_| ())
+        }
+        (Method::Post, ["admin", "deck"]) => match parse_deck(form("deck").as_bytes()) {
+            Ok(questions) => replace_deck(&questions, Some(1)),
+            Err(problem) => Err(Refusal::new(
+                400,
+                format!("The deck is unchanged: {problem}."),
+            )),
+        },
+        (Method::Post, ["admin", "deck", "add"]) => match pages::question_from_form(form) {
+            Ok(question) => edit_deck(Edit::Add(question)),
+            Err(problem) => Err(Refusal::new(400, format!("Nothing added: {problem}."))),
+        },
+        (Method::Post, ["admin", "deck", position, action]) => {
+            match (position.parse::<usize>(), *action) {
+                (Ok(position), "save") => match pages::question_from_form(form) {
+                    Ok(question) => edit_deck(Edit::Replace(position, question)),
+                    Err(problem) => Err(Refusal::new(
+                        400,
+                        format!("Question {position} is unchanged: {problem}."),
+                    )),
+                },
+                (Ok(position), "up") => edit_deck(Edit::MoveUp(position)),
+                (Ok(position), "down") => edit_deck(Edit::MoveDown(position)),
+                (Ok(position), "delete") => edit_deck(Edit::Delete(position)),
+                _ => return Reply::text(404, "Not found: the console is at /admin.\n"),
             }
         }
-        (Method::Post, "/admin/reset") => change(Change::Again, configured).map(|_| ()),
-        (Method::Post, "/admin/close") => change(Change::SetOpen(false), configured).map(|_| ()),
-        (Method::Post, "/admin/open") => change(Change::SetOpen(true), configured).map(|_| ()),
-        (Method::Post, "/admin/limit") => match form("limit").trim().parse::<i64>() {
+        (Method::Post, ["admin", "limit"]) => match form("limit").trim().parse::<i64>() {
             Ok(limit) if (0..=MAX_NEW_VOTER_LIMIT).contains(&limit) => set_limit(limit).map(|_| ()),
             _ => Err(Refusal::new(
                 400,
                 format!("The limit is a whole number from 0 (no limit) to {MAX_NEW_VOTER_LIMIT}."),
             )),
         },
-        (Method::Get, _) => {
-            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-            return match segments.as_slice() {
-                ["admin", "rounds", number, file] => download(number, file, configured)
-                    .unwrap_or_else(|refusal| {
-                        Reply::text(refusal.status, &format!("{}\n", refusal.message))
-                    }),
-                _ => Reply::text(404, "Not found: the console is at /admin.\n"),
-            };
+        (Method::Get, ["admin", "rounds", number, file]) => {
+            return download(number, file, configured).unwrap_or_else(|refusal| {
+                Reply::text(refusal.status, &format!("{}\n", refusal.message))
+            });
         }
+        (Method::Get, _) => return Reply::text(404, "Not found: the console is at /admin.\n"),
         _ => return Reply::text(405, "Use the console's own forms.\n").header("allow", "GET"),
     };
+    let back = if form("back") == "present" {
+        "/admin/present"
+    } else {
+        "/admin"
+    };
     match done {
-        Ok(()) => see_other("/admin"),
+        Ok(()) => see_other(back),
+        Err(refusal) if back == "/admin/present" => {
+            present::page(asked, configured, Some(&refusal.message), refusal.status)
+        }
         Err(refusal) => console_page(configured, Some(&refusal.message), refusal.status),
     }
 }
 
 fn console_page(configured: &Poll, notice: Option<&str>, status: u16) -> Reply {
-    let shown = list_rounds(configured).and_then(|rounds| Ok((rounds, read_limit()?)));
+    let shown =
+        list_rounds(configured).and_then(|rounds| Ok((rounds, read_limit()?, read_deck()?)));
     match shown {
-        Ok((rounds, limit)) => Reply::html(status, pages::render(&rounds, limit, notice)),
-        Err(refusal) => Reply::html(
-            refusal.status,
-            pages::render(&[], 0, Some(&refusal.message)),
-        ),
+        Ok((rounds, limit, (deck, next))) => {
+            let console = pages::Console {
+                new_voter_limit: limit,
+                deck: &deck,
+                next,
+                notice,
+            };
+            Reply::html(status, pages::render(&rounds, &console))
+        }
+        Err(refusal) => {
+            let console = pages::Console {
+                new_voter_limit: 0,
+                deck: &[],
+                next: 1,
+                notice: Some(&refusal.message),
+            };
+            Reply::html(refusal.status, pages::render(&[], &console))
+        }
     }
 }
 

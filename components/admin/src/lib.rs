@@ -1,8 +1,10 @@
 //! The admin component: the presenter's console (`/admin`, a session cookie after signing in
 //! with the `admin_token`) and the same actions as a JSON API for scripts (`/admin/api/…`, with
-//! `Authorization: Bearer <admin_token>`): start a round (new options, or the same ones again),
-//! close and reopen voting, set the new-voter limit, list the rounds and download each one's
-//! results. Without `admin_token` every admin route answers 404, as if it did not exist.
+//! `Authorization: Bearer <admin_token>`): prepare a talk's deck of questions and step through
+//! it, start a round (new options, or the same ones again), close and reopen voting, add time,
+//! reveal hidden results, set the new-voter limit, list the rounds and download each one's
+//! results; and the presenter view. Without `admin_token` every admin route answers 404, as if
+//! it did not exist.
 //!
 //! A change to the round is made in PostgreSQL, the source of truth, and then mirrored to
 //! Redis for the vote component. The mirror is removed first, so that while the change is
@@ -14,6 +16,8 @@
 //! - [`api`]: the JSON API's routes.
 //! - [`console`]: the console's routes: signing in and out, its forms, its downloads.
 //! - [`pages`]: the sign-in page, the console page and what its forms send.
+//! - [`present`]: the presenter view, full screen for a projector, driven from the keyboard.
+//! - [`deck`]: the talk's deck in PostgreSQL, and the console's edits to it.
 //! - [`access`]: the token check, its failures per address, and sessions.
 //! - [`actions`]: what both do: change the round, list the rounds, download, set the limit.
 //! - [`rounds`]: every round's results, and their CSV and JSON downloads.
@@ -22,7 +26,9 @@ mod access;
 mod actions;
 mod api;
 mod console;
+mod deck;
 mod pages;
+mod present;
 mod rounds;
 
 use std::net::IpAddr;
@@ -37,8 +43,8 @@ use voting_shared::poll::Poll;
 use voting_shared::session::SESSION_COOKIE;
 use voting_shared::{client, origin};
 
-/// The largest request body read: a new round's question and eight labels fit many times.
-const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The largest request body read: a deck of the most questions, each of eight long labels.
+const MAX_BODY_BYTES: usize = 256 * 1024;
 
 #[http_component]
 async fn handle_admin(request: IncomingRequest, response_out: ResponseOutparam) {
@@ -58,6 +64,8 @@ pub struct Asked {
     pub method: Method,
     pub path: String,
     pub client: Option<IpAddr>,
+    /// The authority the request was sent to (`host:port`), for the vote page's address.
+    pub host: Option<String>,
     pub authorization: Option<String>,
     pub session: Option<String>,
     pub cross_site: bool,
@@ -111,6 +119,7 @@ async fn read(request: IncomingRequest) -> Result<Asked, Reply> {
         method: request.method(),
         path,
         client: client::address(&values("spin-client-addr")),
+        host: host.clone(),
         authorization: first("authorization"),
         session,
         cross_site,

@@ -2,6 +2,7 @@
 //! (the current round with its controls, a new round, the new-voter limit, every round's
 //! results to download). Its forms POST to the console and are answered with a redirect back.
 
+use voting_shared::deck::{MAX_SECONDS, MIN_SECONDS, Question, Visibility, deck_json};
 use voting_shared::html::{self, escape};
 use voting_shared::poll::{Poll, PollProblem};
 
@@ -24,25 +25,40 @@ pub fn sign_in(notice: Option<&str>) -> String {
     html::page("Sign in — console", STYLE, &main, FOOTER, "")
 }
 
+/// What the console shows besides the rounds.
+pub struct Console<'a> {
+    /// The new-voter limit (0: off).
+    pub new_voter_limit: i64,
+    /// The deck, and the position (from 1) of its next question.
+    pub deck: &'a [Question],
+    pub next: usize,
+    /// Why the last action failed, if it did.
+    pub notice: Option<&'a str>,
+}
+
 /// The console: `rounds` in order (the last is the current one; none when they could not be
-/// read), the new-voter limit (0: off), and `notice` if the last action failed.
-pub fn render(rounds: &[RoundRecord], new_voter_limit: i64, notice: Option<&str>) -> String {
-    let notice = notice
+/// read) and what [`Console`] has.
+pub fn render(rounds: &[RoundRecord], console: &Console) -> String {
+    let notice = console
+        .notice
         .map(|text| format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(text)))
         .unwrap_or_default();
-    let current = rounds.last().map(current_round).unwrap_or_default();
+    let current = rounds
+        .last()
+        .map(|round| current_round(round, console.deck, console.next))
+        .unwrap_or_default();
     let history: String = rounds.iter().rev().map(history_row).collect();
+    let deck = deck_section(console.deck, console.next);
+    let new_voter_limit = console.new_voter_limit;
+    let new_round = question_fields("new", None);
     let main = format!(
         r#"<h1>Presenter's console</h1>
 {notice}{current}
+{deck}
 <section class="panel" aria-labelledby="new-round">
 <h2 id="new-round">Start a new round</h2>
 <form method="post" action="/admin/rounds">
-<label for="question">Question</label>
-<input id="question" name="question" maxlength="200" placeholder="Which one do you pick?">
-<label for="options">Options, one per line (2 to 8)</label>
-<textarea id="options" name="options" rows="5" required></textarea>
-<button type="submit" id="start-round">Start the round</button>
+{new_round}<button type="submit" id="start-round">Start the round</button>
 </form>
 </section>
 <section class="panel" aria-labelledby="limit-heading">
@@ -65,18 +81,52 @@ pub fn render(rounds: &[RoundRecord], new_voter_limit: i64, notice: Option<&str>
     html::page("Console", STYLE, &main, FOOTER, "")
 }
 
-/// The current round, with its controls.
-fn current_round(round: &RoundRecord) -> String {
+/// A form's button posting to `action`.
+fn button(action: &str, id: &str, text: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\"><button type=\"submit\" id=\"{id}\">{text}</button></form>"
+    )
+}
+
+/// The current round, with its controls: close or open, reveal, more time, a reset, and the
+/// deck's next question.
+fn current_round(round: &RoundRecord, deck: &[Question], next: usize) -> String {
     let (state, toggle) = if round.open {
         (
             "Voting is open",
-            r#"<form method="post" action="/admin/close"><button type="submit" id="close">Close voting</button></form>"#,
+            button("/admin/close", "close", "Close voting"),
         )
     } else {
         (
             "Voting is closed",
-            r#"<form method="post" action="/admin/open"><button type="submit" id="open">Open voting</button></form>"#,
+            button("/admin/open", "open", "Open voting"),
         )
+    };
+    let hidden = match round.results {
+        Visibility::AfterClose | Visibility::OnReveal if !round.revealed => " · results hidden",
+        _ => "",
+    };
+    let reveal = match round.results {
+        Visibility::AfterClose | Visibility::OnReveal if !round.revealed => {
+            button("/admin/reveal", "reveal", "Reveal the results")
+        }
+        _ => String::new(),
+    };
+    let deadline = match round.closes_ms {
+        Some(closes) if round.open => format!(" · closes at {}", utc(closes)),
+        _ => String::new(),
+    };
+    let next_question = match deck.get(next - 1) {
+        Some(question) => button(
+            "/admin/next",
+            "next",
+            &format!(
+                "Next question ({next} of {}): {}",
+                deck.len(),
+                escape(question.poll.question())
+            ),
+        ),
+        None => String::new(),
     };
     let options: String = round
         .poll
@@ -92,16 +142,146 @@ fn current_round(round: &RoundRecord) -> String {
     format!(
         r#"<section class="panel current" aria-labelledby="current-heading">
 <h2 id="current-heading">Round {number}: {question}</h2>
-<p id="state" class="state">{state} · {total}</p>
+<p id="state" class="state">{state} · {total}{hidden}{deadline}</p>
 <ul class="counts">{options}</ul>
-<div class="actions">{toggle}
-<form method="post" action="/admin/reset"><button type="submit" id="reset">New round, same options</button></form></div>
-<p><a href="/result">Results page</a> · <a href="/">Voting page</a></p>
+<div class="actions">{toggle}{reveal}{more_time}
+{reset}{next_question}</div>
+<p><a href="/admin/present" id="present">Presenter view</a> · <a href="/result">Results page</a> · <a href="/">Voting page</a></p>
 </section>"#,
         number = round.number,
         question = escape(round.poll.question()),
         total = round.counts.total_in_words(),
+        more_time = button("/admin/time", "add-time", "+30 s"),
+        reset = button("/admin/reset", "reset", "New round, same options"),
     )
+}
+
+/// The deck: each question with its own form (save, move, delete), a form to add one, and
+/// the whole deck as JSON to export or import.
+fn deck_section(deck: &[Question], next: usize) -> String {
+    let rows: String = deck
+        .iter()
+        .enumerate()
+        .map(|(index, question)| {
+            let position = index + 1;
+            let marker = if position == next { " (next)" } else { "" };
+            let fields = question_fields(&format!("q{position}"), Some(question));
+            format!(
+                r#"<li class="deck-question"><form method="post" action="/admin/deck/{position}/save">
+<h3>Question {position}{marker}</h3>
+{fields}<button type="submit">Save</button></form>
+<div class="actions">{up}{down}{delete}</div></li>
+"#,
+                up = button(&format!("/admin/deck/{position}/up"), &format!("up-{position}"), "Move up"),
+                down = button(
+                    &format!("/admin/deck/{position}/down"),
+                    &format!("down-{position}"),
+                    "Move down"
+                ),
+                delete = button(
+                    &format!("/admin/deck/{position}/delete"),
+                    &format!("delete-{position}"),
+                    "Delete"
+                ),
+            )
+        })
+        .collect();
+    let questions = match deck.len() {
+        1 => "1 question".to_owned(),
+        count => format!("{count} questions"),
+    };
+    let summary = match deck.len() {
+        0 => "No questions yet: add them here, or import a deck.".to_owned(),
+        count if next > count => format!("{questions}, all asked."),
+        _ => format!("{questions}; the next is question {next}."),
+    };
+    let json = serde_json::to_string_pretty(&deck_json(deck, next)).unwrap_or_default();
+    let add = question_fields("add", None);
+    format!(
+        r#"<section class="panel" aria-labelledby="deck-heading">
+<h2 id="deck-heading">The talk's deck</h2>
+<p id="deck-summary">{summary}</p>
+<ol class="deck">{rows}</ol>
+<details><summary>Add a question</summary>
+<form method="post" action="/admin/deck/add">
+{add}<button type="submit" id="add-question">Add to the deck</button></form></details>
+<details><summary>Import or export the deck (JSON)</summary>
+<p><a href="/admin/deck.json" id="export-deck" download>Download deck.json</a></p>
+<form method="post" action="/admin/deck">
+<label for="deck-json">The whole deck: importing replaces it and starts again at question 1</label>
+<textarea id="deck-json" name="deck" rows="10">{json}</textarea>
+<button type="submit" id="import-deck">Replace the deck</button></form></details>
+</section>"#,
+        json = escape(&json),
+    )
+}
+
+/// A question's fields: question, options one per line, who sees the results, time limit;
+/// ids start with `prefix`.
+fn question_fields(prefix: &str, question: Option<&Question>) -> String {
+    let text = question.map(|q| q.poll.question()).unwrap_or_default();
+    let options: Vec<&str> = question
+        .map(|q| q.poll.options().map(|(_, label)| label).collect())
+        .unwrap_or_default();
+    let seconds = question
+        .and_then(|q| q.seconds)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let chosen = question.map(|q| q.results).unwrap_or_default();
+    let results: String = Visibility::ALL
+        .iter()
+        .map(|visibility| {
+            format!(
+                "<option value=\"{}\"{}>{}</option>",
+                visibility.as_str(),
+                if *visibility == chosen {
+                    " selected"
+                } else {
+                    ""
+                },
+                visibility.description()
+            )
+        })
+        .collect();
+    format!(
+        r#"<label for="{prefix}-question">Question</label>
+<input id="{prefix}-question" name="question" maxlength="200" placeholder="Which one do you pick?" value="{text}">
+<label for="{prefix}-options">Options, one per line (2 to 8)</label>
+<textarea id="{prefix}-options" name="options" rows="4" required>{options}</textarea>
+<label for="{prefix}-results">Results</label>
+<select id="{prefix}-results" name="results">{results}</select>
+<label for="{prefix}-seconds">Time to vote, in seconds ({MIN_SECONDS} to {MAX_SECONDS}; empty: until you close it)</label>
+<input id="{prefix}-seconds" name="seconds" type="number" min="{MIN_SECONDS}" max="{MAX_SECONDS}" value="{seconds}">
+"#,
+        text = escape(text),
+        options = escape(&options.join("\n")),
+    )
+}
+
+/// The question a form of [`question_fields`] sends; the error says what to change.
+pub fn question_from_form(field: impl Fn(&str) -> String) -> Result<Question, String> {
+    let poll = poll_from_form(&field("question"), &field("options"))
+        .map_err(|problem| problem.to_string())?;
+    let results = Visibility::parse(&field("results")).unwrap_or_default();
+    let seconds = match field("seconds").trim() {
+        "" => None,
+        text => Some(
+            text.parse::<i64>()
+                .ok()
+                .filter(|seconds| (MIN_SECONDS..=MAX_SECONDS).contains(seconds))
+                .ok_or_else(|| {
+                    format!(
+                        "the time to vote is from {MIN_SECONDS} to {MAX_SECONDS} seconds, or \
+                         empty for none"
+                    )
+                })?,
+        ),
+    };
+    Ok(Question {
+        poll,
+        results,
+        seconds,
+    })
 }
 
 fn history_row(round: &RoundRecord) -> String {
@@ -143,6 +323,12 @@ button.quiet { background: transparent; color: var(--text); border: 2px solid va
 .actions form { display: inline; }
 .state { font-weight: 700; }
 .counts { padding-left: 1.2rem; }
+select { font: inherit; padding: .4rem; border-radius: 8px; }
+.deck { padding-left: 0; list-style: none; }
+.deck-question { border-top: 1px solid var(--muted); padding: .5rem 0; }
+.deck-question h3 { margin: .25rem 0; }
+details { margin: .75rem 0; }
+summary { cursor: pointer; font-weight: 700; }
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: .4rem; border-bottom: 1px solid var(--muted); overflow-wrap: anywhere; }
 ";
@@ -161,6 +347,19 @@ mod tests {
             opened_ms: 0,
             closed_ms: None,
             counts: Counts::new(&[2, 1]),
+            results: Visibility::Live,
+            closes_ms: None,
+            revealed: false,
+            deck_position: None,
+        }
+    }
+
+    fn console<'a>(limit: i64, deck: &'a [Question], notice: Option<&'a str>) -> Console<'a> {
+        Console {
+            new_voter_limit: limit,
+            deck,
+            next: 1,
+            notice,
         }
     }
 
@@ -174,16 +373,63 @@ mod tests {
 
     #[test]
     fn shows_the_current_round_with_the_control_it_needs() {
-        let page = render(&[round(2, true)], 0, None);
+        let page = render(&[round(2, true)], &console(0, &[], None));
         assert!(page.contains("Round 2: Lunch &lt;now&gt;?"));
         assert!(page.contains("Voting is open · 3 votes"));
         assert!(page.contains(r#"action="/admin/close""#));
         assert!(!page.contains(r#"action="/admin/open""#));
         assert!(page.contains(r#"href="/admin/rounds/2/results.csv""#));
-        let page = render(&[round(2, false)], 5, Some("<oops>"));
+        let page = render(&[round(2, false)], &console(5, &[], Some("<oops>")));
         assert!(page.contains(r#"action="/admin/open""#));
         assert!(page.contains(r#"value="5""#));
         assert!(page.contains("&lt;oops&gt;"));
+    }
+
+    #[test]
+    fn the_deck_lists_each_question_with_its_controls_and_the_next_one() {
+        let deck = [question_from_form(|name| match name {
+            "question" => "Tabs?".into(),
+            "options" => "Yes\nNo".into(),
+            "results" => "on-reveal".into(),
+            "seconds" => "30".into(),
+            _ => String::new(),
+        })
+        .unwrap()];
+        let page = render(&[round(1, true)], &console(0, &deck, None));
+        assert!(page.contains("Question 1 (next)"));
+        assert!(page.contains(r#"action="/admin/deck/1/save""#));
+        assert!(page.contains(r#"action="/admin/next""#));
+        assert!(page.contains(r#"<option value="on-reveal" selected>"#));
+        assert!(page.contains(r#"value="30""#));
+        assert!(page.contains("1 question; the next is question 1."));
+        let hidden = RoundRecord {
+            results: Visibility::OnReveal,
+            ..round(2, true)
+        };
+        let page = render(&[hidden], &console(0, &deck, None));
+        assert!(page.contains(r#"action="/admin/reveal""#));
+        assert!(page.contains("results hidden"));
+    }
+
+    #[test]
+    fn a_questions_form_is_checked_as_the_api_checks_a_question() {
+        let field = |seconds: &'static str| {
+            move |name: &str| match name {
+                "options" => "A\nB".to_owned(),
+                "seconds" => seconds.to_owned(),
+                _ => String::new(),
+            }
+        };
+        assert_eq!(question_from_form(field("")).unwrap().seconds, None);
+        assert_eq!(
+            question_from_form(field("3600")).unwrap().seconds,
+            Some(3600)
+        );
+        assert!(
+            question_from_form(field("4"))
+                .unwrap_err()
+                .contains("from 5 to 3600")
+        );
     }
 
     #[test]

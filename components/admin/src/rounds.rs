@@ -9,6 +9,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use voting_shared::choice::{Choice, MAX_OPTIONS};
 use voting_shared::counts::Counts;
+use voting_shared::deck::Visibility;
 use voting_shared::poll::Poll;
 
 /// One round with its results.
@@ -20,9 +21,17 @@ pub struct RoundRecord {
     /// Whether it is the current round (no later one started).
     pub current: bool,
     pub opened_ms: i64,
-    /// When voting last closed: by the console, or when the next round started.
+    /// When voting last closed: by the console, at its deadline, or when the next round
+    /// started.
     pub closed_ms: Option<i64>,
     pub counts: Counts,
+    /// Who sees its counts, and when.
+    pub results: Visibility,
+    /// When voting closes (or closed) by itself.
+    pub closes_ms: Option<i64>,
+    pub revealed: bool,
+    /// The deck question it asked (from 1), if it came from the deck.
+    pub deck_position: Option<i64>,
 }
 
 /// A round as [`LIST_ROUNDS`](voting_shared::schema::LIST_ROUNDS) lists it.
@@ -36,6 +45,14 @@ struct Listed {
     closed_ms: Option<i64>,
     ended_ms: Option<i64>,
     counts: HashMap<String, i64>,
+    #[serde(default)]
+    results: String,
+    #[serde(default)]
+    closes_ms: Option<i64>,
+    #[serde(default)]
+    revealed_ms: Option<i64>,
+    #[serde(default)]
+    deck_position: Option<i64>,
 }
 
 /// The rounds in `json`; a round without a poll of its own has the `configured` one.
@@ -65,6 +82,10 @@ pub fn parse(json: &str, configured: &Poll) -> anyhow::Result<Vec<RoundRecord>> 
                 closed_ms: listed.closed_ms,
                 counts: Counts::new(&counts).only(&poll),
                 poll,
+                results: Visibility::parse(&listed.results).unwrap_or_default(),
+                closes_ms: listed.closes_ms,
+                revealed: listed.revealed_ms.is_some(),
+                deck_position: listed.deck_position,
             })
         })
         .collect()
@@ -91,6 +112,9 @@ impl RoundRecord {
             "open": self.open,
             "opened_at": utc(self.opened_ms),
             "closed_at": self.closed_ms.map(utc),
+            "results": self.results.as_str(),
+            "revealed": self.revealed,
+            "deck_position": self.deck_position,
             "total": self.counts.total(),
             "options": options,
         })

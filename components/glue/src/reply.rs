@@ -12,6 +12,9 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The page's one inline script, which its security policy lets run; empty: the one
+    /// [`send`] is given.
+    pub script: &'static str,
 }
 
 impl Reply {
@@ -20,6 +23,7 @@ impl Reply {
             status,
             headers: vec![("content-type".to_owned(), content_type.to_owned())],
             body: body.into(),
+            script: "",
         }
     }
 
@@ -29,6 +33,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            script: "",
         }
     }
 
@@ -42,6 +47,12 @@ impl Reply {
 
     pub fn json(status: u16, body: &serde_json::Value) -> Reply {
         Reply::new(status, "application/json", body.to_string())
+    }
+
+    /// With `script` as the page's one inline script.
+    pub fn script(mut self, script: &'static str) -> Reply {
+        self.script = script;
+        self
     }
 
     /// With one more header (set a name twice for two values, as `set-cookie` needs).
@@ -65,9 +76,14 @@ impl Reply {
     }
 }
 
-/// Sends `reply` with the security headers (allowing the page's inline `script`). A client
-/// that went away is only a log line: the work was done.
+/// Sends `reply` with the security headers (allowing the reply's own inline script, or else
+/// `script`). A client that went away is only a log line: the work was done.
 pub async fn send(reply: Reply, script: &str, response_out: ResponseOutparam) {
+    let script = if reply.script.is_empty() {
+        script
+    } else {
+        reply.script
+    };
     let response = match Fields::from_list(&reply.headers_with_security(script)) {
         Ok(fields) => OutgoingResponse::new(fields),
         Err(error) => {

@@ -4,6 +4,7 @@
 use anyhow::{Context, bail};
 use spin_sdk::pg4::{self, DbValue, ParameterValue, PgError, QueryError, RowSet};
 use spin_sdk::redis::{Connection, RedisResult};
+use voting_shared::deck::Visibility;
 use voting_shared::round::{MIRROR_ROUND_SCRIPT, ROUND_KEY, Round};
 use voting_shared::schema::{CREATE_SCHEMA, CURRENT_ROUND, SCHEMA_MISSING};
 
@@ -45,7 +46,8 @@ fn is_schema_missing(error: &PgError) -> bool {
         if SCHEMA_MISSING.contains(&error.code.as_str()))
 }
 
-fn create_schema(database: &pg4::Connection) -> anyhow::Result<()> {
+/// Creates the schema, or migrates one of an older version of the app.
+pub fn create_schema(database: &pg4::Connection) -> anyhow::Result<()> {
     database
         .execute(CREATE_SCHEMA, &[])
         .context("creating the votes tables")?;
@@ -62,16 +64,41 @@ pub fn current(database: &pg4::Connection) -> anyhow::Result<Round> {
             rows.rows.len()
         );
     };
-    match row.as_slice() {
+    let (round, _) = from_columns(row)?;
+    Ok(round)
+}
+
+/// The round in the columns [`CURRENT_ROUND`] gives (and the tally's read after its counts),
+/// and PostgreSQL's clock (ms) when it was read. All NULL but the clock before rounds exist:
+/// round 1 of the configured poll.
+pub fn from_columns(columns: &[DbValue]) -> anyhow::Result<(Round, i64)> {
+    match columns {
+        [DbValue::DbNull, .., DbValue::Int64(now_ms)] => Ok((Round::configured(1), *now_ms)),
         [
             DbValue::Int64(number),
             DbValue::Boolean(open),
             question,
             labels,
-        ] => Ok(
-            Round::from_stored(*number, *open, text(question), text(labels))
-                .context("the current round's poll in PostgreSQL is damaged")?,
-        ),
+            results,
+            closes_ms,
+            DbValue::Boolean(revealed),
+            DbValue::Int64(now_ms),
+        ] => {
+            let round = Round::from_stored(*number, *open, text(question), text(labels))
+                .context("the current round's poll in PostgreSQL is damaged")?;
+            let results = text(results).unwrap_or_default();
+            let round = Round {
+                results: Visibility::parse(results)
+                    .with_context(|| format!("the current round's results mode {results:?}"))?,
+                closes_ms: match closes_ms {
+                    DbValue::Int64(ms) => Some(*ms),
+                    _ => None,
+                },
+                revealed: *revealed,
+                ..round
+            };
+            Ok((round, *now_ms))
+        }
         other => bail!("unexpected current round {other:?}"),
     }
 }
@@ -93,6 +120,9 @@ pub fn mirror(redis: &Connection, round: &Round, only_if_missing: bool) -> anyho
         binary(if round.open { "1" } else { "0" }),
         binary(round.choices_field()),
         binary(round.poll_field()),
+        binary(round.results_field()),
+        binary(round.closes_field()),
+        binary(if round.revealed { "1" } else { "" }),
     ];
     match eval(redis, MIRROR_ROUND_SCRIPT, &[ROUND_KEY], &arguments)
         .context("mirroring the current round to Redis")?

@@ -7,9 +7,9 @@
 //! votes: after answering, it rings the worker's HTTP doorbell when votes are queued, at most
 //! once a second across all instances.
 
+mod api;
 mod metrics;
 mod page;
-mod qr;
 mod tally;
 
 use anyhow::{Context, bail};
@@ -19,15 +19,16 @@ use spin_sdk::http_component;
 use spin_sdk::pg4::{PgError, QueryError};
 use spin_sdk::redis::{RedisParameter, RedisResult};
 use voting_glue::reply::{Reply, send};
-use voting_glue::{doorbell, postgres, redis, variable};
+use voting_glue::{doorbell, postgres, redis, round, variable};
 use voting_shared::doorbell::{CATCH_UP_RING, DOORBELL_KEY};
 use voting_shared::poll::Poll;
+use voting_shared::qr;
 use voting_shared::queue::{
     CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, DEAD_LETTER_KEY, LAST_BATCH_KEY,
     METRICS_SCRIPT, VOTES_KEY,
 };
 use voting_shared::round::Round;
-use voting_shared::schema::{COUNT_VOTES, READ_TALLY, UNDEFINED_TABLE};
+use voting_shared::schema::{COUNT_VOTES, READ_TALLY, SCHEMA_MISSING, UNDEFINED_TABLE};
 
 use crate::metrics::QueueState;
 use voting_shared::counts::Counts;
@@ -106,7 +107,16 @@ fn results_page(request: &Request, configured: &Poll) -> Reply {
     let tally = read_tally(configured).map_err(|error| postgres::diagnose("result", &error));
     let status = if tally.is_ok() { 200 } else { 503 };
     let (poll, shown) = match &tally {
-        Ok((counts, round)) => (round.ballot(configured), Ok((*counts, round))),
+        Ok((counts, round, now_ms)) => (
+            round.ballot(configured),
+            Ok(page::Shown {
+                counts: (!round.counts_hidden(*now_ms)).then_some(*counts),
+                total: counts.total(),
+                round,
+                open: round.open_at(*now_ms),
+                seconds_left: round.seconds_left(*now_ms),
+            }),
+        ),
         Err(problem) => (configured, Err(*problem)),
     };
     Reply::html(
@@ -133,7 +143,7 @@ fn vote_url(request: &Request) -> Option<String> {
 }
 
 fn results_api(request: &Request, configured: &Poll) -> Reply {
-    let (tally, round) = match read_tally(configured) {
+    let (tally, round, now_ms) = match read_tally(configured) {
         Ok(tally) => tally,
         Err(error) => {
             let problem = postgres::diagnose("result", &error);
@@ -143,8 +153,8 @@ fn results_api(request: &Request, configured: &Poll) -> Reply {
             return Reply::json(503, &body);
         }
     };
-    let poll = round.ballot(configured);
-    let etag = api_etag(&tally, poll, &round);
+    let body = api::body(&tally, round.ballot(configured), &round, now_ms);
+    let etag = api::etag(&body);
     let unchanged = request
         .header("if-none-match")
         .and_then(|value| value.as_str())
@@ -152,25 +162,11 @@ fn results_api(request: &Request, configured: &Poll) -> Reply {
     let reply = if unchanged {
         Reply::empty(304)
     } else {
-        let mut body = tally.to_json(poll);
-        body["round"] = round.number.into();
-        body["open"] = round.open.into();
         Reply::json(200, &body)
     };
     reply
         .header("etag", &etag)
         .header("cache-control", "no-cache")
-}
-
-/// The answer's ETag: it changes with the counts, the poll, the round and whether it is open.
-fn api_etag(tally: &Counts, poll: &Poll, round: &Round) -> String {
-    let counts = tally.etag(poll);
-    let state = if round.open { "open" } else { "closed" };
-    format!(
-        "{}-{}-{state}\"",
-        counts.trim_end_matches('"'),
-        round.number
-    )
 }
 
 /// 200 when Redis and PostgreSQL both answer and the poll's variables make a poll, else 503
@@ -224,10 +220,10 @@ fn metrics(configured: &Poll) -> Reply {
         })
         .ok();
     let poll = match &tally {
-        Some((_, round)) => round.ballot(configured),
+        Some((_, round, _)) => round.ballot(configured),
         None => configured,
     };
-    let counts = tally.as_ref().map(|(counts, _)| *counts);
+    let counts = tally.as_ref().map(|(counts, _, _)| *counts);
     let body = metrics::render(poll, counts, queue, env!("CARGO_PKG_VERSION"));
     Reply::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         .header("cache-control", "no-store")
@@ -257,23 +253,30 @@ fn read_queue() -> anyhow::Result<QueueState> {
 /// Reads the current round and the running tally of its options; on a table the original
 /// worker made (not yet migrated by our worker) counts `votes` instead, and before any table
 /// exists there are no votes, in round 1.
-fn read_tally(configured: &Poll) -> anyhow::Result<(Counts, Round)> {
+/// Answers them with PostgreSQL's clock (ms) when read. A schema of an older version of the app
+/// (a column or a function it lacks) is migrated, as the worker's next write would.
+fn read_tally(configured: &Poll) -> anyhow::Result<(Counts, Round, i64)> {
     let database = postgres::open()?;
     for statement in [READ_TALLY, COUNT_VOTES] {
-        match database.query(statement, &[]) {
-            Ok(rows) => {
-                let (counts, round) = tally::from_row(&rows.rows).context("reading the tally")?;
-                return Ok((counts.only(round.ballot(configured)), round));
+        let rows = match database.query(statement, &[]) {
+            Ok(rows) => rows,
+            Err(PgError::QueryFailed(QueryError::DbError(error)))
+                if error.code == UNDEFINED_TABLE =>
+            {
+                continue;
             }
             Err(PgError::QueryFailed(QueryError::DbError(error)))
-                if error.code == UNDEFINED_TABLE => {}
+                if SCHEMA_MISSING.contains(&error.code.as_str()) =>
+            {
+                round::create_schema(&database)?;
+                database
+                    .query(statement, &[])
+                    .context("reading the tally")?
+            }
             Err(error) => return Err(error).context("reading the tally"),
-        }
+        };
+        let (counts, round, now_ms) = tally::from_row(&rows.rows).context("reading the tally")?;
+        return Ok((counts.only(round.ballot(configured)), round, now_ms));
     }
-    let first = Round {
-        number: 1,
-        open: true,
-        poll: None,
-    };
-    Ok((Counts::default(), first))
+    Ok((Counts::default(), Round::configured(1), 0))
 }

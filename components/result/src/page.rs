@@ -5,37 +5,66 @@
 //! stream would pin an instance (and a database poll loop) per open page; a conditional GET
 //! per second is cheap for the server, works through any proxy, and needs no state.
 
-use voting_shared::counts::Counts;
+use voting_shared::counts::{Counts, votes_in_words};
+use voting_shared::deck::Visibility;
 use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::html::{self, escape};
 use voting_shared::poll::Poll;
 use voting_shared::round::Round;
 
-use crate::qr;
+use voting_shared::qr;
+
+/// What the page shows of the current round.
+pub struct Shown<'a> {
+    /// The counts, or `None` while the round hides them.
+    pub counts: Option<Counts>,
+    /// How many have voted (shown even while the counts are hidden).
+    pub total: i64,
+    pub round: &'a Round,
+    /// Whether voting is open now (the presenter's switch and the deadline).
+    pub open: bool,
+    pub seconds_left: Option<i64>,
+}
 
 /// Renders the page of `poll`, the current round's, or, when the database could not be read,
-/// says why; with the vote page's address and its QR code when it is known.
+/// says why; with the vote page's address and its QR code when it is known. While the round
+/// hides its counts the page has the labels and the total, and no count, share or bar.
 pub fn render(
     poll: &Poll,
-    tally: Result<(Counts, &Round), PostgresProblem>,
+    shown: Result<Shown, PostgresProblem>,
     vote_url: Option<&str>,
 ) -> String {
     let question = escape(poll.question());
-    let round_line = match &tally {
-        Ok((_, round)) => format!(
-            "Round {} · <span id=\"voting\">{}</span>",
-            round.number,
-            if round.open {
+    let round_line = match &shown {
+        Ok(shown) => format!(
+            "Round {} · <span id=\"voting\">{}</span><span id=\"countdown\" data-seconds=\"{}\">{}</span>",
+            shown.round.number,
+            if shown.open {
                 "Voting is open"
             } else {
                 "Voting is closed"
-            }
+            },
+            shown.seconds_left.filter(|_| shown.open).unwrap_or(-1),
+            match shown.seconds_left {
+                Some(seconds) if shown.open => format!(" · closes in {seconds} s"),
+                _ => String::new(),
+            },
         ),
         Err(_) => String::new(),
     };
-    let round_number = tally.as_ref().map(|(_, round)| round.number).unwrap_or(0);
-    let (counts, total, notice, state) = match tally {
-        Ok((tally, _)) => (tally, tally.total_in_words(), String::new(), "live"),
+    let round_number = shown.as_ref().map(|shown| shown.round.number).unwrap_or(0);
+    let hidden = matches!(&shown, Ok(Shown { counts: None, .. }));
+    let note = match &shown {
+        Ok(shown) if hidden => hidden_note(shown.round),
+        _ => "",
+    };
+    let (counts, total, notice, state) = match &shown {
+        Ok(shown) => (
+            shown.counts.unwrap_or_default(),
+            votes_in_words(shown.total),
+            String::new(),
+            "live",
+        ),
         Err(problem) => (
             Counts::default(),
             "Results unavailable".to_owned(),
@@ -50,6 +79,13 @@ pub fn render(
     let mut options = String::new();
     for ((choice, label), percent) in poll.options().zip(percentages) {
         let label = escape(label);
+        if hidden {
+            options.push_str(&format!(
+                "<div class=\"option choice-{choice}\" id=\"option-{choice}\"><div class=\"label\" \
+                 id=\"label-{choice}\">{label}</div></div>\n"
+            ));
+            continue;
+        }
         let count = counts.of(choice);
         options.push_str(&format!(
             r#"<div class="option choice-{choice}" id="option-{choice}"><div class="label" id="label-{choice}">{label}</div>
@@ -67,18 +103,20 @@ pub fn render(
     };
     let main = format!(
         r#"<h1 id="question">{question}</h1>
-<p id="round" class="round" data-round="{round_number}">{round_line}</p>
+<p id="round" class="round" data-round="{round_number}" data-hidden="{hidden}">{round_line}</p>
 <div class="board">
-<section class="results {state} {size}" id="results" aria-labelledby="total" aria-live="polite">
+<section class="results {state} {size}{hidden_class}" id="results" aria-labelledby="total" aria-live="polite">
 <div class="options">
 {options}</div>
 <p id="total" class="total">{total}</p>
+<p id="hidden-note" class="hidden-note">{note}</p>
 <p id="freshness" class="freshness">{freshness}</p>
 <p id="notice" class="notice" role="alert">{notice}</p>
 </section>
 {join}</div>
 "#,
         join = vote_url.map(join).unwrap_or_default(),
+        hidden_class = if hidden { " hidden-counts" } else { "" },
         freshness = if state == "live" {
             "Updated live"
         } else {
@@ -93,6 +131,14 @@ pub fn render(
         footer,
         SCRIPT,
     )
+}
+
+/// What the page says while the counts are hidden.
+fn hidden_note(round: &Round) -> &'static str {
+    match round.results {
+        Visibility::AfterClose => "The results are hidden until voting closes.",
+        _ => "The results are hidden until the presenter reveals them.",
+    }
 }
 
 /// How to join: the address in words and as a QR code.
@@ -166,14 +212,30 @@ pub const SCRIPT: &str = r#"
     for (const index of order) { if (left-- > 0) shares[index] += 1; }
     return shares;
   }
+  // The deadline's countdown, ticked here between answers; -1: no deadline.
+  let secondsLeft = Number($("countdown") ? $("countdown").dataset.seconds : -1);
+  function countdown() {
+    if (secondsLeft < 0 || !$("countdown")) return;
+    $("countdown").textContent = secondsLeft > 0 ? " · closes in " + secondsLeft + " s" : "";
+    if (secondsLeft === 0) $("voting").textContent = "Voting is closed";
+  }
+  setInterval(() => { if (secondsLeft > 0) { secondsLeft -= 1; countdown(); } }, 1000);
   function show(tally) {
-    // Another round, or other options than the page shows: render it anew.
+    // Another round, other options, or counts hidden or shown now: render it anew.
     const shown = document.querySelectorAll(".option").length;
     if (String(tally.round) !== $("round").dataset.round || shown !== tally.options.length ||
-        tally.options.some((option) => !$("option-" + option.choice))) {
+        tally.options.some((option) => !$("option-" + option.choice)) ||
+        String(tally.hidden) !== $("round").dataset.hidden) {
       location.reload();
       return;
     }
+    secondsLeft = tally.open && tally.seconds_left !== null ? tally.seconds_left : -1;
+    if (secondsLeft < 0 && $("countdown")) $("countdown").textContent = "";
+    countdown();
+    $("question").textContent = tally.question;
+    $("voting").textContent = tally.open ? "Voting is open" : "Voting is closed";
+    $("total").textContent = tally.total === 0 ? "No votes yet" : tally.total + " " + noun(tally.total);
+    if (tally.hidden) return;
     const shares = percentages(tally.options.map((option) => option.count));
     tally.options.forEach((option, index) => {
       const id = option.choice;
@@ -183,9 +245,6 @@ pub const SCRIPT: &str = r#"
       $("bar-" + id).style.width = shares[index] + "%";
       $("meter-" + id).setAttribute("aria-label", option.label + " " + shares[index] + "%");
     });
-    $("question").textContent = tally.question;
-    $("voting").textContent = tally.open ? "Voting is open" : "Voting is closed";
-    $("total").textContent = tally.total === 0 ? "No votes yet" : tally.total + " " + noun(tally.total);
   }
   async function poll() {
     try {
@@ -224,13 +283,26 @@ mod tests {
         number: 1,
         open: true,
         poll: None,
+        results: Visibility::Live,
+        closes_ms: None,
+        revealed: false,
     };
+
+    fn shown(counts: Counts, round: &Round) -> Shown<'_> {
+        Shown {
+            counts: Some(counts),
+            total: counts.total(),
+            round,
+            open: round.open,
+            seconds_left: None,
+        }
+    }
 
     #[test]
     fn renders_numbers_on_the_server() {
         let page = render(
             &cats_and_dogs(),
-            Ok((Counts::new(&[2000, 1000]), &OPEN)),
+            Ok(shown(Counts::new(&[2000, 1000]), &OPEN)),
             None,
         );
         assert!(page.contains(r#"<span id="percent-a">67</span>%"#));
@@ -250,7 +322,7 @@ mod tests {
         let poll = Poll::new(&labels).unwrap();
         let page = render(
             &poll,
-            Ok((Counts::new(&[7, 1, 1, 1, 1, 1, 1, 0]), &OPEN)),
+            Ok(shown(Counts::new(&[7, 1, 1, 1, 1, 1, 1, 0]), &OPEN)),
             None,
         );
         let positions: Vec<usize> = labels
@@ -272,7 +344,7 @@ mod tests {
     fn shows_where_to_vote_as_words_and_a_qr_code_when_known() {
         let page = render(
             &cats_and_dogs(),
-            Ok((Counts::default(), &OPEN)),
+            Ok(shown(Counts::default(), &OPEN)),
             Some("https://poll.example.org/"),
         );
         assert!(page.contains(
@@ -280,7 +352,7 @@ mod tests {
         ));
         assert!(page.contains(r#"<div class="qr"><svg "#));
         assert!(page.contains(r#"aria-label="QR code of https://poll.example.org/""#));
-        let page = render(&cats_and_dogs(), Ok((Counts::default(), &OPEN)), None);
+        let page = render(&cats_and_dogs(), Ok(shown(Counts::default(), &OPEN)), None);
         assert!(!page.contains("class=\"join\""));
     }
 
@@ -299,24 +371,67 @@ mod tests {
 
     #[test]
     fn says_which_round_it_is_and_whether_voting_is_open() {
-        let page = render(&cats_and_dogs(), Ok((Counts::default(), &OPEN)), None);
+        let page = render(&cats_and_dogs(), Ok(shown(Counts::default(), &OPEN)), None);
         assert!(
             page.contains(
-                r#"data-round="1">Round 1 · <span id="voting">Voting is open</span></p>"#
+                r#"data-round="1" data-hidden="false">Round 1 · <span id="voting">Voting is open</span><span id="countdown" data-seconds="-1"></span></p>"#
             )
         );
         let closed = Round {
             number: 3,
             open: false,
-            poll: None,
+            ..Round::configured(3)
         };
-        let page = render(&cats_and_dogs(), Ok((Counts::default(), &closed)), None);
-        assert!(page.contains(r#"data-round="3">Round 3 · <span id="voting">Voting is closed"#));
+        let page = render(
+            &cats_and_dogs(),
+            Ok(shown(Counts::default(), &closed)),
+            None,
+        );
+        assert!(page.contains(
+            r#"data-round="3" data-hidden="false">Round 3 · <span id="voting">Voting is closed"#
+        ));
+    }
+
+    #[test]
+    fn hidden_counts_show_the_labels_and_the_total_only() {
+        let hidden = Round {
+            results: Visibility::OnReveal,
+            ..OPEN
+        };
+        let state = Shown {
+            counts: None,
+            ..shown(Counts::new(&[7, 5]), &hidden)
+        };
+        let page = render(&cats_and_dogs(), Ok(state), None);
+        assert!(page.contains(r#"id="label-a">Cats</div>"#));
+        assert!(page.contains(r#"<p id="total" class="total">12 votes</p>"#));
+        assert!(page.contains("hidden until the presenter reveals them"));
+        assert!(page.contains(r#"data-hidden="true""#));
+        let shown = page.split("<script>").next().unwrap();
+        for absent in ["percent-", "count-", "bar-", ">7<", ">5<", "58", "42"] {
+            assert!(!shown.contains(absent), "{absent}");
+        }
+    }
+
+    #[test]
+    fn a_deadline_counts_down_in_the_round_line() {
+        let state = Shown {
+            seconds_left: Some(12),
+            ..shown(Counts::default(), &OPEN)
+        };
+        let page = render(&cats_and_dogs(), Ok(state), None);
+        assert!(
+            page.contains(r#"<span id="countdown" data-seconds="12"> · closes in 12 s</span>"#)
+        );
     }
 
     #[test]
     fn one_vote_is_singular() {
-        let page = render(&cats_and_dogs(), Ok((Counts::new(&[1, 0]), &OPEN)), None);
+        let page = render(
+            &cats_and_dogs(),
+            Ok(shown(Counts::new(&[1, 0]), &OPEN)),
+            None,
+        );
         assert!(page.contains(r#"<span id="count-a">1</span> <span id="noun-a">vote</span>"#));
         assert!(page.contains(r#"<p id="total" class="total">1 vote</p>"#));
     }

@@ -1,16 +1,17 @@
 //! The tally and the current round as the result component reads them from PostgreSQL.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use spin_sdk::pg4::DbValue;
-use voting_glue::round::text;
+use voting_glue::round::from_columns;
 use voting_shared::choice::MAX_OPTIONS;
 use voting_shared::counts::Counts;
 use voting_shared::round::Round;
 
 /// The one row of [`READ_TALLY`](voting_shared::schema::READ_TALLY) or
 /// [`COUNT_VOTES`](voting_shared::schema::COUNT_VOTES): the counts of `a` to `h`, then the
-/// round (all NULL before rounds exist: round 1, open, the configured poll).
-pub fn from_row(rows: &[Vec<DbValue>]) -> anyhow::Result<(Counts, Round)> {
+/// round (all NULL before rounds exist: round 1, open, the configured poll) and PostgreSQL's
+/// clock (ms).
+pub fn from_row(rows: &[Vec<DbValue>]) -> anyhow::Result<(Counts, Round, i64)> {
     let [row] = rows else {
         bail!("expected one row, got {}", rows.len());
     };
@@ -26,22 +27,8 @@ pub fn from_row(rows: &[Vec<DbValue>]) -> anyhow::Result<(Counts, Round)> {
         Some(counts) if counts.len() == MAX_OPTIONS => Counts::new(&counts),
         _ => bail!("expected {MAX_OPTIONS} counts, got {row:?}"),
     };
-    let round = match round {
-        [DbValue::DbNull, ..] => Round {
-            number: 1,
-            open: true,
-            poll: None,
-        },
-        [
-            DbValue::Int64(number),
-            DbValue::Boolean(open),
-            question,
-            labels,
-        ] => Round::from_stored(*number, *open, text(question), text(labels))
-            .context("the current round's poll in PostgreSQL is damaged")?,
-        other => bail!("expected the current round after the counts, got {other:?}"),
-    };
-    Ok((counts, round))
+    let (round, now_ms) = from_columns(round)?;
+    Ok((counts, round, now_ms))
 }
 
 #[cfg(test)]
@@ -52,8 +39,16 @@ mod tests {
         values.iter().copied().map(DbValue::Int64).collect()
     }
 
+    /// The round's columns after the counts: the four given, then live, no deadline, not
+    /// revealed, and the clock.
     fn with_round(mut row: Vec<DbValue>, round: [DbValue; 4]) -> Vec<DbValue> {
         row.extend(round);
+        row.extend([
+            DbValue::Str("live".into()),
+            DbValue::DbNull,
+            DbValue::Boolean(false),
+            DbValue::Int64(1_700_000_000_000),
+        ]);
         row
     }
 
@@ -66,7 +61,8 @@ mod tests {
             DbValue::DbNull,
             DbValue::DbNull,
         ];
-        let (tally, round) = from_row(&[with_round(row.clone(), configured)]).unwrap();
+        let (tally, round, now) = from_row(&[with_round(row.clone(), configured)]).unwrap();
+        assert_eq!(now, 1_700_000_000_000);
         assert_eq!(tally, Counts::new(&[2000, 1000, 3, 0, 0, 0, 0, 8]));
         assert_eq!((round.number, round.open, round.poll), (1, true, None));
         let own = [
@@ -75,7 +71,7 @@ mod tests {
             DbValue::Str("Lunch?".into()),
             DbValue::Str(r#"["Pizza","Soup"]"#.into()),
         ];
-        let (_, round) = from_row(&[with_round(row.clone(), own)]).unwrap();
+        let (_, round, _) = from_row(&[with_round(row.clone(), own)]).unwrap();
         assert_eq!((round.number, round.open), (4, false));
         assert_eq!(round.poll.unwrap().question(), "Lunch?");
         let before_rounds = [
@@ -84,7 +80,7 @@ mod tests {
             DbValue::DbNull,
             DbValue::DbNull,
         ];
-        let (_, round) = from_row(&[with_round(row, before_rounds)]).unwrap();
+        let (_, round, _) = from_row(&[with_round(row, before_rounds)]).unwrap();
         assert_eq!((round.number, round.open), (1, true));
     }
 

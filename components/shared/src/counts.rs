@@ -96,11 +96,7 @@ impl Counts {
 
     /// "No votes yet", "1 vote", "3000 votes".
     pub fn total_in_words(&self) -> String {
-        match self.total() {
-            0 => "No votes yet".to_owned(),
-            1 => "1 vote".to_owned(),
-            total => format!("{total} votes"),
-        }
+        votes_in_words(self.total())
     }
 
     /// The JSON of `/result/api`: the original's fields for `a` and `b`, the question, and
@@ -122,25 +118,6 @@ impl Counts {
             "question": poll.question(),
             "options": options,
         })
-    }
-
-    /// Changes whenever the JSON does, so clients can poll with `If-None-Match`.
-    pub fn etag(&self, poll: &Poll) -> String {
-        let mut hash: u64 = 0xcbf29ce484222325;
-        let labels = poll
-            .options()
-            .flat_map(|(_, label)| label.bytes().chain([0]));
-        let counts = self.0.iter().flat_map(|count| count.to_le_bytes());
-        for byte in poll
-            .question()
-            .bytes()
-            .chain([0])
-            .chain(labels)
-            .chain(counts)
-        {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x100000001b3);
-        }
-        format!("\"{}-{hash:x}\"", self.total())
     }
 
     /// The counts in an answer of `/result/api` (its [`Counts::to_json`]), if it has them:
@@ -175,6 +152,15 @@ impl Sub for Counts {
         Counts(std::array::from_fn(|index| {
             self.0[index] - earlier.0[index]
         }))
+    }
+}
+
+/// "No votes yet", "1 vote", "3000 votes".
+pub fn votes_in_words(total: i64) -> String {
+    match total {
+        0 => "No votes yet".to_owned(),
+        1 => "1 vote".to_owned(),
+        total => format!("{total} votes"),
     }
 }
 
@@ -266,15 +252,5 @@ mod tests {
         assert_eq!(Counts::new(&[3, 0, 1]) + Counts::new(&[2, 3]), later);
         assert!(later.covers(&Counts::new(&[5, 2, 1])));
         assert!(!later.covers(&Counts::new(&[5, 2, 2])));
-    }
-
-    #[test]
-    fn etag_changes_with_counts_and_labels() {
-        let tally = Counts::new(&[2, 1]);
-        let poll = cats_and_dogs();
-        assert_eq!(tally.etag(&poll), tally.etag(&poll));
-        assert_ne!(tally.etag(&poll), Counts::new(&[1, 2]).etag(&poll));
-        let renamed = Poll::new(&["Tabs", "Spaces"]).unwrap();
-        assert_ne!(tally.etag(&poll), tally.etag(&renamed));
     }
 }

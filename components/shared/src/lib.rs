@@ -1,5 +1,5 @@
 //! Code shared by the voting app's components, its tests and its load tool: the poll and its
-//! choices, the counts and the results' JSON, the voter cookie's format, the console's
+//! choices, a talk's deck and who sees results when, the counts and the results' JSON, the voter cookie's format, the console's
 //! session, the Redis queue protocol and its doorbell, rounds and their Redis mirror, the PostgreSQL schema,
 //! connection addresses, who sent a request and from which site, what to tell an operator,
 //! and HTML escaping.
@@ -11,12 +11,14 @@ pub mod choice;
 pub mod client;
 pub mod cookie;
 pub mod counts;
+pub mod deck;
 pub mod diagnosis;
 pub mod doorbell;
 pub mod hex;
 pub mod html;
 pub mod origin;
 pub mod poll;
+pub mod qr;
 pub mod queue;
 pub mod round;
 pub mod schema;

@@ -53,11 +53,13 @@ pub const REFUSED_NOT_ON_BALLOT: i64 = -4;
 /// without a poll of its own), the limit's window in seconds,
 /// [`LEASE_MS`](crate::doorbell::LEASE_MS), `1` when the vote component rings the worker
 /// itself after answering (service chaining; else empty).
-/// Returns four integers and a string: the sequence number or a refusal (nothing queued), the
-/// round, its poll field, and a fourth: for an accepted vote 1 when it rang (0 when a worker
-/// was rung or draining already), for [`REFUSED_BY_LIMIT`] the seconds until the window
-/// closes, else 0. Refusals: without a round mirror [`REFUSED_NO_ROUND`] (and the doorbell
-/// rings, so that the worker restores it), then [`REFUSED_CLOSED`], [`REFUSED_NOT_ON_BALLOT`],
+/// Returns the sequence number or a refusal (nothing queued), the round, its poll field, a
+/// fourth (for an accepted vote 1 when it rang, 0 when a worker was rung or draining already;
+/// for [`REFUSED_BY_LIMIT`] the seconds until the window closes; else 0), then the round's
+/// results field, deadline (0: none), 1 when revealed, and Redis's clock (ms). Refusals: without a round mirror [`REFUSED_NO_ROUND`] (and the doorbell
+/// rings, so that the worker restores it), then [`REFUSED_CLOSED`] (closed by the presenter,
+/// or past the round's deadline by Redis's clock: a vote a millisecond late is refused whether
+/// or not anything else is running), [`REFUSED_NOT_ON_BALLOT`],
 /// and for a new voter id over the limit [`REFUSED_BY_LIMIT`].
 /// The sequence number is the server time in microseconds, bumped past the last one handed
 /// out, so it increases strictly even if Redis loses the sequence key.
@@ -68,29 +70,35 @@ pub const REFUSED_NOT_ON_BALLOT: i64 = -4;
 /// marked only once a worker heard it (or the vote rings by HTTP): a message published while
 /// nobody is subscribed is lost, so until a worker subscribes every vote rings.
 pub const ENQUEUE_SCRIPT: &str = r#"
-local round = redis.call('HMGET', KEYS[5], 'round', 'open', 'choices', 'poll')
+local round = redis.call('HMGET', KEYS[5], 'round', 'open', 'choices', 'poll', 'closes',
+  'results', 'revealed')
 if not round[1] then
   redis.call('PUBLISH', ARGV[3], ARGV[4])
-  return {-2, 0, '', 0}
+  return {-2, 0, '', 0, '', 0, 0, 0}
 end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local number, poll = tonumber(round[1]), round[4] or ''
-if round[2] ~= '1' then return {-3, number, poll, 0} end
+local closes = tonumber(round[5] or '')
+local function answer(outcome, fourth)
+  return {outcome, number, poll, fourth, round[6] or '', closes or 0,
+    tonumber(round[7] or '') or 0, math.floor(now / 1000)}
+end
+if round[2] ~= '1' or (closes and now >= closes * 1000) then return answer(-3, 0) end
 local choices = round[3] or ''
 if choices == '' then choices = ARGV[6] end
-if #ARGV[2] ~= 1 or not string.find(choices, ARGV[2], 1, true) then return {-4, number, poll, 0} end
+if #ARGV[2] ~= 1 or not string.find(choices, ARGV[2], 1, true) then return answer(-4, 0) end
 if ARGV[5] == '1' then
   local limit = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
   if limit > 0 then
     local count = redis.call('INCR', KEYS[4])
     if redis.call('TTL', KEYS[4]) < 0 then redis.call('EXPIRE', KEYS[4], ARGV[7]) end
-    if count > limit then return {-1, number, poll, math.max(redis.call('TTL', KEYS[4]), 1)} end
+    if count > limit then return answer(-1, math.max(redis.call('TTL', KEYS[4]), 1)) end
   end
 end
 local ring = redis.call('EXISTS', KEYS[6]) == 0
 local heard = 0
 if ring then heard = redis.call('PUBLISH', ARGV[3], ARGV[4]) end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local seq = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0') + 1)
 redis.call('SET', KEYS[2], string.format('%d', seq))
 redis.call('RPUSH', KEYS[1], string.format(
@@ -99,7 +107,7 @@ redis.call('RPUSH', KEYS[1], string.format(
 if ring and (heard > 0 or ARGV[9] == '1') then
   redis.call('SET', KEYS[6], 'rung', 'PX', ARGV[8])
 end
-return {seq, number, poll, ring and 1 or 0}
+return answer(seq, ring and 1 or 0)
 "#;
 
 /// Where there is no Redis trigger, how often at most (ms) a results read rings the worker's

@@ -10,34 +10,41 @@
 use serde::{Deserialize, Serialize};
 
 use crate::choice::Choice;
+use crate::deck::Visibility;
 use crate::poll::{Poll, PollProblem};
 
 /// The Redis hash mirroring the current round: `round`, `open` (`1` or `0`), `choices` (the
-/// wire forms on the ballot, `abc`; empty for the configured poll) and `poll` (its JSON, or
-/// empty for the configured poll).
+/// wire forms on the ballot, `abc`; empty for the configured poll), `poll` (its JSON, or
+/// empty for the configured poll), `results` (its [`Visibility`]), `closes` (its deadline in
+/// ms since 1970, empty without one) and `revealed` (`1` once the presenter revealed it).
 pub const ROUND_KEY: &str = "voting:round";
 
 /// What [`READ_ROUND_SCRIPT`] and the enqueue script answer while the mirror is missing.
 pub const NO_ROUND: i64 = 0;
 
 /// The current round for the voting page, in one round trip. KEYS: [`ROUND_KEY`]. ARGV: the
-/// votes channel and the doorbell. Returns the round, `1` or `0` for open, and the poll field;
+/// votes channel and the doorbell. Returns the round, `1` or `0` for open, the poll field,
+/// the results field, the deadline (`0`: none), `1` when revealed, and Redis's clock (ms);
 /// without a mirror, rings the doorbell (the worker restores it) and returns [`NO_ROUND`].
 pub const READ_ROUND_SCRIPT: &str = r#"
-local round = redis.call('HMGET', KEYS[1], 'round', 'open', 'poll')
+local round = redis.call('HMGET', KEYS[1], 'round', 'open', 'poll', 'results', 'closes', 'revealed')
 if not round[1] then
   redis.call('PUBLISH', ARGV[1], ARGV[2])
-  return {0, 0, ''}
+  return {0, 0, '', '', 0, 0, 0}
 end
-return {tonumber(round[1]), tonumber(round[2]), round[3] or ''}
+local time = redis.call('TIME')
+return {tonumber(round[1]), tonumber(round[2]), round[3] or '', round[4] or '',
+  tonumber(round[5] or '') or 0, tonumber(round[6] or '') or 0,
+  tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)}
 "#;
 
 /// Writes the mirror. KEYS: [`ROUND_KEY`]. ARGV: `1` to write only where there is none (a
 /// restore, which must not undo a newer change by the console), then the round, `1`/`0` for
-/// open, the choices and the poll field. Returns 1 when it wrote.
+/// open, the choices, the poll, results, closes and revealed fields. Returns 1 when it wrote.
 pub const MIRROR_ROUND_SCRIPT: &str = r#"
 if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'round', ARGV[2], 'open', ARGV[3], 'choices', ARGV[4], 'poll', ARGV[5])
+redis.call('HSET', KEYS[1], 'round', ARGV[2], 'open', ARGV[3], 'choices', ARGV[4], 'poll', ARGV[5],
+  'results', ARGV[6], 'closes', ARGV[7], 'revealed', ARGV[8])
 return 1
 "#;
 
@@ -46,10 +53,29 @@ return 1
 pub struct Round {
     /// 1 for the first.
     pub number: i64,
+    /// Whether the presenter has voting open; past [`Round::closes_ms`] it is closed all the
+    /// same ([`Round::open_at`]).
     pub open: bool,
     /// Its own poll, or `None` for the configured one (the `options` variable, or `option_a` and
     /// `option_b`): round 1 keeps following the variables until the console starts another.
     pub poll: Option<Poll>,
+    /// Who sees its counts, and when.
+    pub results: Visibility,
+    /// When voting closes by itself, ms since 1970.
+    pub closes_ms: Option<i64>,
+    /// Whether the presenter has revealed its results.
+    pub revealed: bool,
+}
+
+/// A round's fields as its Redis mirror holds them.
+pub struct MirrorFields<'a> {
+    pub number: i64,
+    pub open: bool,
+    pub poll: &'a str,
+    pub results: &'a str,
+    /// 0: no deadline.
+    pub closes_ms: i64,
+    pub revealed: bool,
 }
 
 /// The poll field's JSON.
@@ -60,6 +86,60 @@ struct StoredPoll {
 }
 
 impl Round {
+    /// Round `number` of the configured poll, open, live, without a deadline: round 1 of a
+    /// fresh installation.
+    pub fn configured(number: i64) -> Round {
+        Round {
+            number,
+            open: true,
+            poll: None,
+            results: Visibility::Live,
+            closes_ms: None,
+            revealed: false,
+        }
+    }
+
+    /// Whether voting is open at `now_ms` (ms since 1970): open, and before any deadline.
+    pub fn open_at(&self, now_ms: i64) -> bool {
+        self.open && self.closes_ms.is_none_or(|closes| now_ms < closes)
+    }
+
+    /// Whole seconds left to vote at `now_ms`, rounded up; `None` without a deadline, 0 once
+    /// voting has closed.
+    pub fn seconds_left(&self, now_ms: i64) -> Option<i64> {
+        let closes = self.closes_ms?;
+        Some(if self.open_at(now_ms) {
+            (closes - now_ms + 999) / 1000
+        } else {
+            0
+        })
+    }
+
+    /// Whether the per-option counts are hidden from everyone but the operator at `now_ms`.
+    pub fn counts_hidden(&self, now_ms: i64) -> bool {
+        match self.results {
+            Visibility::Live | Visibility::AfterVote => false,
+            Visibility::AfterClose => self.open_at(now_ms) && !self.revealed,
+            Visibility::OnReveal => !self.revealed,
+        }
+    }
+
+    /// Whether a voter's own vote page shows the counts at `now_ms`, `voted` saying whether
+    /// that voter has voted in this round.
+    pub fn counts_shown_to_voter(&self, now_ms: i64, voted: bool) -> bool {
+        !self.counts_hidden(now_ms) && (voted || self.results != Visibility::AfterVote)
+    }
+
+    /// The mirror's `results` field.
+    pub fn results_field(&self) -> &'static str {
+        self.results.as_str()
+    }
+
+    /// The mirror's `closes` field: the deadline, empty without one.
+    pub fn closes_field(&self) -> String {
+        self.closes_ms.map(|ms| ms.to_string()).unwrap_or_default()
+    }
+
     /// The poll on the round's ballot: its own, or the configured one.
     pub fn ballot<'a>(&'a self, configured: &'a Poll) -> &'a Poll {
         self.poll.as_ref().unwrap_or(configured)
@@ -75,8 +155,8 @@ impl Round {
         self.poll.as_ref().map(poll_field).unwrap_or_default()
     }
 
-    /// The round as PostgreSQL stores it: labels as a JSON array, both NULL for the configured
-    /// poll.
+    /// The round's poll as PostgreSQL stores it: labels as a JSON array, both NULL for the
+    /// configured poll; the rest as [`Round::configured`] until set.
     pub fn from_stored(
         number: i64,
         open: bool,
@@ -86,19 +166,31 @@ impl Round {
         let poll = labels_json
             .map(|labels| Poll::from_stored(question.unwrap_or_default(), labels))
             .transpose()?;
-        Ok(Round { number, open, poll })
+        Ok(Round {
+            open,
+            poll,
+            ..Round::configured(number)
+        })
     }
 
-    /// The round a mirror's fields describe.
-    pub fn from_fields(number: i64, open: bool, poll_field: &str) -> Result<Round, PollProblem> {
-        let poll = if poll_field.is_empty() {
+    /// The round a mirror's fields describe (an unknown results field reads as live: a
+    /// mirror written before results could be hidden).
+    pub fn from_fields(fields: &MirrorFields) -> Result<Round, PollProblem> {
+        let poll = if fields.poll.is_empty() {
             None
         } else {
             let stored: StoredPoll =
-                serde_json::from_str(poll_field).map_err(|_| PollProblem::NotAList)?;
+                serde_json::from_str(fields.poll).map_err(|_| PollProblem::NotAList)?;
             Some(Poll::with_question(&stored.question, &stored.options)?)
         };
-        Ok(Round { number, open, poll })
+        Ok(Round {
+            number: fields.number,
+            open: fields.open,
+            poll,
+            results: Visibility::parse(fields.results).unwrap_or_default(),
+            closes_ms: (fields.closes_ms > 0).then_some(fields.closes_ms),
+            revealed: fields.revealed,
+        })
     }
 }
 
@@ -125,6 +217,19 @@ pub fn offers(choices: &str, choice: Choice) -> bool {
 mod tests {
     use super::*;
 
+    fn fields_of(round: &Round, poll: &str) -> Round {
+        let closes = round.closes_field();
+        Round::from_fields(&MirrorFields {
+            number: round.number,
+            open: round.open,
+            poll,
+            results: round.results_field(),
+            closes_ms: closes.parse().unwrap_or(0),
+            revealed: round.revealed,
+        })
+        .unwrap()
+    }
+
     #[test]
     fn a_round_of_its_own_poll_survives_the_mirror() {
         let poll = Poll::with_question("Lunch?", &["Pizza", "Soup, hot", "Salad"]).unwrap();
@@ -132,10 +237,12 @@ mod tests {
             number: 3,
             open: false,
             poll: Some(poll),
+            results: Visibility::OnReveal,
+            closes_ms: Some(1_700_000_030_000),
+            revealed: true,
         };
         assert_eq!(round.choices_field(), "abc");
-        let back = Round::from_fields(3, false, &round.poll_field()).unwrap();
-        assert_eq!(back, round);
+        assert_eq!(fields_of(&round, &round.poll_field()), round);
         assert!(offers(&round.choices_field(), Choice::at(2)));
         assert!(!offers(&round.choices_field(), Choice::at(3)));
     }
@@ -143,15 +250,82 @@ mod tests {
     #[test]
     fn the_configured_poll_is_mirrored_as_empty_fields() {
         let configured = Poll::new(&["Cats", "Dogs"]).unwrap();
-        let round = Round {
-            number: 1,
-            open: true,
-            poll: None,
-        };
+        let round = Round::configured(1);
         assert_eq!(round.choices_field(), "");
         assert_eq!(round.poll_field(), "");
-        assert_eq!(Round::from_fields(1, true, "").unwrap(), round);
+        assert_eq!(round.closes_field(), "");
+        assert_eq!(fields_of(&round, ""), round);
         assert_eq!(round.ballot(&configured), &configured);
-        assert!(Round::from_fields(1, true, "{").is_err());
+        let broken = MirrorFields {
+            number: 1,
+            open: true,
+            poll: "{",
+            results: "",
+            closes_ms: 0,
+            revealed: false,
+        };
+        assert!(Round::from_fields(&broken).is_err());
+    }
+
+    #[test]
+    fn a_deadline_closes_voting_at_its_millisecond() {
+        let round = Round {
+            closes_ms: Some(10_000),
+            ..Round::configured(2)
+        };
+        assert!(round.open_at(9_999));
+        assert!(!round.open_at(10_000));
+        assert_eq!(round.seconds_left(8_500), Some(2));
+        assert_eq!(round.seconds_left(9_999), Some(1));
+        assert_eq!(round.seconds_left(10_000), Some(0));
+        assert_eq!(Round::configured(2).seconds_left(10_000), None);
+        let closed = Round {
+            open: false,
+            ..round
+        };
+        assert!(!closed.open_at(0));
+        assert_eq!(closed.seconds_left(0), Some(0));
+    }
+
+    #[test]
+    fn counts_are_hidden_as_the_round_says_until_it_says_otherwise() {
+        let with = |results, open, revealed| Round {
+            open,
+            results,
+            revealed,
+            ..Round::configured(1)
+        };
+        let cases = [
+            (Visibility::Live, true, false, false, [true, true]),
+            (Visibility::AfterVote, true, false, false, [false, true]),
+            (Visibility::AfterClose, true, false, true, [false, false]),
+            (Visibility::AfterClose, false, false, false, [true, true]),
+            (Visibility::AfterClose, true, true, false, [true, true]),
+            (Visibility::OnReveal, false, false, true, [false, false]),
+            (Visibility::OnReveal, true, true, false, [true, true]),
+        ];
+        for (results, open, revealed, hidden, [before_voting, after_voting]) in cases {
+            let round = with(results, open, revealed);
+            assert_eq!(round.counts_hidden(0), hidden, "{round:?}");
+            assert_eq!(
+                round.counts_shown_to_voter(0, false),
+                before_voting,
+                "{round:?}"
+            );
+            assert_eq!(
+                round.counts_shown_to_voter(0, true),
+                after_voting,
+                "{round:?}"
+            );
+        }
+        let timed = Round {
+            closes_ms: Some(100),
+            ..with(Visibility::AfterClose, true, false)
+        };
+        assert!(timed.counts_hidden(99));
+        assert!(
+            !timed.counts_hidden(100),
+            "the deadline closes voting and shows the counts"
+        );
     }
 }

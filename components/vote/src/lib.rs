@@ -30,7 +30,9 @@ use voting_shared::queue::{
     ENQUEUE_SCRIPT, NEW_VOTER_LIMIT_KEY, REFUSED_BY_LIMIT, REFUSED_CLOSED, REFUSED_NO_ROUND,
     REFUSED_NOT_ON_BALLOT, SEQUENCE_KEY, VOTES_KEY,
 };
-use voting_shared::round::{NO_ROUND, READ_ROUND_SCRIPT, ROUND_KEY, Round, choices_of};
+use voting_shared::round::{
+    MirrorFields, NO_ROUND, READ_ROUND_SCRIPT, ROUND_KEY, Round, choices_of,
+};
 use voting_shared::{hex, origin};
 
 use crate::ballot::BadBallot;
@@ -134,22 +136,34 @@ async fn route(request: IncomingRequest, configured: &Poll) -> Handled {
     }
 }
 
-/// The current round's ballot as the pages show it.
+/// The current round's ballot as the pages show it, at Redis's clock when it was read.
 struct Ballot<'a> {
     round: i64,
     open: bool,
+    /// Seconds left to vote, for a round with a deadline.
+    seconds_left: Option<i64>,
+    /// Whether the results are shown on this page before voting, and after.
+    results_before_voting: bool,
+    results_after_voting: bool,
     poll: std::borrow::Cow<'a, Poll>,
 }
 
 impl<'a> Ballot<'a> {
-    fn of(round: Round, configured: &'a Poll) -> Ballot<'a> {
+    fn of((round, now_ms): (Round, i64), configured: &'a Poll) -> Ballot<'a> {
+        let open = round.open_at(now_ms);
+        let seconds_left = round.seconds_left(now_ms);
+        let results_before_voting = round.counts_shown_to_voter(now_ms, false);
+        let results_after_voting = round.counts_shown_to_voter(now_ms, true);
         let poll = match round.poll {
             Some(poll) => std::borrow::Cow::Owned(poll),
             None => std::borrow::Cow::Borrowed(configured),
         };
         Ballot {
             round: round.number,
-            open: round.open,
+            open,
+            seconds_left,
+            results_before_voting,
+            results_after_voting,
             poll,
         }
     }
@@ -159,7 +173,24 @@ impl<'a> Ballot<'a> {
         Ballot {
             round: 1,
             open: true,
+            seconds_left: None,
+            results_before_voting: false,
+            results_after_voting: false,
             poll: std::borrow::Cow::Borrowed(configured),
+        }
+    }
+
+    /// How the page shows voting and the results to a visitor whose vote in this round is
+    /// `chosen`.
+    fn state(&self, chosen: Option<Choice>) -> page::State {
+        page::State {
+            open: self.open,
+            seconds_left: self.seconds_left,
+            results: if chosen.is_some() {
+                self.results_after_voting
+            } else {
+                self.results_before_voting
+            },
         }
     }
 
@@ -225,9 +256,9 @@ fn setting_up(interface: Interface, configured: &Poll) -> Handled {
     }
 }
 
-/// The current round from its mirror in Redis; `None` when the mirror is missing, and then
-/// the script has rung the doorbell for the worker to restore it.
-fn read_round() -> anyhow::Result<Option<Round>> {
+/// The current round from its mirror in Redis, and Redis's clock (ms); `None` when the mirror
+/// is missing, and then the script has rung the doorbell for the worker to restore it.
+fn read_round() -> anyhow::Result<Option<(Round, i64)>> {
     let channel = variable("votes_channel")?;
     let redis = voting_glue::redis::open()?;
     let reply = eval(
@@ -243,14 +274,41 @@ fn read_round() -> anyhow::Result<Option<Round>> {
             RedisResult::Int64(number),
             RedisResult::Int64(open),
             RedisResult::Binary(poll),
-        ] => Ok(Some(round_from_reply(*number, *open == 1, poll)?)),
+            rest @ ..,
+        ] => Ok(Some(round_from_reply(*number, *open == 1, poll, rest)?)),
         other => bail!("unexpected reply reading the round: {other:?}"),
     }
 }
 
-fn round_from_reply(number: i64, open: bool, poll_field: &[u8]) -> anyhow::Result<Round> {
-    Round::from_fields(number, open, &String::from_utf8_lossy(poll_field))
-        .with_context(|| format!("the mirror of round {number} in Redis ({ROUND_KEY}) is damaged"))
+/// The round a script read from its mirror: its number, whether it is open, its poll field,
+/// then `rest`: its results field, deadline, whether revealed, and Redis's clock (ms).
+fn round_from_reply(
+    number: i64,
+    open: bool,
+    poll: &[u8],
+    rest: &[RedisResult],
+) -> anyhow::Result<(Round, i64)> {
+    let [
+        RedisResult::Binary(results),
+        RedisResult::Int64(closes_ms),
+        RedisResult::Int64(revealed),
+        RedisResult::Int64(now_ms),
+    ] = rest
+    else {
+        bail!("unexpected round in a script's reply: {rest:?}");
+    };
+    let fields = MirrorFields {
+        number,
+        open,
+        poll: &String::from_utf8_lossy(poll),
+        results: &String::from_utf8_lossy(results),
+        closes_ms: *closes_ms,
+        revealed: *revealed == 1,
+    };
+    let round = Round::from_fields(&fields).with_context(|| {
+        format!("the mirror of round {number} in Redis ({ROUND_KEY}) is damaged")
+    })?;
+    Ok((round, *now_ms))
 }
 
 /// What a voter reads when Redis fails; the log gets the details.
@@ -426,13 +484,14 @@ enum Queued {
 
 /// Identifies the voter and queues the vote in the current round: one Redis round trip when
 /// `cookie_secret` is set. A new voter id from a known `client` counts against the new-voter
-/// limit. Answers what became of the vote, and the round (none while its mirror is missing).
+/// limit. Answers what became of the vote, and the round with Redis's clock (none while its
+/// mirror is missing).
 fn queue_vote(
     cookie: Option<&str>,
     choice: Choice,
     client: Option<IpAddr>,
     configured_choices: &str,
-) -> anyhow::Result<(Queued, Option<Round>)> {
+) -> anyhow::Result<(Queued, Option<(Round, i64)>)> {
     let channel = variable("votes_channel")?;
     let chained = doorbell::http_doorbell()?.is_some();
     let redis = voting_glue::redis::open()?;
@@ -471,6 +530,7 @@ fn queue_vote(
         RedisResult::Int64(number),
         RedisResult::Binary(poll),
         RedisResult::Int64(fourth),
+        rest @ ..,
     ] = reply.as_slice()
     else {
         bail!("unexpected reply to the enqueue script: {reply:?}");
@@ -478,7 +538,7 @@ fn queue_vote(
     if *outcome == REFUSED_NO_ROUND {
         return Ok((Queued::NoRound, None));
     }
-    let round = round_from_reply(*number, *outcome != REFUSED_CLOSED, poll)?;
+    let round = round_from_reply(*number, *outcome != REFUSED_CLOSED, poll, rest)?;
     let queued = match *outcome {
         REFUSED_CLOSED => Queued::Closed,
         REFUSED_NOT_ON_BALLOT => Queued::NotOnBallot,
@@ -525,8 +585,9 @@ fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
 fn page_reply(status: u16, ballot: &Ballot, chosen: Option<Choice>, message: Message) -> Reply {
     Reply::html(
         status,
-        page::render(&ballot.poll, chosen, message, ballot.open),
+        page::render(&ballot.poll, chosen, message, ballot.state(chosen)),
     )
+    .script(page::SCRIPT)
 }
 
 /// An error answer in the interface's format: the page with a notice (and the visitor's

@@ -1,6 +1,9 @@
 //! The voting page, complete without JavaScript: the question, then one form with one large
 //! button per option. The visitor's current choice is marked in words and with a check mark,
-//! not by colour alone.
+//! not by colour alone. A round with a deadline counts down (the server says how long is
+//! left; a small script ticks it). Where the round lets this visitor see the results (after
+//! voting, as the presenter chose), the same script shows them under the buttons, polled
+//! from `/result/api` as the results page does, with a link to that page without it.
 
 use voting_shared::choice::Choice;
 use voting_shared::html::{self, escape};
@@ -20,9 +23,21 @@ pub enum Message<'a> {
     Error(&'a str),
 }
 
+/// How the page shows the round to this visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct State {
+    /// Voting is open (the presenter's switch and the deadline both allow it).
+    pub open: bool,
+    /// Seconds left to vote, for a round with a deadline.
+    pub seconds_left: Option<i64>,
+    /// This visitor may see the counts now.
+    pub results: bool,
+}
+
 /// Renders the page; `chosen` is the visitor's current vote, one of the poll's options. While
-/// voting is closed (`open` false) the buttons are disabled and the page says so.
-pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message, open: bool) -> String {
+/// voting is closed the buttons are disabled and the page says so.
+pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message, state: State) -> String {
+    let open = state.open;
     let question = escape(poll.question());
     let buttons: String = poll
         .options()
@@ -70,16 +85,86 @@ pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message, open: bool)
     } else {
         "roomy"
     };
+    let countdown = match state.seconds_left {
+        Some(seconds) if open => format!(
+            "<p id=\"countdown\" class=\"countdown\" role=\"timer\" data-seconds=\"{seconds}\">\
+             Voting closes in <span id=\"seconds\">{seconds}</span> s</p>\n"
+        ),
+        _ => String::new(),
+    };
+    let results = if state.results {
+        "<section id=\"results\" class=\"results\" aria-labelledby=\"results-heading\">\
+         <h2 id=\"results-heading\">Results</h2><div id=\"bars\" aria-live=\"polite\"></div>\
+         <p><a href=\"/result\">See the results</a></p></section>\n"
+    } else {
+        ""
+    };
     let main = format!(
         r#"<h1>{question}</h1>
-<form method="post" action="/" aria-label="Your vote" class="{size}">
+{countdown}<form method="post" action="/" aria-label="Your vote" class="{size}">
 {buttons}</form>
 {status}
-"#
+{results}"#
     );
     let footer = "<a href=\"/result\">See the results</a> · Served by a Spin WebAssembly component";
-    html::page(&format!("{question} — vote"), STYLE, &main, footer, "")
+    html::page(&format!("{question} — vote"), STYLE, &main, footer, SCRIPT)
 }
+
+/// Ticks the countdown down (disabling the buttons at 0), and shows the results where the
+/// page has a place for them, from `/result/api` every second.
+pub const SCRIPT: &str = r#"
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const countdown = $("countdown");
+  if (countdown) {
+    let left = Number(countdown.dataset.seconds);
+    const tick = () => {
+      left = Math.max(left - 1, 0);
+      $("seconds").textContent = left;
+      if (left === 0) {
+        document.querySelectorAll("form button").forEach((button) => { button.disabled = true; });
+        countdown.textContent = "Voting is closed.";
+      } else {
+        setTimeout(tick, 1000);
+      }
+    };
+    setTimeout(tick, 1000);
+  }
+  const bars = $("bars");
+  if (!bars) return;
+  let etag = null;
+  function show(tally) {
+    if (tally.hidden) {
+      bars.textContent = tally.total + (tally.total === 1 ? " vote so far; the results are hidden for now." : " votes so far; the results are hidden for now.");
+      return;
+    }
+    const rows = tally.options.map((option) => {
+      const share = tally.total ? Math.round((100 * option.count) / tally.total) : 0;
+      const row = document.createElement("div");
+      row.className = "bar choice-" + option.choice;
+      const label = document.createElement("span");
+      label.textContent = option.label + " " + share + "% (" + option.count + ")";
+      row.style.width = Math.max(share, 1) + "%";
+      row.append(label);
+      return row;
+    });
+    bars.replaceChildren(...rows);
+  }
+  async function poll() {
+    try {
+      const response = await fetch("/result/api", { headers: etag ? { "If-None-Match": etag } : {} });
+      if (response.status === 200) {
+        etag = response.headers.get("ETag");
+        show(await response.json());
+      }
+    } catch (error) {
+      etag = null;
+    }
+    setTimeout(poll, 1000);
+  }
+  poll();
+})();
+"#;
 
 const STYLE: &str = "\
 form { display: flex; flex-wrap: wrap; gap: clamp(.75rem, 2vw, 1.5rem); justify-content: center; margin: 1.5rem 0 1rem; }
@@ -98,11 +183,24 @@ button:disabled { opacity: .45; cursor: not-allowed; transform: none; }
 button[aria-pressed=true] { border-color: var(--text); box-shadow: 0 0 0 3px var(--card) inset; }
 button[aria-pressed=true] .state { background: #fff; color: #000; font-weight: 700; border-color: #fff; }
 .cast { margin: .75rem 0 0; }
+.countdown { font-size: 1.3em; font-weight: 700; margin: .5rem 0 0; }
+.results { margin-top: 1.5rem; text-align: left; }
+.results h2 { font-size: 1.1em; margin: 0 0 .5rem; }
+.bar { color: #fff; border-radius: 8px; margin: .35rem 0; padding: .3rem .6rem; white-space: nowrap; min-width: max-content; }
 ";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl State {
+        /// Open, no deadline, no results shown.
+        const OPEN: State = State {
+            open: true,
+            seconds_left: None,
+            results: false,
+        };
+    }
 
     fn cats_and_dogs() -> Poll {
         Poll::new(&["Cats", "Dogs"]).unwrap()
@@ -110,7 +208,7 @@ mod tests {
 
     #[test]
     fn shows_both_options_as_buttons_of_one_form() {
-        let page = render(&cats_and_dogs(), None, Message::Idle, true);
+        let page = render(&cats_and_dogs(), None, Message::Idle, State::OPEN);
         assert!(page.contains("<title>Cats or Dogs? — vote</title>"));
         assert!(page.contains("<h1>Cats or Dogs?</h1>"));
         assert!(page.contains(
@@ -128,7 +226,12 @@ mod tests {
         let labels = [
             "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
         ];
-        let page = render(&Poll::new(&labels).unwrap(), None, Message::Idle, true);
+        let page = render(
+            &Poll::new(&labels).unwrap(),
+            None,
+            Message::Idle,
+            State::OPEN,
+        );
         let positions: Vec<usize> = labels
             .iter()
             .map(|label| page.find(&format!(">{label}</span>")).unwrap())
@@ -140,7 +243,12 @@ mod tests {
 
     #[test]
     fn highlights_the_current_choice() {
-        let page = render(&cats_and_dogs(), Some(Choice::B), Message::Idle, true);
+        let page = render(
+            &cats_and_dogs(),
+            Some(Choice::B),
+            Message::Idle,
+            State::OPEN,
+        );
         assert!(page.contains(
             r#"aria-pressed="true"><span class="label">Dogs</span><span class="state">&#10003; Your vote</span>"#
         ));
@@ -150,17 +258,59 @@ mod tests {
             &cats_and_dogs(),
             Some(Choice::B),
             Message::Confirmation,
-            true,
+            State::OPEN,
         );
         assert!(confirmed.contains("Thanks! Your vote: <strong>Dogs</strong>"));
     }
 
     #[test]
     fn a_closed_round_disables_every_button_and_says_so() {
-        let page = render(&cats_and_dogs(), Some(Choice::A), Message::Idle, false);
+        let closed = State {
+            open: false,
+            ..State::OPEN
+        };
+        let page = render(&cats_and_dogs(), Some(Choice::A), Message::Idle, closed);
         assert_eq!(page.matches(" disabled>").count(), 2);
         assert!(page.contains("Voting is closed."));
-        assert!(!render(&cats_and_dogs(), None, Message::Idle, true).contains(" disabled>"));
+        assert!(!render(&cats_and_dogs(), None, Message::Idle, State::OPEN).contains(" disabled>"));
+    }
+
+    #[test]
+    fn a_deadline_counts_down_while_voting_is_open() {
+        let timed = State {
+            seconds_left: Some(30),
+            ..State::OPEN
+        };
+        let page = render(&cats_and_dogs(), None, Message::Idle, timed);
+        assert!(
+            page.contains(r#"data-seconds="30">Voting closes in <span id="seconds">30</span> s"#)
+        );
+        let over = State {
+            open: false,
+            seconds_left: Some(0),
+            ..State::OPEN
+        };
+        let page = render(&cats_and_dogs(), None, Message::Idle, over);
+        assert!(!page.contains("id=\"countdown\""));
+        assert!(page.contains("Voting is closed."));
+    }
+
+    #[test]
+    fn the_results_have_a_place_only_when_the_visitor_may_see_them() {
+        let page = render(&cats_and_dogs(), None, Message::Idle, State::OPEN);
+        assert!(!page.contains("id=\"results\""));
+        let shown = State {
+            results: true,
+            ..State::OPEN
+        };
+        let page = render(
+            &cats_and_dogs(),
+            Some(Choice::A),
+            Message::Confirmation,
+            shown,
+        );
+        assert!(page.contains(r#"<section id="results" class="results""#));
+        assert!(page.contains(r#"<a href="/result">See the results</a></p></section>"#));
     }
 
     #[test]
@@ -170,7 +320,7 @@ mod tests {
             &hostile,
             Some(Choice::A),
             Message::Error("<b>oops</b>"),
-            true,
+            State::OPEN,
         );
         assert!(!page.contains("<script>x"));
         assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));
