@@ -534,3 +534,243 @@ async fn the_console_runs_a_round_change_that_an_open_results_page_follows() {
     console.close().await.unwrap();
     results.close().await.unwrap();
 }
+
+/// Projectors: full HD, and the 1280×720 of many a meeting room.
+const PROJECTORS: [(u32, u32); 2] = [(1920, 1080), (1280, 720)];
+
+/// Eight labels as long as a talk's answers get.
+const LONG_LABELS: [&str; 8] = [
+    "Rust, for the borrow checker that catches it first",
+    "Go, because the whole team reads it on day one",
+    "Zig, for comptime and the C it replaces",
+    "C++, with twenty years of libraries behind it",
+    "Python, for getting the prototype out by Friday",
+    "TypeScript, since the front end is already there",
+    "Java, for the JVM and its tooling in production",
+    "Whatever the existing codebase was written in",
+];
+
+/// Sizes the window so that its viewport (what a projector shows) is `width` × `height`: the
+/// window's frame is measured, then added (again, if the window manager answered late).
+async fn set_viewport(client: &Client, (width, height): (u32, u32)) {
+    let (mut outer_width, mut outer_height) = (width, height);
+    for _ in 0..5 {
+        client
+            .set_window_size(outer_width, outer_height)
+            .await
+            .unwrap();
+        let inner = client
+            .execute(
+                "return [window.innerWidth, window.innerHeight];",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        let (inner_width, inner_height) = (
+            inner[0].as_u64().unwrap() as u32,
+            inner[1].as_u64().unwrap() as u32,
+        );
+        if (inner_width, inner_height) == (width, height) {
+            return;
+        }
+        outer_width = outer_width + width - inner_width.min(width + outer_width);
+        outer_height = outer_height + height - inner_height.min(height + outer_height);
+    }
+}
+
+/// Saves the page with a viewport of `size` as `target/screenshots/<name>-<width>.png`.
+async fn screenshot_at(client: &Client, name: &str, size: (u32, u32)) {
+    let dir: PathBuf = repository_root().join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    set_viewport(client, size).await;
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}-{}.png", size.0)), png).unwrap();
+}
+
+/// Asserts that the page fits the window without scrolling and that each element of
+/// `selectors` is wholly inside it.
+async fn assert_fits(client: &Client, size: (u32, u32), selectors: &[&str], what: &str) {
+    let script = r#"
+        const [selectors] = arguments;
+        const root = document.documentElement;
+        const outside = selectors.filter((selector) => {
+          const element = document.querySelector(selector);
+          if (!element) return true;
+          const box = element.getBoundingClientRect();
+          return box.top < 0 || box.left < 0 || box.bottom > window.innerHeight || box.right > window.innerWidth;
+        });
+        return [root.scrollHeight <= window.innerHeight && root.scrollWidth <= window.innerWidth,
+          outside, window.innerWidth, window.innerHeight];
+    "#;
+    let answer = client
+        .execute(script, vec![serde_json::json!(selectors)])
+        .await
+        .unwrap();
+    assert_eq!(answer[0], true, "{what} scrolls: {answer}");
+    assert_eq!(
+        (answer[2].as_u64(), answer[3].as_u64()),
+        (Some(u64::from(size.0)), Some(u64::from(size.1))),
+        "the viewport"
+    );
+    assert_eq!(
+        answer[1],
+        serde_json::json!([]),
+        "{what}: outside the screen: {answer}"
+    );
+}
+
+/// Signs a browser in at the console.
+async fn sign_in(client: &Client, served: &Served) {
+    client.goto(&served.url("/admin")).await.unwrap();
+    client
+        .find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(voting_tests::ADMIN_TOKEN)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form[action='/admin/sign-in'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until("the console", || async {
+        text(client, "current-heading").await.starts_with("Round 1")
+    })
+    .await;
+}
+
+/// Presses `key` on the page, as a presenter does.
+async fn press(client: &Client, key: &str) {
+    client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys(key)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_presenter_view_drives_a_deck_from_the_keyboard_while_a_phone_votes() {
+    const RIGHT: &str = "\u{E014}";
+    let _turn = TURN.lock().await;
+    let served = serve_with(TestEnv::setup().console()).await;
+    let deck = serde_json::json!({ "questions": [
+        { "question": "Which language would you start a new service in today?",
+          "options": LONG_LABELS, "results": "on-reveal" },
+        { "question": "Coffee or tea?", "options": ["Coffee", "Tea"], "results": "after-vote" },
+    ]});
+    voting_tests::Presenter::new(&served.env.app, voting_tests::ADMIN_TOKEN)
+        .api_json("PUT", "/admin/api/deck", &deck.to_string(), 200)
+        .await
+        .unwrap();
+    let mut chromium = Chromium::start().await;
+    let presenter = chromium.session(true).await;
+    sign_in(&presenter, &served).await;
+    presenter.goto(&served.url("/admin/present")).await.unwrap();
+    press(&presenter, RIGHT).await;
+    wait_until("the deck's first question", || async {
+        text(&presenter, "question")
+            .await
+            .starts_with("Which language")
+    })
+    .await;
+
+    // A phone votes: the results stay hidden, there and on the projector.
+    let phone = chromium.session(true).await;
+    phone.set_window_size(PHONE.0, PHONE.1).await.unwrap();
+    phone.goto(&served.url("/")).await.unwrap();
+    click_and_wait(&phone, "a").await;
+    assert!(
+        phone.find(Locator::Id("results")).await.is_err(),
+        "no results on the phone before the reveal"
+    );
+    wait_until("the vote on the projector", || async {
+        text(&presenter, "total").await == "1 vote"
+    })
+    .await;
+    assert!(presenter.find(Locator::Id("percent-a")).await.is_err());
+    for size in PROJECTORS {
+        set_viewport(&presenter, size).await;
+        assert_fits(
+            &presenter,
+            size,
+            &["#option-h", ".qr svg", ".join p", "#next"],
+            "the presenter view",
+        )
+        .await;
+        screenshot_at(&presenter, "present-hidden", size).await;
+    }
+
+    // R reveals; the projector shows the bars; the results page fits the projector too.
+    press(&presenter, "r").await;
+    wait_until("the revealed results", || async {
+        text(&presenter, "percent-a").await == "100"
+    })
+    .await;
+    for size in PROJECTORS {
+        set_viewport(&presenter, size).await;
+        assert_fits(
+            &presenter,
+            size,
+            &["#option-h", ".qr svg", "#next"],
+            "the presenter view",
+        )
+        .await;
+        screenshot_at(&presenter, "present-revealed", size).await;
+    }
+    let results = chromium.session(true).await;
+    results.goto(&served.url("/result")).await.unwrap();
+    for size in PROJECTORS {
+        screenshot_at(&results, "result-eight-long-options", size).await;
+        assert_fits(
+            &results,
+            size,
+            &["#option-h", "#vote-url", "#total"],
+            "the results page",
+        )
+        .await;
+    }
+    results.close().await.unwrap();
+
+    // C closes voting, → asks the next question, T gives thirty more seconds.
+    press(&presenter, "c").await;
+    wait_until("voting closed", || async {
+        text(&presenter, "voting").await == "Voting is closed"
+    })
+    .await;
+    press(&presenter, " ").await;
+    wait_until("the second question", || async {
+        text(&presenter, "question").await == "Coffee or tea?"
+    })
+    .await;
+    press(&presenter, "t").await;
+    wait_until("a countdown", || async {
+        text(&presenter, "countdown").await.contains("closes in")
+    })
+    .await;
+
+    // After voting, the phone sees the results of an after-vote question, live.
+    phone.goto(&served.url("/")).await.unwrap();
+    assert!(
+        phone.find(Locator::Id("results")).await.is_err(),
+        "not before voting"
+    );
+    click_and_wait(&phone, "b").await;
+    wait_until("the results on the phone", || async {
+        text(&phone, "bars").await.contains("Tea 100%")
+    })
+    .await;
+    assert!(text(&phone, "countdown").await.contains("Voting closes in"));
+    screenshot_at(&phone, "vote-after-voting-results", PHONE).await;
+    wait_until("the phone's vote on the projector", || async {
+        text(&presenter, "count-b").await == "1"
+    })
+    .await;
+    screenshot_at(&presenter, "present-second-question", PROJECTORS[1]).await;
+    phone.close().await.unwrap();
+    presenter.close().await.unwrap();
+}

@@ -9,7 +9,7 @@ use voting_shared::poll::Poll;
 use voting_shared::session;
 
 use crate::Asked;
-use crate::access::{Interface, check_token, end_session, open_session, signed_in};
+use crate::access::{self, Interface, check_token, end_session, open_session, signed_in};
 use crate::actions::{
     ADDED_SECONDS, Change, MAX_NEW_VOTER_LIMIT, Refusal, change, download, edit_deck, list_rounds,
     read_deck, read_limit, replace_deck, set_limit,
@@ -140,8 +140,9 @@ fn console_page(configured: &Poll, notice: Option<&str>, status: u16) -> Reply {
                 deck: &deck,
                 next,
                 notice,
+                now_ms: access::unix_seconds() as i64 * 1000,
             };
-            Reply::html(status, pages::render(&rounds, &console))
+            Reply::html(status, pages::render(&rounds, &console)).script(pages::SCRIPT)
         }
         Err(refusal) => {
             let console = pages::Console {
@@ -149,8 +150,9 @@ fn console_page(configured: &Poll, notice: Option<&str>, status: u16) -> Reply {
                 deck: &[],
                 next: 1,
                 notice: Some(&refusal.message),
+                now_ms: 0,
             };
-            Reply::html(refusal.status, pages::render(&[], &console))
+            Reply::html(refusal.status, pages::render(&[], &console)).script(pages::SCRIPT)
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct Console<'a> {
     pub next: usize,
     /// Why the last action failed, if it did.
     pub notice: Option<&'a str>,
+    /// The time (ms since 1970), for the countdown.
+    pub now_ms: i64,
 }
 
 /// The console: `rounds` in order (the last is the current one; none when they could not be
@@ -45,7 +47,7 @@ pub fn render(rounds: &[RoundRecord], console: &Console) -> String {
         .unwrap_or_default();
     let current = rounds
         .last()
-        .map(|round| current_round(round, console.deck, console.next))
+        .map(|round| current_round(round, console))
         .unwrap_or_default();
     let history: String = rounds.iter().rev().map(history_row).collect();
     let deck = deck_section(console.deck, console.next);
@@ -78,8 +80,24 @@ pub fn render(rounds: &[RoundRecord], console: &Console) -> String {
 <form method="post" action="/admin/sign-out"><button type="submit" class="quiet" id="sign-out">Sign out</button></form>
 "#
     );
-    html::page("Console", STYLE, &main, FOOTER, "")
+    html::page("Console", STYLE, &main, FOOTER, SCRIPT)
 }
+
+/// Ticks the current round's countdown, and reloads the console when it reaches 0.
+pub const SCRIPT: &str = r#"
+(() => {
+  const countdown = document.getElementById("countdown");
+  if (!countdown) return;
+  let left = Number(countdown.dataset.seconds);
+  const tick = () => {
+    left -= 1;
+    if (left <= 0) { location.reload(); return; }
+    countdown.textContent = " · closes in " + left + " s";
+    setTimeout(tick, 1000);
+  };
+  setTimeout(tick, 1000);
+})();
+"#;
 
 /// A form's button posting to `action`.
 fn button(action: &str, id: &str, text: &str) -> String {
@@ -90,7 +108,8 @@ fn button(action: &str, id: &str, text: &str) -> String {
 
 /// The current round, with its controls: close or open, reveal, more time, a reset, and the
 /// deck's next question.
-fn current_round(round: &RoundRecord, deck: &[Question], next: usize) -> String {
+fn current_round(round: &RoundRecord, console: &Console) -> String {
+    let (deck, next) = (console.deck, console.next);
     let (state, toggle) = if round.open {
         (
             "Voting is open",
@@ -113,7 +132,10 @@ fn current_round(round: &RoundRecord, deck: &[Question], next: usize) -> String 
         _ => String::new(),
     };
     let deadline = match round.closes_ms {
-        Some(closes) if round.open => format!(" · closes at {}", utc(closes)),
+        Some(closes) if round.open => {
+            let left = ((closes - console.now_ms + 999) / 1000).max(0);
+            format!("<span id=\"countdown\" data-seconds=\"{left}\"> · closes in {left} s</span>")
+        }
         _ => String::new(),
     };
     let next_question = match deck.get(next - 1) {
@@ -360,6 +382,7 @@ mod tests {
             deck,
             next: 1,
             notice,
+            now_ms: 0,
         }
     }
 

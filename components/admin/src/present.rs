@@ -212,8 +212,8 @@ h1 { margin: .3vh 0; font-size: clamp(1.5rem, 5.2vh, 4.5rem); line-height: 1.1; 
 .hidden-counts .meter { display: none; }
 .hidden-note { grid-area: options; align-self: end; justify-self: start; margin: 0; font-size: 2.6vh; font-weight: 700; color: var(--muted); }
 .join { grid-area: join; display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 1vh; }
-.qr svg { display: block; width: min(42vh, 30vw); height: auto; border-radius: 8px; }
-.join p { margin: 0; font-size: 2.4vh; font-weight: 700; max-width: min(42vh, 30vw); overflow-wrap: anywhere; text-align: center; }
+.qr svg { display: block; width: min(52vh, 32vw); height: auto; border-radius: 8px; }
+.join p { margin: 0; font-size: 2.4vh; font-weight: 700; max-width: min(52vh, 32vw); overflow-wrap: anywhere; text-align: center; }
 .controls { grid-area: controls; display: flex; flex-wrap: wrap; gap: 1vw; align-items: center; font-size: 1.8vh; }
 .controls form { display: inline; margin: 0; }
 .controls button { font: inherit; font-weight: 700; padding: .5vh 1vw; border-radius: 8px; border: 0;

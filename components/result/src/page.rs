@@ -188,6 +188,22 @@ main { width: min(100% - 1.5rem, 84rem); }
 .qr svg { display: block; width: clamp(10rem, 36vh, 22rem); height: auto; border-radius: 8px; }
 .join p { margin: 0; font-size: 1.1em; font-weight: 600; overflow-wrap: anywhere; }
 .stale .freshness::before { content: '\\25CB\\00a0'; color: var(--alert); }
+.hidden-note { font-weight: 600; margin: .25rem 0 0; }
+.hidden-note:empty { display: none; }
+/* A projector (landscape, wide): eight options of long labels and the QR code on one screen,
+   from 1280x720 up, every size following the screen's height. */
+@media (min-width: 64rem) and (orientation: landscape) {
+  main { margin: 1.5vh auto .5rem; padding: 2vh 2.5vw; width: min(100% - 2rem, 110rem); }
+  main:has(.compact) h1 { font-size: clamp(1.4rem, 4.6vh, 3rem); line-height: 1.15; }
+  .compact .options { margin-top: 1vh; gap: .7vh; }
+  .compact .option { grid-template-columns: minmax(0, 1fr) auto auto; row-gap: .3vh; padding: .6vh 1rem; }
+  .compact .label { font-size: clamp(.9rem, 2.5vh, 1.7rem); line-height: 1.25; }
+  .compact .percent { font-size: clamp(1rem, 2.8vh, 2rem); order: 2; }
+  .compact .count { order: 3; }
+  .compact .meter { grid-column: 1 / -1; order: 4; height: .8vh; margin: 0; }
+  .total { margin: 1vh 0 0; }
+  footer { margin: 0 auto .5rem; }
+}
 ";
 
 /// Polls the API once a second; a 304 leaves the page as it is. While the API fails, the
