@@ -457,25 +457,11 @@ async fn the_console_runs_a_round_change_that_an_open_results_page_follows() {
     .await;
 
     let console = chromium.session(true).await;
-    console.goto(&served.url("/admin")).await.unwrap();
-    console
-        .find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(voting_tests::ADMIN_TOKEN)
-        .await
-        .unwrap();
-    console
-        .find(Locator::Css("form[action='/admin/sign-in'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_until("the console", || async {
-        text(&console, "current-heading").await == "Round 1: Cats or Dogs?"
-    })
-    .await;
+    sign_in(&console, &served).await;
+    assert_eq!(
+        text(&console, "current-heading").await,
+        "Round 1: Cats or Dogs?"
+    );
     console
         .find(Locator::Id("close"))
         .await
