@@ -239,6 +239,41 @@ async fn the_console_imports_exports_and_edits_the_deck() {
         .unwrap();
     assert_eq!(reimported["questions"], deck["questions"]);
 
+    // Questions asked and then deleted leave the next question next; a move across the line
+    // between asked questions and those to come is refused.
+    presenter
+        .api_json("POST", "/admin/api/next", "", 201)
+        .await
+        .unwrap();
+    let across = presenter
+        .console_post("/admin/deck/2/up", "", Some(&session))
+        .await
+        .unwrap();
+    assert_eq!(across.status(), 400);
+    assert!(
+        body(&across).contains("has been asked"),
+        "{}",
+        body(&across)
+    );
+    post("/admin/deck/1/delete", String::new()).await;
+    let next = presenter
+        .api_json("POST", "/admin/api/next", "", 201)
+        .await
+        .unwrap();
+    assert_eq!(
+        next["question"], "Coffee?",
+        "the question after the asked one"
+    );
+    presenter
+        .api_json(
+            "PUT",
+            "/admin/api/deck",
+            &String::from_utf8_lossy(export.body()),
+            200,
+        )
+        .await
+        .unwrap();
+
     // The console shows the deck and the next question, and next from the console asks it.
     let page = presenter.console_get("/admin", &session).await.unwrap();
     assert!(body(&page).contains("Question 1 (next)"), "{}", body(&page));

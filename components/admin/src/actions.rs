@@ -200,9 +200,10 @@ pub fn replace_deck(questions: &[Question], next: Option<usize>) -> Result<(), R
 /// Makes `edit` to the deck; a bad edit is refused (400) and changes nothing.
 pub fn edit_deck(edit: deck::Edit) -> Result<(), Refusal> {
     let database = postgres_or_refusal(postgres::open())?;
-    let (questions, _) = postgres_or_refusal(deck::read(&database))?;
-    let questions = deck::edited(questions, edit).map_err(|problem| Refusal::new(400, problem))?;
-    postgres_or_refusal(deck::replace(&database, &questions, None))
+    let (questions, next) = postgres_or_refusal(deck::read(&database))?;
+    let (questions, next) =
+        deck::edited(questions, next, edit).map_err(|problem| Refusal::new(400, problem))?;
+    postgres_or_refusal(deck::replace(&database, &questions, Some(next)))
 }
 
 /// Every round with its results, oldest first.

@@ -1,6 +1,8 @@
 //! The talk's deck in PostgreSQL: read it, replace it (the API's `PUT` and the console's
 //! import), and the console's edits — add, edit, move, delete — each a whole new deck written
-//! in one statement, the next question staying where it was.
+//! in one statement. The questions before the next one have been asked: an edit keeps the
+//! next question next (deleting an asked question moves it up one), and a move may not carry a
+//! question across that line.
 
 use anyhow::{Context, bail};
 use spin_sdk::pg4::{self, DbValue, ParameterValue};
@@ -59,13 +61,28 @@ pub enum Edit {
     Delete(usize),
 }
 
-/// `questions` with `edit` made; an error names what is wrong with it.
-pub fn edited(mut questions: Vec<Question>, edit: Edit) -> Result<Vec<Question>, String> {
+/// `questions`, whose next question is at `next` (from 1), with `edit` made, and where the
+/// next question then is; an error names what is wrong with the edit.
+pub fn edited(
+    mut questions: Vec<Question>,
+    mut next: usize,
+    edit: Edit,
+) -> Result<(Vec<Question>, usize), String> {
     let at = |position: usize, questions: &[Question]| {
         (1..=questions.len())
             .contains(&position)
             .then(|| position - 1)
             .ok_or_else(|| format!("The deck has no question {position}."))
+    };
+    // Swapping the questions at `upper` and `upper + 1` (from 1) must not cross the line
+    // between the asked ones and those still to come.
+    let crosses = |upper: usize| upper + 1 == next;
+    let crossing = |upper: usize| {
+        format!(
+            "Question {upper} has been asked and question {} has not: move only among the \
+             questions still to come, or among those asked.",
+            upper + 1
+        )
     };
     match edit {
         Edit::Add(question) => {
@@ -84,21 +101,30 @@ pub fn edited(mut questions: Vec<Question>, edit: Edit) -> Result<Vec<Question>,
         Edit::MoveUp(position) => {
             let index = at(position, &questions)?;
             if index > 0 {
+                if crosses(position - 1) {
+                    return Err(crossing(position - 1));
+                }
                 questions.swap(index - 1, index);
             }
         }
         Edit::MoveDown(position) => {
             let index = at(position, &questions)?;
             if index + 1 < questions.len() {
+                if crosses(position) {
+                    return Err(crossing(position));
+                }
                 questions.swap(index, index + 1);
             }
         }
         Edit::Delete(position) => {
             let index = at(position, &questions)?;
             questions.remove(index);
+            if position < next {
+                next -= 1;
+            }
         }
     }
-    Ok(questions)
+    Ok((questions, next))
 }
 
 #[cfg(test)]
@@ -125,23 +151,53 @@ mod tests {
     #[test]
     fn edits_add_replace_move_and_delete_by_position() {
         let deck = vec![question("One?"), question("Two?")];
-        let deck = edited(deck, Edit::Add(question("Three?"))).unwrap();
-        assert_eq!(questions(&deck), ["One?", "Two?", "Three?"]);
-        let deck = edited(deck, Edit::MoveUp(3)).unwrap();
+        let (deck, next) = edited(deck, 1, Edit::Add(question("Three?"))).unwrap();
+        assert_eq!(
+            (questions(&deck), next),
+            (vec!["One?", "Two?", "Three?"], 1)
+        );
+        let (deck, _) = edited(deck, 1, Edit::MoveUp(3)).unwrap();
         assert_eq!(questions(&deck), ["One?", "Three?", "Two?"]);
-        let deck = edited(deck, Edit::MoveDown(1)).unwrap();
+        let (deck, _) = edited(deck, 1, Edit::MoveDown(1)).unwrap();
         assert_eq!(questions(&deck), ["Three?", "One?", "Two?"]);
-        let deck = edited(deck, Edit::MoveUp(1)).unwrap();
+        let (deck, _) = edited(deck, 1, Edit::MoveUp(1)).unwrap();
         assert_eq!(
             questions(&deck),
             ["Three?", "One?", "Two?"],
             "the first stays first"
         );
-        let deck = edited(deck, Edit::Replace(2, question("Uno?"))).unwrap();
+        let (deck, _) = edited(deck, 1, Edit::Replace(2, question("Uno?"))).unwrap();
         assert_eq!(questions(&deck), ["Three?", "Uno?", "Two?"]);
-        let deck = edited(deck, Edit::Delete(1)).unwrap();
+        let (deck, _) = edited(deck, 1, Edit::Delete(1)).unwrap();
         assert_eq!(questions(&deck), ["Uno?", "Two?"]);
-        let problem = edited(deck, Edit::Delete(3)).err().unwrap();
+        let problem = edited(deck, 1, Edit::Delete(3)).err().unwrap();
         assert_eq!(problem, "The deck has no question 3.");
+    }
+
+    #[test]
+    fn the_next_question_stays_next_whatever_is_edited_around_it() {
+        let deck = || vec![question("One?"), question("Two?"), question("Three?")];
+        // One and Two asked: Three is next.
+        let (after, next) = edited(deck(), 3, Edit::Delete(1)).unwrap();
+        assert_eq!((questions(&after)[next - 1], next), ("Three?", 2));
+        let (after, next) = edited(deck(), 2, Edit::Delete(3)).unwrap();
+        assert_eq!((questions(&after)[next - 1], next), ("Two?", 2));
+        let (after, next) = edited(deck(), 4, Edit::Delete(2)).unwrap();
+        assert_eq!((after.len(), next), (2, 3), "still past the end: all asked");
+        let (after, next) = edited(deck(), 2, Edit::MoveDown(2)).unwrap();
+        assert_eq!(
+            (questions(&after)[next - 1], next),
+            ("Three?", 2),
+            "the new order is asked"
+        );
+        let (after, next) = edited(deck(), 3, Edit::MoveUp(2)).unwrap();
+        assert_eq!(
+            (questions(&after), next),
+            (vec!["Two?", "One?", "Three?"], 3)
+        );
+        for (next, edit) in [(2, Edit::MoveUp(2)), (2, Edit::MoveDown(1))] {
+            let problem = edited(deck(), next, edit).err().unwrap();
+            assert!(problem.contains("Question 1 has been asked"), "{problem}");
+        }
     }
 }
