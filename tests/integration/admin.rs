@@ -176,24 +176,16 @@ async fn the_api_runs_every_action_and_refuses_bad_input_changing_nothing() {
         ("not json", "send {\"question\""),
     ] {
         let refused = presenter
-            .api_json("POST", "/admin/api/rounds", body, 400)
+            .api_error("POST", "/admin/api/rounds", body, 400)
             .await
             .unwrap();
-        assert!(
-            refused["error"].as_str().unwrap().contains(message),
-            "{refused}"
-        );
+        assert!(refused.contains(message), "{refused}");
     }
     let refused = presenter
-        .api_json("POST", "/admin/api/limit", r#"{"new_voter_limit":-1}"#, 400)
+        .api_error("POST", "/admin/api/limit", r#"{"new_voter_limit":-1}"#, 400)
         .await
         .unwrap();
-    assert!(
-        refused["error"]
-            .as_str()
-            .unwrap()
-            .contains("from 0 (no limit)")
-    );
+    assert!(refused.contains("from 0 (no limit)"), "{refused}");
     assert_eq!(round_and_open(&env).await, (1, true), "nothing changed");
     let wrong_method = presenter.api("GET", "/admin/api/close", "").await.unwrap();
     assert_eq!(wrong_method.status(), 405);

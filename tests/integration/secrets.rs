@@ -39,15 +39,16 @@ impl Secrets {
         }
     }
 
-    fn redis_security(&self, tls: bool) -> RedisSecurity {
-        RedisSecurity {
+    /// The app from `deployment`'s manifest with these secrets, on a Redis that wants the
+    /// password (and offers only TLS from a test CA the host does not trust, with `tls`) and on
+    /// `postgres`; unrung, since some of these setups cannot drain.
+    async fn setup(&self, deployment: Deployment, tls: bool, postgres: TestPostgres) -> Setup {
+        let security = RedisSecurity {
             password: Some(self.redis_password.clone()),
             tls,
             ..RedisSecurity::default()
-        }
-    }
-
-    fn setup(&self, deployment: Deployment, redis: TestRedis, postgres: TestPostgres) -> Setup {
+        };
+        let redis = TestRedis::start_secured(security).await.unwrap();
         TestEnv::setup()
             .deployment(deployment)
             .redis(redis)
@@ -199,11 +200,8 @@ async fn no_secret_leaks_on_any_error_path_of_any_component() {
         let secrets = Secrets::new();
 
         // Everything up: the happy paths (sign-in, sessions, the API) leak nothing either.
-        let redis = TestRedis::start_secured(secrets.redis_security(false))
-            .await
-            .unwrap();
         let postgres = TestPostgres::start().await.unwrap();
-        let setup = secrets.setup(deployment, redis, postgres);
+        let setup = secrets.setup(deployment, false, postgres).await;
         let env = setup.start().await.unwrap();
         env.drain().await.unwrap();
         assert_nothing_leaks(&env, &secrets).await;
@@ -221,11 +219,8 @@ async fn no_secret_leaks_on_any_error_path_of_any_component() {
             "SPIN_VARIABLE_REDIS_PASSWORD",
             "SPIN_VARIABLE_POSTGRES_PASSWORD",
         ] {
-            let redis = TestRedis::start_secured(secrets.redis_security(false))
-                .await
-                .unwrap();
             let postgres = TestPostgres::start().await.unwrap();
-            let setup = secrets.setup(deployment, redis, postgres);
+            let setup = secrets.setup(deployment, false, postgres).await;
             let env = setup
                 .env(variable, &secrets.wrong_password)
                 .start()
@@ -235,22 +230,16 @@ async fn no_secret_leaks_on_any_error_path_of_any_component() {
         }
 
         // TLS refused: PostgreSQL's self-signed certificate, Redis's from an untrusted CA.
-        let redis = TestRedis::start_secured(secrets.redis_security(false))
-            .await
-            .unwrap();
         let postgres = TestPostgres::start_with_self_signed_tls().await.unwrap();
-        let setup = secrets.setup(deployment, redis, postgres);
+        let setup = secrets.setup(deployment, false, postgres).await;
         let env = setup
             .env("SPIN_VARIABLE_POSTGRES_SSLMODE", "require")
             .start()
             .await
             .unwrap();
         assert!(assert_nothing_leaks(&env, &secrets).await > 0);
-        let redis = TestRedis::start_secured(secrets.redis_security(true))
-            .await
-            .unwrap();
         let postgres = TestPostgres::start().await.unwrap();
-        let setup = secrets.setup(deployment, redis, postgres);
+        let setup = secrets.setup(deployment, true, postgres).await;
         let env = setup.start().await.unwrap();
         assert_eq!(env.app.variable("redis_scheme"), Some("rediss"));
         assert!(assert_nothing_leaks(&env, &secrets).await > 0);

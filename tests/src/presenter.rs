@@ -48,6 +48,21 @@ impl Presenter {
         Ok(serde_json::from_slice(response.body())?)
     }
 
+    /// The error the API answers, which must be `status`: its `error` text.
+    pub async fn api_error(
+        &self,
+        method: &str,
+        path: &str,
+        json: &str,
+        status: u16,
+    ) -> anyhow::Result<String> {
+        let answer = self.api_json(method, path, json, status).await?;
+        answer["error"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no error in {answer}"))
+    }
+
     /// Starts a round of `options` asking `question`; answers its number.
     pub async fn start_round(&self, question: &str, options: &[&str]) -> anyhow::Result<i64> {
         let body = serde_json::json!({ "question": question, "options": options }).to_string();

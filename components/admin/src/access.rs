@@ -154,6 +154,14 @@ pub fn unix_seconds() -> u64 {
         .unwrap_or_default()
 }
 
+/// The time in milliseconds since 1970, for a round's deadline.
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as i64)
+        .unwrap_or_default()
+}
+
 /// Ends the request's session, if it has a live one: a copy of its cookie is refused from now.
 pub fn end_session(asked: &Asked, token: &str) -> Result<(), Refusal> {
     let now = unix_seconds();

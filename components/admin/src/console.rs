@@ -140,7 +140,7 @@ fn console_page(configured: &Poll, notice: Option<&str>, status: u16) -> Reply {
                 deck: &deck,
                 next,
                 notice,
-                now_ms: access::unix_seconds() as i64 * 1000,
+                now_ms: access::unix_ms(),
             };
             Reply::html(status, pages::render(&rounds, &console)).script(pages::SCRIPT)
         }

@@ -56,7 +56,7 @@ async fn handle_admin(request: IncomingRequest, response_out: ResponseOutparam) 
             Reply::empty(404)
         }
     };
-    send(reply.header("cache-control", "no-store"), "", response_out).await;
+    send(reply.header("cache-control", "no-store"), response_out).await;
 }
 
 /// What a handler needs to know of the request.

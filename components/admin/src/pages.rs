@@ -2,7 +2,7 @@
 //! (the current round with its controls, a new round, the new-voter limit, every round's
 //! results to download). Its forms POST to the console and are answered with a redirect back.
 
-use voting_shared::deck::{MAX_SECONDS, MIN_SECONDS, Question, Visibility, deck_json};
+use voting_shared::deck::{MAX_SECONDS, MIN_SECONDS, Question, Visibility, deck_json, time_limit};
 use voting_shared::html::{self, escape};
 use voting_shared::poll::{Poll, PollProblem};
 
@@ -121,19 +121,17 @@ fn current_round(round: &RoundRecord, console: &Console) -> String {
             button("/admin/open", "open", "Open voting"),
         )
     };
-    let hidden = match round.results {
-        Visibility::AfterClose | Visibility::OnReveal if !round.revealed => " · results hidden",
-        _ => "",
+    let rules = round.round();
+    let (hidden, reveal) = if rules.counts_hidden(console.now_ms) {
+        (
+            " · results hidden",
+            button("/admin/reveal", "reveal", "Reveal the results"),
+        )
+    } else {
+        ("", String::new())
     };
-    let reveal = match round.results {
-        Visibility::AfterClose | Visibility::OnReveal if !round.revealed => {
-            button("/admin/reveal", "reveal", "Reveal the results")
-        }
-        _ => String::new(),
-    };
-    let deadline = match round.closes_ms {
-        Some(closes) if round.open => {
-            let left = ((closes - console.now_ms + 999) / 1000).max(0);
+    let deadline = match rules.seconds_left(console.now_ms) {
+        Some(left) if rules.open_at(console.now_ms) => {
             format!("<span id=\"countdown\" data-seconds=\"{left}\"> · closes in {left} s</span>")
         }
         _ => String::new(),
@@ -287,17 +285,7 @@ pub fn question_from_form(field: impl Fn(&str) -> String) -> Result<Question, St
     let results = Visibility::parse(&field("results")).unwrap_or_default();
     let seconds = match field("seconds").trim() {
         "" => None,
-        text => Some(
-            text.parse::<i64>()
-                .ok()
-                .filter(|seconds| (MIN_SECONDS..=MAX_SECONDS).contains(seconds))
-                .ok_or_else(|| {
-                    format!(
-                        "the time to vote is from {MIN_SECONDS} to {MAX_SECONDS} seconds, or \
-                         empty for none"
-                    )
-                })?,
-        ),
+        text => Some(time_limit(text.parse().ok())?),
     };
     Ok(Question {
         poll,

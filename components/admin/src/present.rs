@@ -5,16 +5,15 @@
 //! more. It fits a 1280×720 screen with eight long labels without scrolling, and follows every
 //! change within a second, polling `/result/api` as the results page does.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use voting_glue::reply::Reply;
 use voting_glue::variable;
-use voting_shared::deck::{Question, Visibility};
+use voting_shared::deck::Question;
 use voting_shared::html::{self, escape};
 use voting_shared::poll::Poll;
 use voting_shared::qr;
 
 use crate::Asked;
+use crate::access;
 use crate::actions::{list_rounds, read_deck};
 use crate::rounds::RoundRecord;
 
@@ -30,19 +29,15 @@ pub fn page(asked: &Asked, configured: &Poll, notice: Option<&str>, status: u16)
     let Some(round) = rounds.last() else {
         return Reply::text(503, "There is no round yet: try again in a moment.\n");
     };
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as i64)
-        .unwrap_or_default();
+    let rules = round.round();
+    let now_ms = access::unix_ms();
     let view = View {
         round,
         deck: &deck,
         next,
         vote_url: vote_url(asked),
-        seconds_left: round
-            .closes_ms
-            .filter(|_| round.open)
-            .map(|closes| ((closes - now_ms + 999) / 1000).max(0)),
+        seconds_left: rules.seconds_left(now_ms).filter(|_| rules.open_at(now_ms)),
+        hidden: rules.counts_hidden(now_ms),
         notice,
     };
     Reply::html(status, render(&view)).script(SCRIPT)
@@ -67,21 +62,14 @@ pub struct View<'a> {
     pub next: usize,
     pub vote_url: Option<String>,
     pub seconds_left: Option<i64>,
+    /// Whether the round hides its counts from the room now.
+    pub hidden: bool,
     pub notice: Option<&'a str>,
-}
-
-/// Whether the round's counts are hidden from the room now.
-fn hidden(round: &RoundRecord) -> bool {
-    match round.results {
-        Visibility::Live | Visibility::AfterVote => false,
-        Visibility::AfterClose => round.open && !round.revealed,
-        Visibility::OnReveal => !round.revealed,
-    }
 }
 
 pub fn render(view: &View) -> String {
     let round = view.round;
-    let hidden = hidden(round);
+    let hidden = view.hidden;
     let percentages = round.counts.percentages(&round.poll);
     let options: String = round
         .poll

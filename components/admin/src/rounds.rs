@@ -11,6 +11,7 @@ use voting_shared::choice::{Choice, MAX_OPTIONS};
 use voting_shared::counts::Counts;
 use voting_shared::deck::Visibility;
 use voting_shared::poll::Poll;
+use voting_shared::round::Round;
 
 /// One round with its results.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +93,19 @@ pub fn parse(json: &str, configured: &Poll) -> anyhow::Result<Vec<RoundRecord>> 
 }
 
 impl RoundRecord {
+    /// The round as the components see it, for its rules: when voting is open, how long is
+    /// left, whether its counts are hidden.
+    pub fn round(&self) -> Round {
+        Round {
+            number: self.number,
+            open: self.open,
+            poll: Some(self.poll.clone()),
+            results: self.results,
+            closes_ms: self.closes_ms,
+            revealed: self.revealed,
+        }
+    }
+
     /// The round's results as JSON.
     pub fn to_json(&self) -> serde_json::Value {
         let options: Vec<serde_json::Value> = self

@@ -11,7 +11,7 @@ const HITS_KEY: &str = "hits";
 
 #[http_component]
 async fn handle_counter(request: IncomingRequest, response_out: ResponseOutparam) {
-    send(answer(request.method()), "", response_out).await;
+    send(answer(request.method()), response_out).await;
 }
 
 fn answer(method: Method) -> Reply {

@@ -12,8 +12,7 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    /// The page's one inline script, which its security policy lets run; empty: the one
-    /// [`send`] is given.
+    /// The page's one inline script, which its security policy lets run; empty: none.
     pub script: &'static str,
 }
 
@@ -62,9 +61,9 @@ impl Reply {
     }
 
     /// The headers as sent: the reply's own, then the security headers, whose policy allows
-    /// exactly `script` (the page's one inline script, or none) to run.
-    pub fn headers_with_security(&self, script: &str) -> Vec<(String, Vec<u8>)> {
-        let security = security_headers(script)
+    /// exactly the reply's `script` (the page's one inline script, or none) to run.
+    pub fn headers_with_security(&self) -> Vec<(String, Vec<u8>)> {
+        let security = security_headers(self.script)
             .into_iter()
             .map(|(name, value)| (name.to_owned(), value));
         self.headers
@@ -76,15 +75,10 @@ impl Reply {
     }
 }
 
-/// Sends `reply` with the security headers (allowing the reply's own inline script, or else
-/// `script`). A client that went away is only a log line: the work was done.
-pub async fn send(reply: Reply, script: &str, response_out: ResponseOutparam) {
-    let script = if reply.script.is_empty() {
-        script
-    } else {
-        reply.script
-    };
-    let response = match Fields::from_list(&reply.headers_with_security(script)) {
+/// Sends `reply` with the security headers (allowing its own inline script). A client that
+/// went away is only a log line: the work was done.
+pub async fn send(reply: Reply, response_out: ResponseOutparam) {
+    let response = match Fields::from_list(&reply.headers_with_security()) {
         Ok(fields) => OutgoingResponse::new(fields),
         Err(error) => {
             eprintln!("invalid response headers: {error:?}");
@@ -109,7 +103,7 @@ mod tests {
     #[test]
     fn every_reply_carries_its_headers_then_the_security_headers() {
         let reply = Reply::text(405, "no").header("allow", "GET");
-        let headers = reply.headers_with_security("");
+        let headers = reply.headers_with_security();
         let names: Vec<&str> = headers.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(
             &names[..2],
@@ -118,6 +112,6 @@ mod tests {
         );
         assert!(names.contains(&"content-security-policy"));
         assert!(names.contains(&"x-content-type-options"));
-        assert_eq!(Reply::empty(304).headers_with_security("").len(), 4);
+        assert_eq!(Reply::empty(304).headers_with_security().len(), 4);
     }
 }

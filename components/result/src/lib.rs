@@ -40,12 +40,12 @@ async fn handle_result(incoming: IncomingRequest, response_out: ResponseOutparam
         Err(error) => {
             eprintln!("result: reading the request: {error}");
             let reply = Reply::text(400, "Bad request: the request could not be read.\n");
-            return send(reply, page::SCRIPT, response_out).await;
+            return send(reply, response_out).await;
         }
     };
     let reply = respond(&request);
     let read_results = reply.status < 400 && request.path().starts_with("/result");
-    send(reply, page::SCRIPT, response_out).await;
+    send(reply, response_out).await;
     if read_results && let Err(error) = catch_up().await {
         eprintln!("result: catching up: {error:#}");
     }
@@ -123,6 +123,7 @@ fn results_page(request: &Request, configured: &Poll) -> Reply {
         status,
         page::render(poll, shown, vote_url(request).as_deref()),
     )
+    .script(page::SCRIPT)
 }
 
 /// Where voters go, for the results page to show; see [`qr::vote_url`].

@@ -103,17 +103,7 @@ impl Question {
         };
         let seconds = match object.get("seconds") {
             None | Some(Value::Null) => None,
-            Some(value) => Some(
-                value
-                    .as_i64()
-                    .filter(|seconds| (MIN_SECONDS..=MAX_SECONDS).contains(seconds))
-                    .ok_or_else(|| {
-                        format!(
-                            "\"seconds\" is a whole number from {MIN_SECONDS} to {MAX_SECONDS}, \
-                             or left out for no time limit"
-                        )
-                    })?,
-            ),
+            Some(value) => Some(time_limit(value.as_i64())?),
         };
         Ok(Question {
             poll,
@@ -131,6 +121,19 @@ impl Question {
             "seconds": self.seconds,
         })
     }
+}
+
+/// A time to vote, `seconds` when it is a whole number from [`MIN_SECONDS`] to
+/// [`MAX_SECONDS`]; the error says so.
+pub fn time_limit(seconds: Option<i64>) -> Result<i64, String> {
+    seconds
+        .filter(|seconds| (MIN_SECONDS..=MAX_SECONDS).contains(seconds))
+        .ok_or_else(|| {
+            format!(
+                "the time to vote is a whole number of seconds from {MIN_SECONDS} to \
+                 {MAX_SECONDS}, or none"
+            )
+        })
 }
 
 /// A deck from `{"questions": [...]}`; the error names the question at fault (from 1).

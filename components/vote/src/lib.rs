@@ -65,7 +65,7 @@ async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
             Handled::answer(reply)
         }
     };
-    send(handled.reply, "", response_out).await;
+    send(handled.reply, response_out).await;
     if handled.ring_worker {
         ring_http_doorbell().await;
     }

@@ -57,7 +57,7 @@ async fn on_http_doorbell(request: IncomingRequest, response_out: ResponseOutpar
             Err(retry) => Reply::text(503, retry),
         }
     };
-    send(reply, "", response_out).await;
+    send(reply, response_out).await;
 }
 
 /// Why a run stopped early, by what failed, so the log gives the right advice.
@@ -104,8 +104,8 @@ struct Run {
 
 /// What a step of a run read.
 enum Read {
-    /// Another run is draining: this one stops.
-    Deferred,
+    /// Another run is draining, or this one gave the doorbell up: this one stops.
+    Stop,
     Batch(Batch),
 }
 
@@ -143,7 +143,7 @@ impl Run {
                 .step(&redis, step, written.as_ref())
                 .map_err(Failure::Redis)?
             {
-                Read::Deferred => return Ok(()),
+                Read::Stop => return Ok(()),
                 Read::Batch(batch) => batch,
             };
             step = Step::Next;
@@ -232,8 +232,8 @@ impl Run {
             None => "reading queued votes",
         })?;
         match reply.as_slice() {
-            [RedisResult::Int64(DEFERRED)] => Ok(Read::Deferred),
-            [RedisResult::Int64(0)] if step == Step::Release => Ok(Read::Deferred),
+            [RedisResult::Int64(DEFERRED)] => Ok(Read::Stop),
+            [RedisResult::Int64(0)] if step == Step::Release => Ok(Read::Stop),
             [
                 RedisResult::Int64(now_micros),
                 RedisResult::Int64(round),
