@@ -1,6 +1,6 @@
-//! Who may change the poll: the token, checked in constant time, with attempts counted per
-//! client address in Redis before the check (too many lock the address out for a while), and the
-//! console's sessions, kept in Redis until they expire so that signing out ends one for good.
+//! Who may change the poll: the token, checked in constant time, with wrong attempts counted per
+//! client address in Redis (too many are refused for a while), and the console's sessions, kept
+//! in Redis until they expire so that signing out ends one for good.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,13 +9,13 @@ use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::Reply;
 use voting_shared::client::{
-    self, LIMIT_WINDOW_SECONDS, MAX_SIGN_IN_ATTEMPTS, SIGN_IN_ATTEMPT_SCRIPT, SIGN_IN_REFUND_SCRIPT,
+    self, LIMIT_WINDOW_SECONDS, MAX_SIGN_IN_ATTEMPTS, SIGN_IN_ATTEMPT_SCRIPT,
 };
 use voting_shared::{hex, session};
 
 use crate::Asked;
 use crate::actions::{Refusal, redis_or_refusal};
-use crate::pages;
+use crate::notice::see_other_with_notice;
 
 const SESSION_KEY_PREFIX: &str = "voting:admin-session:";
 
@@ -26,50 +26,47 @@ pub enum Interface {
     Api,
 }
 
-/// Lets a request through when `given` is the token, and refuses it otherwise. Every attempt
-/// is counted against its address before the token is compared, so that attempts sent at
-/// once cannot all slip under the limit: past [`MAX_SIGN_IN_ATTEMPTS`] in a window, an
-/// attempt is refused unjudged (429), even with the right token. A right token gives its
-/// attempt back. The log names the address, never what was given.
+/// Lets a request through when `given` is the token, and refuses it otherwise. The right
+/// token is always let through: on venue Wi-Fi the whole room shares one address, and wrong
+/// guesses from anyone there must not lock the presenter out (the token is long enough that no
+/// one guesses it, [`session::MIN_TOKEN_CHARS`]). Every wrong attempt is counted against its
+/// address, atomically, so attempts sent at once cannot slip under the limit: past
+/// [`MAX_SIGN_IN_ATTEMPTS`] in a window they are refused with 429 and the wait. The log names
+/// the address, never what was given.
 pub fn check_token(
     asked: &Asked,
     given: Option<&str>,
     token: &str,
     interface: Interface,
 ) -> Result<(), Reply> {
+    if given.is_some_and(|given| session::token_matches(given, token)) {
+        return Ok(());
+    }
     let refuse = |status: u16, message: &str| match interface {
         Interface::Api => Reply::json(status, &serde_json::json!({ "error": message }))
             .header("www-authenticate", "Bearer"),
-        Interface::Console => Reply::html(status, pages::sign_in(Some(message))),
-    };
-    let unavailable = |error: &anyhow::Error| {
-        let problem = voting_glue::redis::diagnose("admin", error);
-        refuse(
-            503,
-            &format!("The console cannot check tokens now: {}.", problem.advice()),
-        )
+        Interface::Console => see_other_with_notice("/admin", message, asked.https),
     };
     let address = asked
         .client
         .map(|address| address.to_string())
         .unwrap_or_else(|| "unknown".to_owned());
     let attempts_key = client::sign_in_attempts_key(asked.client);
-    let redis = voting_glue::redis::open().map_err(|error| unavailable(&error))?;
-    let count = match count_attempt(&redis, &attempts_key).map_err(|error| unavailable(&error))? {
-        Attempt::Judged { count } => count,
-        Attempt::Refused { retry_after } => {
+    let counted = voting_glue::redis::open().and_then(|redis| count_attempt(&redis, &attempts_key));
+    let count = match counted {
+        Ok(Attempt::Judged { count }) => count,
+        Ok(Attempt::Refused { retry_after }) => {
             let message = format!(
                 "Too many wrong tokens from your address: try again in {retry_after} seconds."
             );
             return Err(refuse(429, &message).header("retry-after", &retry_after.to_string()));
         }
-    };
-    if given.is_some_and(|given| session::token_matches(given, token)) {
-        if let Err(error) = eval(&redis, SIGN_IN_REFUND_SCRIPT, &[&attempts_key], &[]) {
-            eprintln!("admin: could not give back a sign-in attempt of {address}: {error:#}");
+        Err(error) => {
+            let problem = voting_glue::redis::diagnose("admin", &error);
+            let message = format!("The console cannot count wrong tokens now: {}.", problem.advice());
+            return Err(refuse(503, &message));
         }
-        return Ok(());
-    }
+    };
     eprintln!(
         "admin: a wrong or missing admin token from {address} (attempt {count} of \
          {MAX_SIGN_IN_ATTEMPTS} allowed in {LIMIT_WINDOW_SECONDS} s)"
@@ -151,14 +148,6 @@ pub fn unix_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
-        .unwrap_or_default()
-}
-
-/// The time in milliseconds since 1970, for a round's deadline.
-pub fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as i64)
         .unwrap_or_default()
 }
 

@@ -3,7 +3,7 @@
 
 use spin_sdk::http::Method;
 use voting_glue::reply::Reply;
-use voting_shared::deck::{MAX_SECONDS, Question};
+use voting_shared::deck::deck_json;
 use voting_shared::poll::Poll;
 use voting_shared::round::Round;
 use voting_shared::session;
@@ -11,7 +11,7 @@ use voting_shared::session;
 use crate::Asked;
 use crate::access::{Interface, check_token};
 use crate::actions::{
-    ADDED_SECONDS, Change, MAX_NEW_VOTER_LIMIT, Refusal, change, download, list_rounds, read_deck,
+    self, MAX_NEW_VOTER_LIMIT, Refusal, change, clock, download, list_rounds, read_deck,
     replace_deck, set_limit,
 };
 use crate::rounds::RoundRecord;
@@ -24,70 +24,59 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
     }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let result = match (&asked.method, segments.as_slice()) {
-        (Method::Get, ["rounds"]) => list_rounds(configured).map(|rounds| {
-            let rounds: Vec<serde_json::Value> = rounds.iter().map(RoundRecord::to_json).collect();
-            Reply::json(200, &serde_json::json!({ "rounds": rounds }))
-        }),
-        (Method::Post, ["rounds"]) => match new_round_from_json(&asked.body) {
-            Ok(question) => change(Change::Start(question), configured)
-                .map(|round| Reply::json(201, &round_json(&round, configured))),
-            Err(message) => Err(Refusal::new(400, message)),
-        },
-        (Method::Post, ["next"]) => change(Change::Next, configured)
-            .map(|round| Reply::json(201, &round_json(&round, configured))),
-        (Method::Post, ["reveal"]) => change(Change::Reveal, configured)
-            .map(|round| Reply::json(200, &round_json(&round, configured))),
-        (Method::Post, ["time"]) => match seconds_from_json(&asked.body) {
-            Ok(seconds) => change(Change::AddTime(seconds), configured)
-                .map(|round| Reply::json(200, &round_json(&round, configured))),
-            Err(message) => Err(Refusal::new(400, message)),
-        },
-        (Method::Get, ["deck"]) => read_deck().map(|(questions, next)| {
-            Reply::json(200, &voting_shared::deck::deck_json(&questions, next))
-        }),
+        (Method::Get, ["rounds"]) => clock()
+            .and_then(|now_ms| list_rounds(configured, now_ms))
+            .map(|rounds| {
+                let rounds: Vec<serde_json::Value> =
+                    rounds.iter().map(RoundRecord::to_json).collect();
+                Reply::json(200, &serde_json::json!({ "rounds": rounds }))
+            }),
+        (Method::Post, [name]) if actions::action(name).is_some() => {
+            let action = actions::action(name).expect("checked by the guard");
+            match (action.from_json)(&asked.body) {
+                Ok(asked_for) => change(asked_for, configured).map(|round| {
+                    let status = if action.starts_a_round { 201 } else { 200 };
+                    Reply::json(status, &round_json(&round, configured))
+                }),
+                Err(message) => Err(Refusal::new(400, message)),
+            }
+        }
+        (Method::Get, ["deck"]) => {
+            read_deck().map(|deck| Reply::json(200, &deck_json(&deck.questions, deck.next)))
+        }
         (Method::Put, ["deck"]) => match voting_shared::deck::parse_deck(&asked.body) {
-            Ok(questions) => replace_deck(&questions, Some(1))
-                .map(|()| Reply::json(200, &voting_shared::deck::deck_json(&questions, 1))),
+            Ok(questions) => replace_deck(&questions, None)
+                .map(|()| Reply::json(200, &deck_json(&questions, 1))),
             Err(message) => Err(Refusal::new(400, message)),
         },
-        (Method::Post, ["close"]) => change(Change::SetOpen(false), configured)
-            .map(|round| Reply::json(200, &round_json(&round, configured))),
-        (Method::Post, ["open"]) => change(Change::SetOpen(true), configured)
-            .map(|round| Reply::json(200, &round_json(&round, configured))),
         (Method::Post, ["limit"]) => match limit_from_json(&asked.body) {
             Ok(limit) => set_limit(limit)
                 .map(|limit| Reply::json(200, &serde_json::json!({ "new_voter_limit": limit }))),
             Err(message) => Err(Refusal::new(400, message)),
         },
         (Method::Get, ["rounds", number, file]) => download(number, file, configured),
-        (
-            _,
-            route @ (["rounds"]
-            | ["close"]
-            | ["open"]
-            | ["limit"]
-            | ["next"]
-            | ["reveal"]
-            | ["time"]
-            | ["deck"]
-            | ["rounds", _, _]),
-        ) => {
-            let allow = match route {
+        (_, route @ (["rounds"] | ["limit"] | ["deck"] | ["rounds", _, _])) => {
+            return method_not_allowed(match route {
                 ["rounds"] => "GET, POST",
                 ["rounds", _, _] => "GET",
                 ["deck"] => "GET, PUT",
                 _ => "POST",
-            };
-            let message = format!("use {allow} for this route");
-            return Reply::json(405, &serde_json::json!({ "error": message }))
-                .header("allow", allow);
+            });
         }
-        _ => Err(Refusal::new(
-            404,
-            "no such route: see docs/live-poll.md for /admin/api/rounds, /deck, /next, /close, \
-             /open, /reveal, /time and /limit"
-                .into(),
-        )),
+        (_, [name]) if actions::action(name).is_some() => return method_not_allowed("POST"),
+        _ => {
+            let names: Vec<String> = actions::ACTIONS
+                .iter()
+                .map(|action| format!("/{}", action.name))
+                .collect();
+            Err(Refusal::new(
+                404,
+                format!(
+                    "no such route: see docs/live-poll.md for /admin/api{}, /deck and /limit",
+                    names.join(", ")
+                ),
+            ))
+        }
     };
     result.unwrap_or_else(|refusal| {
         Reply::json(
@@ -95,6 +84,11 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
             &serde_json::json!({ "error": refusal.message }),
         )
     })
+}
+
+fn method_not_allowed(allow: &str) -> Reply {
+    let message = format!("use {allow} for this route");
+    Reply::json(405, &serde_json::json!({ "error": message })).header("allow", allow)
 }
 
 /// The current round as the API answers it.
@@ -113,27 +107,6 @@ fn round_json(round: &Round, configured: &Poll) -> serde_json::Value {
         "closes_at": round.closes_ms,
         "revealed": round.revealed,
     })
-}
-
-/// A new round's question: `{"question": "…", "options": ["…", "…"]}`, and optionally who sees
-/// its results and its time limit, as a deck's question.
-fn new_round_from_json(body: &[u8]) -> Result<Question, String> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
-        r#"send {"question": "…", "options": ["…", "…"]} as JSON (2 to 8 options)"#.to_owned()
-    })?;
-    Question::from_json(&value)
-}
-
-/// The seconds to add: `{"seconds": N}`, 30 when the body is empty.
-fn seconds_from_json(body: &[u8]) -> Result<i64, String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(ADDED_SECONDS);
-    }
-    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    value["seconds"]
-        .as_i64()
-        .filter(|seconds| (1..=MAX_SECONDS).contains(seconds))
-        .ok_or_else(|| format!(r#"send {{"seconds": N}} with N from 1 to {MAX_SECONDS}"#))
 }
 
 fn limit_from_json(body: &[u8]) -> Result<i64, String> {

@@ -1,6 +1,7 @@
 //! The console's routes: the sign-in form, signing out, the forms that change the poll and
-//! edit the deck (each answered with a redirect back to `/admin`, or to the presenter view
-//! when sent from there), the presenter view, and the downloads, all behind a session.
+//! edit the deck, the presenter view, and the downloads, all behind a session. Every form is
+//! answered with a redirect back to the page it came from (`/admin`, or the presenter view),
+//! refusals included ([`notice`](crate::notice)).
 
 use spin_sdk::http::Method;
 use voting_glue::reply::Reply;
@@ -9,12 +10,13 @@ use voting_shared::poll::Poll;
 use voting_shared::session;
 
 use crate::Asked;
-use crate::access::{self, Interface, check_token, end_session, open_session, signed_in};
+use crate::access::{Interface, check_token, end_session, open_session, signed_in};
 use crate::actions::{
-    ADDED_SECONDS, Change, MAX_NEW_VOTER_LIMIT, Refusal, change, download, edit_deck, list_rounds,
+    self, MAX_NEW_VOTER_LIMIT, Refusal, change, clock, download, edit_deck, list_rounds,
     read_deck, read_limit, replace_deck, set_limit,
 };
 use crate::deck::Edit;
+use crate::notice::{self, see_other, see_other_with_notice};
 use crate::{pages, present};
 
 /// Answers `path` (under `/admin`, not the API).
@@ -38,127 +40,166 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
     };
     if !signed_in {
         return match (&asked.method, path) {
-            (Method::Get | Method::Head, "/admin") => Reply::html(200, pages::sign_in(None)),
+            (Method::Get | Method::Head, "/admin") => {
+                shown_once(asked, Reply::html(200, pages::sign_in(asked.notice.as_deref())))
+            }
             _ => see_other("/admin"),
         };
     }
-    let form = |name: &str| {
-        form_urlencoded::parse(&asked.body)
-            .find(|(field, _)| field == name)
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default()
-    };
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let done = match (&asked.method, segments.as_slice()) {
-        (Method::Get | Method::Head, ["admin"]) => return console_page(configured, None, 200),
+    match (&asked.method, segments.as_slice()) {
+        (Method::Get | Method::Head, ["admin"]) => shown_once(asked, console_page(asked, configured)),
         (Method::Get | Method::Head, ["admin", "present"]) => {
-            return present::page(asked, configured, None, 200);
+            shown_once(asked, present::page(asked, configured))
         }
-        (Method::Get | Method::Head, ["admin", "deck.json"]) => {
-            return match read_deck() {
-                Ok((questions, next)) => Reply::json(200, &deck_json(&questions, next))
-                    .header("content-disposition", "attachment; filename=\"deck.json\""),
-                Err(refusal) => Reply::text(refusal.status, &format!("{}\n", refusal.message)),
-            };
-        }
-        (Method::Post, ["admin", "rounds"]) => match pages::question_from_form(form) {
-            Ok(question) => change(Change::Start(question), configured).map(|_| ()),
-            Err(problem) => Err(Refusal::new(400, format!("No new round: {problem}."))),
+        (Method::Get | Method::Head, ["admin", "deck.json"]) => match read_deck() {
+            Ok(deck) => Reply::json(200, &deck_json(&deck.questions, deck.next))
+                .header("content-disposition", "attachment; filename=\"deck.json\""),
+            Err(refusal) => Reply::text(refusal.status, &format!("{}\n", refusal.message)),
         },
-        (Method::Post, ["admin", "reset"]) => change(Change::Again, configured).map(|_| ()),
-        (Method::Post, ["admin", "next"]) => change(Change::Next, configured).map(|_| ()),
-        (Method::Post, ["admin", "close"]) => {
-            change(Change::SetOpen(false), configured).map(|_| ())
+        (Method::Get, ["admin", "rounds", number, file]) => download(number, file, configured)
+            .unwrap_or_else(|refusal| {
+                Reply::text(refusal.status, &format!("{}\n", refusal.message))
+            }),
+        (Method::Get, _) => Reply::text(404, "Not found: the console is at /admin.\n"),
+        (Method::Post, ["admin", rest @ ..]) => {
+            let field = |name: &str| {
+                form_urlencoded::parse(&asked.body)
+                    .find(|(field, _)| field == name)
+                    .map(|(_, value)| value.into_owned())
+                    .unwrap_or_default()
+            };
+            let back = if field("back") == "present" {
+                "/admin/present"
+            } else {
+                "/admin"
+            };
+            match post(rest, &field, configured) {
+                Some(Ok(())) => see_other(back),
+                Some(Err(refusal)) => see_other_with_notice(back, &refusal.message, asked.https),
+                None => Reply::text(404, "Not found: the console is at /admin.\n"),
+            }
         }
-        (Method::Post, ["admin", "open"]) => change(Change::SetOpen(true), configured).map(|_| ()),
-        (Method::Post, ["admin", "reveal"]) => change(Change::Reveal, configured).map(|_| ()),
-        (Method::Post, ["admin", "time"]) => {
-            change(Change::AddTime(ADDED_SECONDS), configured).map(|_| ())
+        _ => Reply::text(405, "Use the console's own forms.\n").header("allow", "GET"),
+    }
+}
+
+/// Does what the form posted to `/admin/<route…>` asks, with `field` reading its fields;
+/// `None` for no such form.
+fn post(
+    route: &[&str],
+    field: &dyn Fn(&str) -> String,
+    configured: &Poll,
+) -> Option<Result<(), Refusal>> {
+    let shown_version = || {
+        field("deck_version").trim().parse::<i64>().map_err(|_| {
+            Refusal::new(
+                400,
+                "The form has no deck version: reload the console and try again.".into(),
+            )
+        })
+    };
+    let done = match route {
+        [name] if actions::action(name).is_some() => {
+            let action = actions::action(name).expect("checked by the guard");
+            match (action.from_form)(field) {
+                Ok(asked_for) => change(asked_for, configured).map(|_| ()),
+                Err(problem) => Err(Refusal::new(400, problem)),
+            }
         }
-        (Method::Post, ["admin", "deck"]) => match parse_deck(form("deck").as_bytes()) {
-            Ok(questions) => replace_deck(&questions, Some(1)),
+        ["deck"] => match parse_deck(field("deck").as_bytes()) {
+            Ok(questions) => {
+                shown_version().and_then(|version| replace_deck(&questions, Some(version)))
+            }
             Err(problem) => Err(Refusal::new(
                 400,
                 format!("The deck is unchanged: {problem}."),
             )),
         },
-        (Method::Post, ["admin", "deck", "add"]) => match pages::question_from_form(form) {
-            Ok(question) => edit_deck(Edit::Add(question)),
+        ["deck", "add"] => match pages::question_from_form(field) {
+            Ok(question) => {
+                shown_version().and_then(|version| edit_deck(Edit::Add(question), version))
+            }
             Err(problem) => Err(Refusal::new(400, format!("Nothing added: {problem}."))),
         },
-        (Method::Post, ["admin", "deck", position, action]) => {
-            match (position.parse::<usize>(), *action) {
-                (Ok(position), "save") => match pages::question_from_form(form) {
-                    Ok(question) => edit_deck(Edit::Replace(position, question)),
-                    Err(problem) => Err(Refusal::new(
-                        400,
-                        format!("Question {position} is unchanged: {problem}."),
-                    )),
+        ["deck", position, action] => {
+            let position = position.parse::<usize>().ok()?;
+            let edit = match *action {
+                "save" => match pages::question_from_form(field) {
+                    Ok(question) => Edit::Replace(position, question),
+                    Err(problem) => {
+                        return Some(Err(Refusal::new(
+                            400,
+                            format!("Question {position} is unchanged: {problem}."),
+                        )));
+                    }
                 },
-                (Ok(position), "up") => edit_deck(Edit::MoveUp(position)),
-                (Ok(position), "down") => edit_deck(Edit::MoveDown(position)),
-                (Ok(position), "delete") => edit_deck(Edit::Delete(position)),
-                _ => return Reply::text(404, "Not found: the console is at /admin.\n"),
-            }
+                "up" => Edit::MoveUp(position),
+                "down" => Edit::MoveDown(position),
+                "delete" => Edit::Delete(position),
+                _ => return None,
+            };
+            shown_version().and_then(|version| edit_deck(edit, version))
         }
-        (Method::Post, ["admin", "limit"]) => match form("limit").trim().parse::<i64>() {
+        ["limit"] => match field("limit").trim().parse::<i64>() {
             Ok(limit) if (0..=MAX_NEW_VOTER_LIMIT).contains(&limit) => set_limit(limit).map(|_| ()),
             _ => Err(Refusal::new(
                 400,
                 format!("The limit is a whole number from 0 (no limit) to {MAX_NEW_VOTER_LIMIT}."),
             )),
         },
-        (Method::Get, ["admin", "rounds", number, file]) => {
-            return download(number, file, configured).unwrap_or_else(|refusal| {
-                Reply::text(refusal.status, &format!("{}\n", refusal.message))
-            });
-        }
-        (Method::Get, _) => return Reply::text(404, "Not found: the console is at /admin.\n"),
-        _ => return Reply::text(405, "Use the console's own forms.\n").header("allow", "GET"),
+        _ => return None,
     };
-    let back = if form("back") == "present" {
-        "/admin/present"
-    } else {
-        "/admin"
-    };
-    match done {
-        Ok(()) => see_other(back),
-        Err(refusal) if back == "/admin/present" => {
-            present::page(asked, configured, Some(&refusal.message), refusal.status)
-        }
-        Err(refusal) => console_page(configured, Some(&refusal.message), refusal.status),
+    Some(done)
+}
+
+/// A page that showed the request's notice, which it then clears.
+fn shown_once(asked: &Asked, page: Reply) -> Reply {
+    match asked.notice {
+        Some(_) => page.header("set-cookie", &notice::cleared(asked.https)),
+        None => page,
     }
 }
 
-fn console_page(configured: &Poll, notice: Option<&str>, status: u16) -> Reply {
-    let shown =
-        list_rounds(configured).and_then(|rounds| Ok((rounds, read_limit()?, read_deck()?)));
+fn console_page(asked: &Asked, configured: &Poll) -> Reply {
+    let shown = clock().and_then(|now_ms| {
+        Ok((
+            list_rounds(configured, now_ms)?,
+            read_limit()?,
+            read_deck()?,
+            now_ms,
+        ))
+    });
+    let notice = asked.notice.as_deref();
     match shown {
-        Ok((rounds, limit, (deck, next))) => {
+        Ok((rounds, limit, deck, now_ms)) => {
             let console = pages::Console {
                 new_voter_limit: limit,
                 deck: &deck,
-                next,
                 notice,
-                now_ms: access::unix_ms(),
+                now_ms,
             };
-            Reply::html(status, pages::render(&rounds, &console)).script(pages::SCRIPT)
+            Reply::html(200, pages::render(&rounds, &console)).script(pages::SCRIPT)
         }
         Err(refusal) => {
+            let deck = crate::deck::Deck {
+                questions: Vec::new(),
+                next: 1,
+                version: 0,
+            };
+            let message = match notice {
+                Some(notice) => format!("{notice} {}", refusal.message),
+                None => refusal.message,
+            };
             let console = pages::Console {
                 new_voter_limit: 0,
-                deck: &[],
-                next: 1,
-                notice: Some(&refusal.message),
+                deck: &deck,
+                notice: Some(&message),
                 now_ms: 0,
             };
             Reply::html(refusal.status, pages::render(&[], &console)).script(pages::SCRIPT)
         }
     }
-}
-
-fn see_other(location: &str) -> Reply {
-    Reply::empty(303).header("location", location)
 }
 
 /// Checks the token given at the sign-in form and opens a session.
@@ -173,13 +214,13 @@ fn sign_in(asked: &Asked, token: &str) -> Reply {
         Ok(value) => {
             see_other("/admin").header("set-cookie", &session::set_cookie(&value, asked.https))
         }
-        Err(refusal) => Reply::html(refusal.status, pages::sign_in(Some(&refusal.message))),
+        Err(refusal) => see_other_with_notice("/admin", &refusal.message, asked.https),
     }
 }
 
 fn sign_out(asked: &Asked, token: &str) -> Reply {
     if let Err(refusal) = end_session(asked, token) {
-        return Reply::html(refusal.status, pages::sign_in(Some(&refusal.message)));
+        return see_other_with_notice("/admin", &refusal.message, asked.https);
     }
     see_other("/admin").header("set-cookie", &session::clear_cookie(asked.https))
 }

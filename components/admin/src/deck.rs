@@ -6,18 +6,34 @@
 
 use anyhow::{Context, bail};
 use spin_sdk::pg4::{self, DbValue, ParameterValue};
-use voting_glue::round;
+use voting_glue::postgres::{query_with_schema, single_integer};
 use voting_shared::deck::Question;
-use voting_shared::schema::{READ_DECK, REPLACE_DECK};
+use voting_shared::schema::{READ_DECK, REPLACE_DECK, STALE_DECK};
 
-/// The deck's questions in order, and the position (from 1) of the one `next` starts; past
-/// the last when they have all been asked.
-pub fn read(database: &pg4::Connection) -> anyhow::Result<(Vec<Question>, usize)> {
-    let rows = round::query_with_schema(database, READ_DECK, &[]).context("reading the deck")?;
+/// The deck as PostgreSQL has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deck {
+    pub questions: Vec<Question>,
+    /// The position (from 1) of the question `next` starts; past the last when they have all
+    /// been asked.
+    pub next: usize,
+    /// Raised by every replacement: a console form carries the version it was shown, and an
+    /// edit of a deck changed since is refused.
+    pub version: i64,
+}
+
+/// Reads the deck.
+pub fn read(database: &pg4::Connection) -> anyhow::Result<Deck> {
+    let rows = query_with_schema(database, READ_DECK, &[]).context("reading the deck")?;
     let [row] = rows.rows.as_slice() else {
         bail!("expected one row reading the deck, got {}", rows.rows.len());
     };
-    let [DbValue::Str(json), DbValue::Int64(next)] = row.as_slice() else {
+    let [
+        DbValue::Str(json),
+        DbValue::Int64(next),
+        DbValue::Int64(version),
+    ] = row.as_slice()
+    else {
         bail!("unexpected deck {row:?}");
     };
     let stored: Vec<serde_json::Value> =
@@ -31,25 +47,38 @@ pub fn read(database: &pg4::Connection) -> anyhow::Result<(Vec<Question>, usize)
             })
         })
         .collect::<anyhow::Result<_>>()?;
-    Ok((questions, usize::try_from(*next).unwrap_or(1)))
+    Ok(Deck {
+        questions,
+        next: usize::try_from(*next).unwrap_or(1),
+        version: *version,
+    })
 }
 
 /// Replaces the deck with `questions`; `next` (from 1) is the question `next` starts, `None`
-/// to leave it where it was.
+/// to leave it where it was. With `expected`, only if the deck is still that one (its version
+/// and next question): answers whether it was replaced.
 pub fn replace(
     database: &pg4::Connection,
     questions: &[Question],
     next: Option<usize>,
-) -> anyhow::Result<()> {
+    expected: Option<&Deck>,
+) -> anyhow::Result<bool> {
     let json = serde_json::Value::Array(questions.iter().map(Question::to_json).collect());
     let parameters = [
         ParameterValue::Str(json.to_string()),
         next.map_or(ParameterValue::DbNull, |next| {
             ParameterValue::Int32(next as i32)
         }),
+        expected.map_or(ParameterValue::DbNull, |deck| {
+            ParameterValue::Int64(deck.version)
+        }),
+        expected.map_or(ParameterValue::DbNull, |deck| {
+            ParameterValue::Int32(deck.next as i32)
+        }),
     ];
-    round::query_with_schema(database, REPLACE_DECK, &parameters).context("storing the deck")?;
-    Ok(())
+    let stored =
+        query_with_schema(database, REPLACE_DECK, &parameters).context("storing the deck")?;
+    Ok(single_integer(&stored).context("storing the deck")? != STALE_DECK)
 }
 
 /// An edit the console makes to the deck, by position from 1.

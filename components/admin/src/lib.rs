@@ -6,10 +6,14 @@
 //! results; and the presenter view. Without `admin_token` every admin route answers 404, as if
 //! it did not exist.
 //!
-//! A change to the round is made in PostgreSQL, the source of truth, and then mirrored to
-//! Redis for the vote component. The mirror is removed first, so that while the change is
-//! under way no vote is taken under the old state; if the change fails the old mirror is put
-//! back, and if Redis then fails too, the worker restores the mirror at the next vote.
+//! A change to the round is made in PostgreSQL, the source of truth, at Redis's clock, and then
+//! mirrored to Redis for the vote component, with the results the room sees. The mirror is
+//! removed first, so that while the change is under way no vote is taken under the old state;
+//! if the change is refused or fails, the round PostgreSQL then has is mirrored again, and if
+//! that fails too, the worker restores the mirror at the next vote.
+//!
+//! An `admin_token` shorter than 128 bits of hex is refused: the console stays off and says
+//! how to make one.
 //!
 //! # Layout
 //!
@@ -19,7 +23,9 @@
 //! - [`present`]: the presenter view, full screen for a projector, driven from the keyboard.
 //! - [`deck`]: the talk's deck in PostgreSQL, and the console's edits to it.
 //! - [`access`]: the token check, its failures per address, and sessions.
-//! - [`actions`]: what both do: change the round, list the rounds, download, set the limit.
+//! - [`actions`]: what both do: the table of actions on the round, list the rounds, download,
+//!   edit the deck, set the limit.
+//! - [`notice`]: every form answered with a redirect, and what went wrong carried to the page.
 //! - [`rounds`]: every round's results, and their CSV and JSON downloads.
 
 mod access;
@@ -27,6 +33,7 @@ mod actions;
 mod api;
 mod console;
 mod deck;
+mod notice;
 mod pages;
 mod present;
 mod rounds;
@@ -40,7 +47,7 @@ use voting_glue::headers::Headers;
 use voting_glue::reply::{Reply, send};
 use voting_glue::variable;
 use voting_shared::poll::Poll;
-use voting_shared::session::SESSION_COOKIE;
+use voting_shared::session::{self, SESSION_COOKIE};
 use voting_shared::{client, origin};
 
 /// The largest request body read: a deck of the most questions, each of eight long labels.
@@ -50,7 +57,16 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 async fn handle_admin(request: IncomingRequest, response_out: ResponseOutparam) {
     let reply = match variable("admin_token") {
         Ok(token) if token.is_empty() => Reply::empty(404),
-        Ok(token) => respond(request, &token).await,
+        Ok(token) => match session::weak_token_problem(&token) {
+            Some(problem) => {
+                eprintln!("admin: the console is off: {problem}");
+                Reply::text(
+                    503,
+                    &format!("The console is off: {problem}, then restart the app.\n"),
+                )
+            }
+            None => respond(request, &token).await,
+        },
         Err(error) => {
             eprintln!("admin: {error:#}");
             Reply::empty(404)
@@ -68,6 +84,8 @@ pub struct Asked {
     pub host: Option<String>,
     pub authorization: Option<String>,
     pub session: Option<String>,
+    /// What the last form left to show ([`notice`]).
+    pub notice: Option<String>,
     pub cross_site: bool,
     pub https: bool,
     pub body: Vec<u8>,
@@ -109,7 +127,9 @@ async fn read(request: IncomingRequest) -> Result<Asked, Reply> {
     let public_url = variable("public_url").unwrap_or_default();
     let https = public_url.to_ascii_lowercase().starts_with("https://")
         || first("x-forwarded-proto").is_some_and(|proto| proto.trim() == "https");
-    let session = values("cookie")
+    let cookies = values("cookie");
+    let notice = notice::taken(&cookies);
+    let session = cookies
         .iter()
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
@@ -122,6 +142,7 @@ async fn read(request: IncomingRequest) -> Result<Asked, Reply> {
         host: host.clone(),
         authorization: first("authorization"),
         session,
+        notice,
         cross_site,
         https,
         body: Vec::new(),

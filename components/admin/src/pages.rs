@@ -6,6 +6,7 @@ use voting_shared::deck::{MAX_SECONDS, MIN_SECONDS, Question, Visibility, deck_j
 use voting_shared::html::{self, escape};
 use voting_shared::poll::{Poll, PollProblem};
 
+use crate::deck::Deck;
 use crate::rounds::{RoundRecord, utc};
 
 /// The sign-in page, with `notice` (why the last attempt failed) if any.
@@ -29,12 +30,10 @@ pub fn sign_in(notice: Option<&str>) -> String {
 pub struct Console<'a> {
     /// The new-voter limit (0: off).
     pub new_voter_limit: i64,
-    /// The deck, and the position (from 1) of its next question.
-    pub deck: &'a [Question],
-    pub next: usize,
+    pub deck: &'a Deck,
     /// Why the last action failed, if it did.
     pub notice: Option<&'a str>,
-    /// The time (ms since 1970), for the countdown.
+    /// Redis's clock (ms since 1970), by which deadlines are kept.
     pub now_ms: i64,
 }
 
@@ -50,7 +49,7 @@ pub fn render(rounds: &[RoundRecord], console: &Console) -> String {
         .map(|round| current_round(round, console))
         .unwrap_or_default();
     let history: String = rounds.iter().rev().map(history_row).collect();
-    let deck = deck_section(console.deck, console.next);
+    let deck = deck_section(console.deck);
     let new_voter_limit = console.new_voter_limit;
     let new_round = question_fields("new", None);
     let main = format!(
@@ -71,7 +70,7 @@ pub fn render(rounds: &[RoundRecord], console: &Console) -> String {
 <button type="submit" id="set-limit">Set the limit</button>
 </form>
 </section>
-<section aria-labelledby="rounds-heading">
+<section aria-labelledby="rounds-heading" id="rounds" data-refresh>
 <h2 id="rounds-heading">Rounds</h2>
 <table><thead><tr><th>Round</th><th>Question</th><th>Votes</th><th>Opened</th><th>Closed</th><th>Results</th></tr></thead>
 <tbody>
@@ -83,21 +82,57 @@ pub fn render(rounds: &[RoundRecord], console: &Console) -> String {
     html::page("Console", STYLE, &main, FOOTER, SCRIPT)
 }
 
-/// Ticks the current round's countdown, and reloads the console when it reaches 0.
-pub const SCRIPT: &str = r#"
-(() => {
-  const countdown = document.getElementById("countdown");
-  if (!countdown) return;
-  let left = Number(countdown.dataset.seconds);
-  const tick = () => {
-    left -= 1;
-    if (left <= 0) { location.reload(); return; }
+/// Keeps the console current without a reload, so that no draft is lost: it follows
+/// `/result/api` as the other pages do, and when the round, its voting, its total or its
+/// deadline change, fetches the console anew and swaps in each part marked `data-refresh`,
+/// unless the presenter is editing in it (a field changed or focused there). The countdown
+/// ticks from the server's clock.
+pub const SCRIPT: &str = concat!(
+    "(() => {",
+    voting_shared::follow_results_js!(),
+    r#"
+  const edited = new WeakSet();
+  document.addEventListener("input", (event) => { const part = event.target.closest("[data-refresh]"); if (part) edited.add(part); });
+  const busy = (part) => edited.has(part) || part.contains(document.activeElement);
+  let refreshing = false;
+  async function refresh() {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      const response = await fetch("/admin", { headers: { Accept: "text/html" } });
+      if (response.ok) {
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const part of document.querySelectorAll("[data-refresh]")) {
+          const replacement = fresh.getElementById(part.id);
+          if (replacement && !busy(part)) part.replaceWith(document.importNode(replacement, true));
+        }
+        start();
+      }
+    } finally {
+      refreshing = false;
+    }
+  }
+  let deadline = null, seen = null;
+  function start() {
+    const countdown = document.getElementById("countdown");
+    deadline = countdown ? Date.now() + (Number(countdown.dataset.closes) - Number(countdown.dataset.now)) : null;
+  }
+  setInterval(() => {
+    const countdown = document.getElementById("countdown");
+    if (!countdown || deadline === null) return;
+    const left = secondsTo(deadline);
     countdown.textContent = " · closes in " + left + " s";
-    setTimeout(tick, 1000);
-  };
-  setTimeout(tick, 1000);
+    if (left === 0) { deadline = null; refresh(); }
+  }, 1000);
+  start();
+  follow((answer) => {
+    const state = [answer.round, answer.open, answer.hidden, answer.total, answer.closes_at].join(" ");
+    if (seen !== null && state !== seen) refresh();
+    seen = state;
+  }, () => {});
 })();
-"#;
+"#
+);
 
 /// A form's button posting to `action`.
 fn button(action: &str, id: &str, text: &str) -> String {
@@ -109,7 +144,7 @@ fn button(action: &str, id: &str, text: &str) -> String {
 /// The current round, with its controls: close or open, reveal, more time, a reset, and the
 /// deck's next question.
 fn current_round(round: &RoundRecord, console: &Console) -> String {
-    let (deck, next) = (console.deck, console.next);
+    let (deck, next) = (&console.deck.questions, console.deck.next);
     let (state, toggle) = if round.open {
         (
             "Voting is open",
@@ -130,16 +165,18 @@ fn current_round(round: &RoundRecord, console: &Console) -> String {
     } else {
         ("", String::new())
     };
-    let deadline = match rules.seconds_left(console.now_ms) {
-        Some(left) if rules.open_at(console.now_ms) => {
-            format!("<span id=\"countdown\" data-seconds=\"{left}\"> · closes in {left} s</span>")
-        }
+    let deadline = match (rules.seconds_left(console.now_ms), round.closes_ms) {
+        (Some(left), Some(closes)) if rules.open_at(console.now_ms) => format!(
+            "<span id=\"countdown\" data-closes=\"{closes}\" data-now=\"{now}\"> · closes in \
+             {left} s</span>",
+            now = console.now_ms
+        ),
         _ => String::new(),
     };
     let next_question = match deck.get(next - 1) {
-        Some(question) => button(
-            "/admin/next",
-            "next",
+        Some(question) => next_button(
+            round.number,
+            "",
             &format!(
                 "Next question ({next} of {}): {}",
                 deck.len(),
@@ -160,7 +197,7 @@ fn current_round(round: &RoundRecord, console: &Console) -> String {
         })
         .collect();
     format!(
-        r#"<section class="panel current" aria-labelledby="current-heading">
+        r#"<section class="panel current" aria-labelledby="current-heading" id="current" data-refresh>
 <h2 id="current-heading">Round {number}: {question}</h2>
 <p id="state" class="state">{state} · {total}{hidden}{deadline}</p>
 <ul class="counts">{options}</ul>
@@ -176,9 +213,42 @@ fn current_round(round: &RoundRecord, console: &Console) -> String {
     )
 }
 
+/// The Next form: moves on from round `from_round` only, so that a second press (or a second
+/// presenter, or a resent form) does not skip a question; `back` says where it returns to.
+pub fn next_button(from_round: i64, back: &str, text: &str) -> String {
+    let back = if back.is_empty() {
+        String::new()
+    } else {
+        format!("<input type=\"hidden\" name=\"back\" value=\"{back}\">")
+    };
+    format!(
+        "<form method=\"post\" action=\"/admin/next\">{back}<input type=\"hidden\" \
+         name=\"from_round\" value=\"{from_round}\"><button type=\"submit\" id=\"next\" \
+         data-key=\"next\">{text}</button></form>"
+    )
+}
+
+/// The deck's version, in every form that edits it: an edit of a deck changed since is refused.
+fn version_field(deck: &Deck) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"deck_version\" value=\"{}\">",
+        deck.version
+    )
+}
+
+/// A button of a deck edit, posting to `action`.
+fn deck_button(deck: &Deck, action: &str, id: &str, text: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\">{}<button type=\"submit\" id=\"{id}\">{text}</button></form>",
+        version_field(deck)
+    )
+}
+
 /// The deck: each question with its own form (save, move, delete), a form to add one, and
 /// the whole deck as JSON to export or import.
-fn deck_section(deck: &[Question], next: usize) -> String {
+fn deck_section(whole: &Deck) -> String {
+    let (deck, next) = (whole.questions.as_slice(), whole.next);
+    let version = version_field(whole);
     let rows: String = deck
         .iter()
         .enumerate()
@@ -189,16 +259,18 @@ fn deck_section(deck: &[Question], next: usize) -> String {
             format!(
                 r#"<li class="deck-question"><form method="post" action="/admin/deck/{position}/save">
 <h3>Question {position}{marker}</h3>
-{fields}<button type="submit">Save</button></form>
+{version}{fields}<button type="submit">Save</button></form>
 <div class="actions">{up}{down}{delete}</div></li>
 "#,
-                up = button(&format!("/admin/deck/{position}/up"), &format!("up-{position}"), "Move up"),
-                down = button(
+                up = deck_button(whole, &format!("/admin/deck/{position}/up"), &format!("up-{position}"), "Move up"),
+                down = deck_button(
+                    whole,
                     &format!("/admin/deck/{position}/down"),
                     &format!("down-{position}"),
                     "Move down"
                 ),
-                delete = button(
+                delete = deck_button(
+                    whole,
                     &format!("/admin/deck/{position}/delete"),
                     &format!("delete-{position}"),
                     "Delete"
@@ -218,16 +290,16 @@ fn deck_section(deck: &[Question], next: usize) -> String {
     let json = serde_json::to_string_pretty(&deck_json(deck, next)).unwrap_or_default();
     let add = question_fields("add", None);
     format!(
-        r#"<section class="panel" aria-labelledby="deck-heading">
+        r#"<section class="panel" aria-labelledby="deck-heading" id="deck" data-refresh>
 <h2 id="deck-heading">The talk's deck</h2>
 <p id="deck-summary">{summary}</p>
 <ol class="deck">{rows}</ol>
 <details><summary>Add a question</summary>
 <form method="post" action="/admin/deck/add">
-{add}<button type="submit" id="add-question">Add to the deck</button></form></details>
+{version}{add}<button type="submit" id="add-question">Add to the deck</button></form></details>
 <details><summary>Import or export the deck (JSON)</summary>
 <p><a href="/admin/deck.json" id="export-deck" download>Download deck.json</a></p>
-<form method="post" action="/admin/deck">
+<form method="post" action="/admin/deck">{version}
 <label for="deck-json">The whole deck: importing replaces it and starts again at question 1</label>
 <textarea id="deck-json" name="deck" rows="10">{json}</textarea>
 <button type="submit" id="import-deck">Replace the deck</button></form></details>
@@ -364,11 +436,18 @@ mod tests {
         }
     }
 
-    fn console<'a>(limit: i64, deck: &'a [Question], notice: Option<&'a str>) -> Console<'a> {
+    fn deck(questions: &[Question]) -> Deck {
+        Deck {
+            questions: questions.to_vec(),
+            next: 1,
+            version: 7,
+        }
+    }
+
+    fn console<'a>(limit: i64, deck: &'a Deck, notice: Option<&'a str>) -> Console<'a> {
         Console {
             new_voter_limit: limit,
             deck,
-            next: 1,
             notice,
             now_ms: 0,
         }
@@ -384,13 +463,13 @@ mod tests {
 
     #[test]
     fn shows_the_current_round_with_the_control_it_needs() {
-        let page = render(&[round(2, true)], &console(0, &[], None));
+        let page = render(&[round(2, true)], &console(0, &deck(&[]), None));
         assert!(page.contains("Round 2: Lunch &lt;now&gt;?"));
         assert!(page.contains("Voting is open · 3 votes"));
         assert!(page.contains(r#"action="/admin/close""#));
         assert!(!page.contains(r#"action="/admin/open""#));
         assert!(page.contains(r#"href="/admin/rounds/2/results.csv""#));
-        let page = render(&[round(2, false)], &console(5, &[], Some("<oops>")));
+        let page = render(&[round(2, false)], &console(5, &deck(&[]), Some("<oops>")));
         assert!(page.contains(r#"action="/admin/open""#));
         assert!(page.contains(r#"value="5""#));
         assert!(page.contains("&lt;oops&gt;"));
@@ -398,18 +477,25 @@ mod tests {
 
     #[test]
     fn the_deck_lists_each_question_with_its_controls_and_the_next_one() {
-        let deck = [question_from_form(|name| match name {
+        let deck = deck(&[question_from_form(&|name: &str| match name {
             "question" => "Tabs?".into(),
             "options" => "Yes\nNo".into(),
             "results" => "on-reveal".into(),
             "seconds" => "30".into(),
             _ => String::new(),
         })
-        .unwrap()];
+        .unwrap()]);
         let page = render(&[round(1, true)], &console(0, &deck, None));
         assert!(page.contains("Question 1 (next)"));
         assert!(page.contains(r#"action="/admin/deck/1/save""#));
-        assert!(page.contains(r#"action="/admin/next""#));
+        assert!(page.contains(
+            r#"<form method="post" action="/admin/next"><input type="hidden" name="from_round" value="1">"#
+        ));
+        assert_eq!(
+            page.matches(r#"<input type="hidden" name="deck_version" value="7">"#).count(),
+            6,
+            "save, up, down and delete of the one question, add, and import"
+        );
         assert!(page.contains(r#"<option value="on-reveal" selected>"#));
         assert!(page.contains(r#"value="30""#));
         assert!(page.contains("1 question; the next is question 1."));

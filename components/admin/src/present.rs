@@ -2,8 +2,10 @@
 //! the question, the bars (or, while the round hides them, the labels and how many have
 //! voted), the countdown, and the vote page's QR code, large — with the controls as buttons
 //! and keys: → or Space the next question, C close or open voting, R reveal, T thirty seconds
-//! more. It fits a 1280×720 screen with eight long labels without scrolling, and follows every
-//! change within a second, polling `/result/api` as the results page does.
+//! more. A held or repeated key, or a second press while the first is on its way, does nothing,
+//! and the Next form names the round it moves on from, so a press moves on once. It fits a
+//! 1280×720 screen with eight long labels without scrolling, and follows every change within a
+//! second, polling `/result/api` as the results page does.
 
 use voting_glue::reply::Reply;
 use voting_glue::variable;
@@ -13,14 +15,16 @@ use voting_shared::poll::Poll;
 use voting_shared::qr;
 
 use crate::Asked;
-use crate::access;
-use crate::actions::{list_rounds, read_deck};
+use crate::actions::{clock, list_rounds, read_deck};
+use crate::pages::next_button;
 use crate::rounds::RoundRecord;
 
-/// The presenter view, or the console's answer when the rounds cannot be read.
-pub fn page(asked: &Asked, configured: &Poll, notice: Option<&str>, status: u16) -> Reply {
-    let shown = list_rounds(configured).and_then(|rounds| Ok((rounds, read_deck()?)));
-    let (rounds, (deck, next)) = match shown {
+/// The presenter view, or what stops it when the rounds cannot be read.
+pub fn page(asked: &Asked, configured: &Poll) -> Reply {
+    let shown = clock().and_then(|now_ms| {
+        Ok((list_rounds(configured, now_ms)?, read_deck()?, now_ms))
+    });
+    let (rounds, deck, now_ms) = match shown {
         Ok(shown) => shown,
         Err(refusal) => {
             return Reply::text(refusal.status, &format!("{}\n", refusal.message));
@@ -30,17 +34,17 @@ pub fn page(asked: &Asked, configured: &Poll, notice: Option<&str>, status: u16)
         return Reply::text(503, "There is no round yet: try again in a moment.\n");
     };
     let rules = round.round();
-    let now_ms = access::unix_ms();
     let view = View {
         round,
-        deck: &deck,
-        next,
+        deck: &deck.questions,
+        next: deck.next,
         vote_url: vote_url(asked),
         seconds_left: rules.seconds_left(now_ms).filter(|_| rules.open_at(now_ms)),
+        now_ms,
         hidden: rules.counts_hidden(now_ms),
-        notice,
+        notice: asked.notice.as_deref(),
     };
-    Reply::html(status, render(&view)).script(SCRIPT)
+    Reply::html(200, render(&view)).script(SCRIPT)
 }
 
 /// The vote page's address for the QR code: `public_url`, or the address this page was
@@ -62,6 +66,8 @@ pub struct View<'a> {
     pub next: usize,
     pub vote_url: Option<String>,
     pub seconds_left: Option<i64>,
+    /// Redis's clock when read (ms), for the countdown.
+    pub now_ms: i64,
     /// Whether the round hides its counts from the room now.
     pub hidden: bool,
     pub notice: Option<&'a str>,
@@ -128,7 +134,7 @@ pub fn render(view: &View) -> String {
     let main = format!(
         r#"<div class="stage" id="stage" data-round="{number}" data-hidden="{hidden}" data-open="{open}">
 <header><p class="position">{position}</p><h1 id="question">{question}</h1>
-<p class="status"><span id="voting">{state}</span><span id="countdown" data-seconds="{seconds}">{countdown}</span> · <span id="total">{total}</span></p></header>
+<p class="status"><span id="voting">{state}</span><span id="countdown" data-closes="{closes}" data-now="{now}">{countdown}</span> · <span id="total">{total}</span></p></header>
 <ol class="options{hidden_class}">{options}</ol>{hidden_note}
 {join}
 <nav class="controls" aria-label="Controls">{controls}</nav>{notice}
@@ -136,7 +142,11 @@ pub fn render(view: &View) -> String {
         number = round.number,
         open = round.open,
         question = escape(round.poll.question()),
-        seconds = view.seconds_left.unwrap_or(-1),
+        closes = match view.seconds_left {
+            Some(_) => round.closes_ms.unwrap_or_default().to_string(),
+            None => String::new(),
+        },
+        now = view.now_ms,
         total = round.counts.total_in_words(),
         hidden_class = if hidden { " hidden-counts" } else { "" },
     );
@@ -158,7 +168,7 @@ fn controls(view: &View, hidden: bool) -> String {
         )
     };
     let next = if view.next <= view.deck.len() {
-        button("/admin/next", "next", "next", "Next question (→)")
+        next_button(view.round.number, "present", "Next question (→)")
     } else {
         "<span class=\"muted\">End of the deck</span>".to_owned()
     };
@@ -210,59 +220,59 @@ h1 { margin: .3vh 0; font-size: clamp(1.5rem, 5.2vh, 4.5rem); line-height: 1.1; 
 .notice { grid-area: controls; justify-self: end; margin: 0; }
 ";
 
-/// The keys, and following the round: polls `/result/api` every second, updates the bars, the
-/// total and the countdown, and reloads when the round, its voting or its hiding changes.
-pub const SCRIPT: &str = r#"
-(() => {
+/// The keys, and following the round (see [`voting_shared::follow_results_js`]): updates the
+/// bars, the total and the countdown, and reloads when the round, its voting or its hiding
+/// changes. A key held down (`event.repeat`) or pressed again while a form is on its way does
+/// nothing.
+pub const SCRIPT: &str = concat!(
+    "(() => {",
+    voting_shared::follow_results_js!(),
+    r#"
   const $ = (id) => document.getElementById(id);
   const stage = $("stage");
   const keys = { ArrowRight: "next", " ": "next", c: "c", C: "c", r: "r", R: "r", t: "t", T: "t" };
+  let sending = false;
+  document.addEventListener("submit", (event) => {
+    if (sending) { event.preventDefault(); return; }
+    sending = true;
+    document.querySelectorAll(".controls button").forEach((button) => { button.disabled = true; });
+  });
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const key = keys[event.key];
     const button = key && document.querySelector('button[data-key="' + key + '"]');
-    if (button) { event.preventDefault(); button.form.requestSubmit(); }
+    if (!button) return;
+    event.preventDefault();
+    if (event.repeat || sending) return;
+    button.form.requestSubmit();
   });
-  let secondsLeft = Number($("countdown").dataset.seconds);
-  const countdown = () => {
-    $("countdown").textContent = secondsLeft > 0 ? " · closes in " + secondsLeft + " s" : "";
+  const countdown = $("countdown");
+  let deadline = countdown.dataset.closes ? Date.now() + (Number(countdown.dataset.closes) - Number(countdown.dataset.now)) : null;
+  const tick = () => {
+    if (deadline === null) { countdown.textContent = ""; return; }
+    const left = secondsTo(deadline);
+    countdown.textContent = left > 0 ? " · closes in " + left + " s" : "";
+    if (left === 0) { deadline = null; location.reload(); }
   };
-  setInterval(() => {
-    if (secondsLeft > 0) {
-      secondsLeft -= 1;
-      countdown();
-      if (secondsLeft === 0) location.reload();
+  setInterval(tick, 1000);
+  follow((tally) => {
+    if (String(tally.round) !== stage.dataset.round || String(tally.hidden) !== stage.dataset.hidden ||
+        String(tally.open) !== stage.dataset.open) {
+      location.reload();
+      return;
     }
-  }, 1000);
-  let etag = null;
-  async function poll() {
-    try {
-      const response = await fetch("/result/api", { headers: etag ? { "If-None-Match": etag } : {} });
-      if (response.status === 200) {
-        etag = response.headers.get("ETag");
-        const tally = await response.json();
-        if (String(tally.round) !== stage.dataset.round || String(tally.hidden) !== stage.dataset.hidden ||
-            String(tally.open) !== stage.dataset.open) {
-          location.reload();
-          return;
-        }
-        secondsLeft = tally.open && tally.seconds_left !== null ? tally.seconds_left : -1;
-        countdown();
-        $("total").textContent = tally.total === 0 ? "No votes yet" : tally.total + (tally.total === 1 ? " vote" : " votes");
-        if (!tally.hidden) {
-          for (const option of tally.options) {
-            const share = tally.total ? Math.round((100 * option.count) / tally.total) : 0;
-            $("percent-" + option.choice).textContent = share;
-            $("count-" + option.choice).textContent = option.count;
-            $("bar-" + option.choice).style.width = share + "%";
-          }
-        }
+    deadline = tally.open ? deadlineOf(tally) : null;
+    tick();
+    $("total").textContent = tally.total === 0 ? "No votes yet" : tally.total + (tally.total === 1 ? " vote" : " votes");
+    if (!tally.hidden) {
+      for (const option of tally.options) {
+        const share = tally.total ? Math.round((100 * option.count) / tally.total) : 0;
+        $("percent-" + option.choice).textContent = share;
+        $("count-" + option.choice).textContent = option.count;
+        $("bar-" + option.choice).style.width = share + "%";
       }
-    } catch (error) {
-      etag = null;
     }
-    setTimeout(poll, 1000);
-  }
-  setTimeout(poll, 1000);
+  }, () => {});
 })();
-"#;
+"#
+);

@@ -56,8 +56,9 @@ struct Listed {
     deck_position: Option<i64>,
 }
 
-/// The rounds in `json`; a round without a poll of its own has the `configured` one.
-pub fn parse(json: &str, configured: &Poll) -> anyhow::Result<Vec<RoundRecord>> {
+/// The rounds in `json`; a round without a poll of its own has the `configured` one. Whether
+/// voting is open, and when it closed, are as Redis's clock `now_ms` sees the deadlines.
+pub fn parse(json: &str, configured: &Poll, now_ms: i64) -> anyhow::Result<Vec<RoundRecord>> {
     let listed: Vec<Listed> = serde_json::from_str(json).context("reading the list of rounds")?;
     listed
         .into_iter()
@@ -75,12 +76,15 @@ pub fn parse(json: &str, configured: &Poll) -> anyhow::Result<Vec<RoundRecord>> 
                     counts[choice.index()] = *count;
                 }
             }
+            let past_deadline = listed.closes_ms.is_some_and(|closes| closes <= now_ms);
             Ok(RoundRecord {
                 number: listed.round,
-                open: listed.open && listed.ended_ms.is_none(),
+                open: listed.open && listed.ended_ms.is_none() && !past_deadline,
                 current: listed.ended_ms.is_none(),
                 opened_ms: listed.opened_ms,
-                closed_ms: listed.closed_ms,
+                closed_ms: listed
+                    .closed_ms
+                    .or(listed.closes_ms.filter(|_| past_deadline)),
                 counts: Counts::new(&counts).only(&poll),
                 poll,
                 results: Visibility::parse(&listed.results).unwrap_or_default(),
@@ -211,7 +215,7 @@ mod tests {
 
     #[test]
     fn reads_every_round_with_its_poll_and_counts() {
-        let rounds = parse(LISTED, &configured()).unwrap();
+        let rounds = parse(LISTED, &configured(), 0).unwrap();
         assert_eq!(rounds.len(), 2);
         assert_eq!(rounds[0].poll, configured());
         assert_eq!(rounds[0].counts, Counts::new(&[3, 1]));
@@ -219,12 +223,23 @@ mod tests {
         assert_eq!(rounds[1].poll.question(), "Lunch?");
         assert_eq!(rounds[1].counts, Counts::new(&[0, 0, 2]));
         assert!(rounds[1].current && !rounds[1].open);
-        assert!(parse("{}", &configured()).is_err());
+        assert!(parse("{}", &configured(), 0).is_err());
+    }
+
+    #[test]
+    fn a_deadline_closes_a_round_by_the_clock_it_is_read_with() {
+        let json = r#"[{"round":1,"question":null,"options":null,"open":true,"opened_ms":0,
+            "closed_ms":null,"ended_ms":null,"counts":{},"closes_ms":5000}]"#;
+        let before = parse(json, &configured(), 4_999).unwrap();
+        assert!(before[0].open && before[0].closed_ms.is_none());
+        let after = parse(json, &configured(), 5_000).unwrap();
+        assert!(!after[0].open);
+        assert_eq!(after[0].closed_ms, Some(5_000));
     }
 
     #[test]
     fn downloads_say_round_question_option_label_count_and_times() {
-        let rounds = parse(LISTED, &configured()).unwrap();
+        let rounds = parse(LISTED, &configured(), 0).unwrap();
         assert_eq!(
             rounds[1].to_csv(),
             "round,question,choice,label,count,opened_at,closed_at\r\n\

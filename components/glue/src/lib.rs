@@ -9,8 +9,9 @@
 //! - [`doorbell`]: the worker's HTTP doorbell, where there is no Redis trigger.
 //! - [`headers`]: a request's headers, read from the host once.
 //! - [`redis`]: opening Redis (plain or TLS, with or without credentials) and running scripts.
-//! - [`postgres`]: opening PostgreSQL.
-//! - [`round`]: the current round, read from PostgreSQL and mirrored to Redis.
+//! - [`postgres`]: opening PostgreSQL, and statements run against the schema.
+//! - [`round`]: the current round, read from PostgreSQL, mirrored to Redis for votes, and its
+//!   results kept in Redis for the room.
 //! - [`reply`]: an HTTP answer, sent streaming with the security headers.
 
 pub mod doorbell;

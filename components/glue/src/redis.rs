@@ -4,6 +4,7 @@ use anyhow::Context;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use voting_shared::address::RedisConfig;
 use voting_shared::diagnosis::RedisProblem;
+use voting_shared::round::CLOCK_SCRIPT;
 
 /// Opens a connection to the configured Redis (every `open` is a new TCP connection in Spin).
 pub fn open() -> anyhow::Result<Connection> {
@@ -26,6 +27,20 @@ pub fn eval(
     parameters.extend(keys.iter().map(binary));
     parameters.extend(arguments.iter().cloned());
     connection.execute("EVAL", &parameters)
+}
+
+/// Redis's clock (ms): the clock every deadline is set, enforced and reported by.
+pub fn clock_ms(connection: &Connection) -> anyhow::Result<i64> {
+    let reply = eval(connection, CLOCK_SCRIPT, &[], &[]).context("reading Redis's clock")?;
+    integer(&reply).context("reading Redis's clock")
+}
+
+/// The one integer a script answered.
+pub fn integer(reply: &[RedisResult]) -> anyhow::Result<i64> {
+    match reply {
+        [RedisResult::Int64(value)] => Ok(*value),
+        other => anyhow::bail!("unexpected reply {other:?}"),
+    }
 }
 
 /// A text argument for [`eval`].

@@ -1,37 +1,46 @@
 //! The result component: `GET /result` (the live results page, with the vote page's address
-//! and QR code), `GET /result/api` (the tally as JSON), `GET /healthz` (whether Redis and
-//! PostgreSQL answer and the poll is configured) and `GET /metrics` (what an operator watches,
-//! for Prometheus).
+//! and QR code), `GET /result/api` (the results as JSON, what every phone and the projector
+//! poll), `GET /healthz` (whether Redis and PostgreSQL answer and the poll is configured) and
+//! `GET /metrics` (what an operator watches, for Prometheus).
 //!
-//! On hosts without a Redis trigger it also keeps an open results page converging while nobody
-//! votes: after answering, it rings the worker's HTTP doorbell when votes are queued, at most
-//! once a second across all instances.
+//! The results are read from Redis, where the worker and the console keep them as PostgreSQL
+//! has them, in one round trip: a room of phones costs PostgreSQL nothing, and the answer is
+//! the same for every viewer, so a proxy may share it for a second. Each read also catches up
+//! on queued votes that no worker was rung for (at a deadline, after an outage): on hosts
+//! without a Redis trigger it rings the worker's HTTP doorbell after answering, at most once a
+//! second across all instances.
+//!
+//! # Layout
+//!
+//! - [`answers`]: the kept answers, read from Redis or rebuilt from PostgreSQL.
+//! - [`page`]: the results page.
+//! - [`metrics`]: `/metrics`, for the operator's scraper only once the console is on.
 
-mod api;
+mod answers;
 mod metrics;
 mod page;
-mod tally;
 
 use anyhow::{Context, bail};
 use spin_sdk::http::conversions::TryFromIncomingRequest;
 use spin_sdk::http::{IncomingRequest, Method, Request, ResponseOutparam};
 use spin_sdk::http_component;
-use spin_sdk::pg4::{PgError, QueryError};
-use spin_sdk::redis::{RedisParameter, RedisResult};
+use spin_sdk::redis::RedisResult;
 use voting_glue::reply::{Reply, send};
 use voting_glue::{doorbell, postgres, redis, round, variable};
-use voting_shared::doorbell::{CATCH_UP_RING, DOORBELL_KEY};
+use voting_shared::doorbell::CATCH_UP_RING;
 use voting_shared::poll::Poll;
 use voting_shared::qr;
-use voting_shared::queue::{
-    CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, CATCH_UP_SCRIPT, DEAD_LETTER_KEY, LAST_BATCH_KEY,
-    METRICS_SCRIPT, VOTES_KEY,
-};
-use voting_shared::round::Round;
-use voting_shared::schema::{COUNT_VOTES, READ_TALLY, SCHEMA_MISSING, UNDEFINED_TABLE};
+use voting_shared::queue::{DEAD_LETTER_KEY, LAST_BATCH_KEY, METRICS_SCRIPT, VOTES_KEY};
+use voting_shared::results::Served;
+use voting_shared::session;
 
+use crate::answers::Answer;
 use crate::metrics::QueueState;
-use voting_shared::counts::Counts;
+use crate::page::Shown;
+
+/// How fresh a shared copy of `/result/api` may be: the pages poll once a second, so a proxy
+/// or CDN in front may answer a whole room from one copy for that long.
+const SHARED_FOR: &str = "public, max-age=1";
 
 #[http_component]
 async fn handle_result(incoming: IncomingRequest, response_out: ResponseOutparam) {
@@ -43,87 +52,85 @@ async fn handle_result(incoming: IncomingRequest, response_out: ResponseOutparam
             return send(reply, response_out).await;
         }
     };
-    let reply = respond(&request);
-    let read_results = reply.status < 400 && request.path().starts_with("/result");
+    let (reply, ring) = respond(&request);
     send(reply, response_out).await;
-    if read_results && let Err(error) = catch_up().await {
+    if ring && let Err(error) = catch_up().await {
         eprintln!("result: catching up: {error:#}");
     }
 }
 
-fn respond(request: &Request) -> Reply {
+/// The answer, and whether to ring the worker's HTTP doorbell for a catch-up after it.
+fn respond(request: &Request) -> (Reply, bool) {
     if !matches!(request.method(), Method::Get | Method::Head) {
-        return Reply::text(405, "Method not allowed: use GET.\n").header("allow", "GET, HEAD");
+        let reply = Reply::text(405, "Method not allowed: use GET.\n").header("allow", "GET, HEAD");
+        return (reply, false);
     }
     let poll = Poll::from_variables(variable);
-    if request.path().trim_end_matches('/') == "/healthz" {
-        return health(poll.err());
+    let path = request.path().trim_end_matches('/');
+    if path == "/healthz" {
+        return (health(poll.err()), false);
     }
     let poll = match poll {
         Ok(poll) => poll,
         Err(error) => {
             eprintln!("result: {error:#}");
-            return Reply::text(
+            let reply = Reply::text(
                 500,
                 "The results page is misconfigured; see the server log.\n",
             );
+            return (reply, false);
         }
     };
-    match request.path().trim_end_matches('/') {
+    match path {
         "/result" => results_page(request, &poll),
         "/result/api" => results_api(request, &poll),
-        "/metrics" => metrics(&poll),
-        _ => Reply::text(
-            404,
-            "Not found: the results are at /result and /result/api.\n",
-        ),
+        "/metrics" => (metrics(request, &poll), false),
+        _ => {
+            let reply = Reply::text(
+                404,
+                "Not found: the results are at /result and /result/api.\n",
+            );
+            (reply, false)
+        }
     }
 }
 
-/// Where there is no Redis trigger (`doorbell_url` is set), rings the worker's doorbell when
-/// votes are queued, no worker is rung or draining, and nobody rang in the last
-/// [`CATCH_UP_INTERVAL_MS`].
+/// Rings the worker's HTTP doorbell with a catch-up (the read found votes waiting).
 async fn catch_up() -> anyhow::Result<()> {
-    let Some(url) = doorbell::http_doorbell()? else {
-        return Ok(());
-    };
-    let connection = redis::open()?;
-    let interval = [RedisParameter::Int64(CATCH_UP_INTERVAL_MS)];
-    let reply = redis::eval(
-        &connection,
-        CATCH_UP_SCRIPT,
-        &[VOTES_KEY, CATCH_UP_KEY, DOORBELL_KEY],
-        &interval,
-    )?;
-    match reply.as_slice() {
-        [RedisResult::Int64(0)] => return Ok(()),
-        [RedisResult::Int64(1)] => {}
-        other => bail!("unexpected reply to the catch-up script: {other:?}"),
+    match doorbell::http_doorbell()? {
+        Some(url) => doorbell::ring(&url, CATCH_UP_RING).await,
+        None => Ok(()),
     }
-    doorbell::ring(&url, CATCH_UP_RING).await
 }
 
-fn results_page(request: &Request, configured: &Poll) -> Reply {
-    let tally = read_tally(configured).map_err(|error| postgres::diagnose("result", &error));
-    let status = if tally.is_ok() { 200 } else { 503 };
-    let (poll, shown) = match &tally {
-        Ok((counts, round, now_ms)) => (
-            round.ballot(configured),
-            Ok(page::Shown {
-                counts: (!round.counts_hidden(*now_ms)).then_some(*counts),
-                total: counts.total(),
-                round,
-                open: round.open_at(*now_ms),
-                seconds_left: round.seconds_left(*now_ms),
+fn results_page(request: &Request, configured: &Poll) -> (Reply, bool) {
+    let (served, ring) = match answers::read("", configured) {
+        Ok((Answer::Fresh { body, .. }, ring)) => (
+            Served::parse(&body).map_err(|error| {
+                eprintln!("result: {error:#}");
+                "they could not be read; see the server log".to_owned()
             }),
+            ring,
         ),
-        Err(problem) => (configured, Err(*problem)),
+        Ok((_, ring)) => (Err("they are being prepared".to_owned()), ring),
+        Err(failure) => (Err(failure.advice().to_owned()), false),
     };
-    Reply::html(
-        status,
-        page::render(poll, shown, vote_url(request).as_deref()),
-    )
-    .script(page::SCRIPT)
+    let poll = served
+        .as_ref()
+        .ok()
+        .and_then(|served| served.poll().ok())
+        .unwrap_or_else(|| configured.clone());
+    let shown = match &served {
+        Ok(served) => Ok(Shown::of(served)),
+        Err(problem) => Err(problem.as_str()),
+    };
+    let page = page::render(
+        &poll,
+        shown.as_ref().map_err(|problem| *problem),
+        vote_url(request).as_deref(),
+    );
+    let status = if shown.is_ok() { 200 } else { 503 };
+    (Reply::html(status, page).script(page::SCRIPT), ring)
 }
 
 /// Where voters go, for the results page to show; see [`qr::vote_url`].
@@ -143,31 +150,44 @@ fn vote_url(request: &Request) -> Option<String> {
         .flatten()
 }
 
-fn results_api(request: &Request, configured: &Poll) -> Reply {
-    let (tally, round, now_ms) = match read_tally(configured) {
-        Ok(tally) => tally,
-        Err(error) => {
-            let problem = postgres::diagnose("result", &error);
-            let body = serde_json::json!({
-                "error": format!("results are unavailable: {}", problem.advice())
-            });
-            return Reply::json(503, &body);
-        }
-    };
-    let body = api::body(&tally, round.ballot(configured), &round, now_ms);
-    let etag = api::etag(&body);
-    let unchanged = request
+/// The same answer for every viewer: nothing about the request but `If-None-Match` is read.
+fn results_api(request: &Request, configured: &Poll) -> (Reply, bool) {
+    let if_none_match = request
         .header("if-none-match")
         .and_then(|value| value.as_str())
-        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
-    let reply = if unchanged {
-        Reply::empty(304)
-    } else {
-        Reply::json(200, &body)
-    };
+        .unwrap_or_default();
+    match answers::read(if_none_match, configured) {
+        Ok((Answer::Fresh { etag, body }, ring)) => {
+            let reply = Reply::new(200, "application/json", body)
+                .header("etag", &etag)
+                .header("cache-control", SHARED_FOR);
+            (reply, ring)
+        }
+        Ok((Answer::Unchanged { etag }, ring)) => {
+            let reply = Reply::empty(304)
+                .header("etag", &etag)
+                .header("cache-control", SHARED_FOR);
+            (reply, ring)
+        }
+        Ok((Answer::Preparing, ring)) => {
+            let body = serde_json::json!({
+                "error": "the results are being prepared: try again in a second"
+            });
+            (wait_a_second(Reply::json(503, &body)), ring)
+        }
+        Err(failure) => {
+            let body = serde_json::json!({
+                "error": format!("results are unavailable: {}", failure.advice())
+            });
+            (wait_a_second(Reply::json(503, &body)), false)
+        }
+    }
+}
+
+fn wait_a_second(reply: Reply) -> Reply {
     reply
-        .header("etag", &etag)
-        .header("cache-control", "no-cache")
+        .header("retry-after", "1")
+        .header("cache-control", "no-store")
 }
 
 /// 200 when Redis and PostgreSQL both answer and the poll's variables make a poll, else 503
@@ -207,24 +227,50 @@ fn check_postgres() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The metrics page: one Redis round trip and one PostgreSQL query. Always 200, so that a
-/// scrape still shows the queue while PostgreSQL is down (and the votes while Redis is).
-fn metrics(configured: &Poll) -> Reply {
+/// The metrics page: one Redis round trip and one PostgreSQL query. Always 200 for the
+/// scraper, so that a scrape still shows the queue while PostgreSQL is down (and the votes
+/// while Redis is). It has every count, hidden or not: once the console is on, only a request
+/// with the admin token or the `metrics_token` gets it.
+fn metrics(request: &Request, configured: &Poll) -> Reply {
+    let tokens = [variable("admin_token"), variable("metrics_token")]
+        .into_iter()
+        .map(|token| token.unwrap_or_default())
+        .filter(|token| !token.is_empty())
+        .collect::<Vec<String>>();
+    if !tokens.is_empty() {
+        let given = request
+            .header("authorization")
+            .and_then(|value| value.as_str())
+            .and_then(session::bearer);
+        let allowed =
+            given.is_some_and(|given| tokens.iter().any(|token| session::token_matches(given, token)));
+        if !allowed {
+            return Reply::text(
+                401,
+                "The metrics need a token: send Authorization: Bearer <metrics_token> (or the \
+                 admin token).\n",
+            )
+            .header("www-authenticate", "Bearer");
+        }
+    }
     let queue = read_queue()
         .inspect_err(|error| {
             redis::diagnose("metrics", error);
         })
         .ok();
-    let tally = read_tally(configured)
+    let current = postgres::open()
+        .and_then(|database| round::current(&database))
         .inspect_err(|error| {
             postgres::diagnose("metrics", error);
         })
         .ok();
-    let poll = match &tally {
-        Some((_, round, _)) => round.ballot(configured),
+    let poll = match &current {
+        Some(current) => current.round.ballot(configured),
         None => configured,
     };
-    let counts = tally.as_ref().map(|(counts, _, _)| *counts);
+    let counts = current
+        .as_ref()
+        .map(|current| current.snapshot.counts().only(poll));
     let body = metrics::render(poll, counts, queue, env!("CARGO_PKG_VERSION"));
     Reply::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         .header("cache-control", "no-store")
@@ -249,35 +295,4 @@ fn read_queue() -> anyhow::Result<QueueState> {
         }),
         other => bail!("unexpected reply to the metrics script: {other:?}"),
     }
-}
-
-/// Reads the current round and the running tally of its options; on a table the original
-/// worker made (not yet migrated by our worker) counts `votes` instead, and before any table
-/// exists there are no votes, in round 1.
-/// Answers them with PostgreSQL's clock (ms) when read. A schema of an older version of the app
-/// (a column or a function it lacks) is migrated, as the worker's next write would.
-fn read_tally(configured: &Poll) -> anyhow::Result<(Counts, Round, i64)> {
-    let database = postgres::open()?;
-    for statement in [READ_TALLY, COUNT_VOTES] {
-        let rows = match database.query(statement, &[]) {
-            Ok(rows) => rows,
-            Err(PgError::QueryFailed(QueryError::DbError(error)))
-                if error.code == UNDEFINED_TABLE =>
-            {
-                continue;
-            }
-            Err(PgError::QueryFailed(QueryError::DbError(error)))
-                if SCHEMA_MISSING.contains(&error.code.as_str()) =>
-            {
-                round::create_schema(&database)?;
-                database
-                    .query(statement, &[])
-                    .context("reading the tally")?
-            }
-            Err(error) => return Err(error).context("reading the tally"),
-        };
-        let (counts, round, now_ms) = tally::from_row(&rows.rows).context("reading the tally")?;
-        return Ok((counts.only(round.ballot(configured)), round, now_ms));
-    }
-    Ok((Counts::default(), Round::configured(1), 0))
 }

@@ -7,44 +7,62 @@
 
 use voting_shared::counts::{Counts, votes_in_words};
 use voting_shared::deck::Visibility;
-use voting_shared::diagnosis::PostgresProblem;
 use voting_shared::html::{self, escape};
 use voting_shared::poll::Poll;
-use voting_shared::round::Round;
-
 use voting_shared::qr;
+use voting_shared::results::Served;
 
 /// What the page shows of the current round.
-pub struct Shown<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
     /// The counts, or `None` while the round hides them.
     pub counts: Option<Counts>,
     /// How many have voted (shown even while the counts are hidden).
     pub total: i64,
-    pub round: &'a Round,
+    pub number: i64,
+    /// Who sees the counts, and when.
+    pub results: Visibility,
     /// Whether voting is open now (the presenter's switch and the deadline).
     pub open: bool,
     pub seconds_left: Option<i64>,
+    /// The deadline and the server's clock when read (ms, Redis's clock), for the countdown.
+    pub closes_at: Option<i64>,
+    pub now: i64,
+    /// Whether the results may be out of date (PostgreSQL could not be written).
+    pub stale: bool,
 }
 
-/// Renders the page of `poll`, the current round's, or, when the database could not be read,
+impl Shown {
+    /// What `/result/api`'s answer `served` says.
+    pub fn of(served: &Served) -> Shown {
+        Shown {
+            counts: served.counts(),
+            total: served.total,
+            number: served.round,
+            results: served.visibility(),
+            open: served.open,
+            seconds_left: served.seconds_left,
+            closes_at: served.closes_at,
+            now: served.now,
+            stale: served.stale,
+        }
+    }
+}
+
+/// Renders the page of `poll`, the current round's, or, when the results could not be read,
 /// says why; with the vote page's address and its QR code when it is known. While the round
 /// hides its counts the page has the labels and the total, and no count, share or bar.
-pub fn render(
-    poll: &Poll,
-    shown: Result<Shown, PostgresProblem>,
-    vote_url: Option<&str>,
-) -> String {
+pub fn render(poll: &Poll, shown: Result<&Shown, &str>, vote_url: Option<&str>) -> String {
     let question = escape(poll.question());
     let round_line = match &shown {
         Ok(shown) => format!(
-            "Round {} · <span id=\"voting\">{}</span><span id=\"countdown\" data-seconds=\"{}\">{}</span>",
-            shown.round.number,
+            "Round {} · <span id=\"voting\">{}</span><span id=\"countdown\">{}</span>",
+            shown.number,
             if shown.open {
                 "Voting is open"
             } else {
                 "Voting is closed"
             },
-            shown.seconds_left.filter(|_| shown.open).unwrap_or(-1),
             match shown.seconds_left {
                 Some(seconds) if shown.open => format!(" · closes in {seconds} s"),
                 _ => String::new(),
@@ -52,10 +70,19 @@ pub fn render(
         ),
         Err(_) => String::new(),
     };
-    let round_number = shown.as_ref().map(|shown| shown.round.number).unwrap_or(0);
+    let round_number = shown.as_ref().map(|shown| shown.number).unwrap_or(0);
+    let clock = match &shown {
+        Ok(Shown {
+            closes_at: Some(closes),
+            now,
+            open,
+            ..
+        }) => format!(" data-open=\"{open}\" data-closes=\"{closes}\" data-now=\"{now}\""),
+        _ => String::new(),
+    };
     let hidden = matches!(&shown, Ok(Shown { counts: None, .. }));
     let note = match &shown {
-        Ok(shown) if hidden => hidden_note(shown.round),
+        Ok(shown) if hidden => hidden_note(shown.results),
         _ => "",
     };
     let (counts, total, notice, state) = match &shown {
@@ -63,14 +90,14 @@ pub fn render(
             shown.counts.unwrap_or_default(),
             votes_in_words(shown.total),
             String::new(),
-            "live",
+            if shown.stale { "stale" } else { "live" },
         ),
         Err(problem) => (
             Counts::default(),
             "Results unavailable".to_owned(),
             format!(
                 "Results are unavailable right now: {}. This page retries by itself.",
-                escape(problem.advice())
+                escape(problem)
             ),
             "stale",
         ),
@@ -103,7 +130,7 @@ pub fn render(
     };
     let main = format!(
         r#"<h1 id="question">{question}</h1>
-<p id="round" class="round" data-round="{round_number}" data-hidden="{hidden}">{round_line}</p>
+<p id="round" class="round" data-round="{round_number}" data-hidden="{hidden}"{clock}>{round_line}</p>
 <div class="board">
 <section class="results {state} {size}{hidden_class}" id="results" aria-labelledby="total" aria-live="polite">
 <div class="options">
@@ -120,7 +147,7 @@ pub fn render(
         freshness = if state == "live" {
             "Updated live"
         } else {
-            "Stale: waiting for the database"
+            STALE
         },
     );
     let footer = "<a href=\"/\">Vote</a> · Served by a Spin WebAssembly component";
@@ -133,9 +160,12 @@ pub fn render(
     )
 }
 
+/// What the page says while the results may be out of date.
+const STALE: &str = "May be out of date: waiting for the database";
+
 /// What the page says while the counts are hidden.
-fn hidden_note(round: &Round) -> &'static str {
-    match round.results {
+fn hidden_note(results: Visibility) -> &'static str {
+    match results {
         Visibility::AfterClose => "The results are hidden until voting closes.",
         _ => "The results are hidden until the presenter reveals them.",
     }
@@ -206,17 +236,20 @@ main { width: min(100% - 1.5rem, 84rem); }
 }
 ";
 
-/// Polls the API once a second; a 304 leaves the page as it is. While the API fails, the
-/// numbers are greyed out and marked stale; they come back by themselves.
-pub const SCRIPT: &str = r#"
-(() => {
-  let etag = null;
+/// Follows `/result/api` (see [`voting_shared::follow_results_js`]); a 304 leaves the page as
+/// it is. While the API fails, or says the results may be out of date, the numbers are greyed
+/// out and marked; they come back by themselves. Another round, other options, or counts hidden
+/// or shown: the page loads anew.
+pub const SCRIPT: &str = concat!(
+    "(() => {",
+    voting_shared::follow_results_js!(),
+    r#"
   const $ = (id) => document.getElementById(id);
   const noun = (n) => (n === 1 ? "vote" : "votes");
-  function stale(message) {
-    $("results").classList.add("stale");
-    $("freshness").textContent = "Stale: " + message;
-    $("notice").textContent = "Results are unavailable right now; retrying…";
+  function freshness(stale, message) {
+    $("results").classList.toggle("stale", stale);
+    $("freshness").textContent = stale ? message : "Updated live";
+    $("notice").textContent = stale && message.startsWith("Stale") ? "Results are unavailable right now; retrying…" : "";
   }
   // Whole percentages that add up to 100, as the server computes them (largest remainder).
   function percentages(counts) {
@@ -228,26 +261,28 @@ pub const SCRIPT: &str = r#"
     for (const index of order) { if (left-- > 0) shares[index] += 1; }
     return shares;
   }
-  // The deadline's countdown, ticked here between answers; -1: no deadline.
-  let secondsLeft = Number($("countdown") ? $("countdown").dataset.seconds : -1);
+  const line = $("round");
+  let open = line.dataset.open === "true";
+  let deadline = line.dataset.closes ? Date.now() + (Number(line.dataset.closes) - Number(line.dataset.now)) : null;
   function countdown() {
-    if (secondsLeft < 0 || !$("countdown")) return;
-    $("countdown").textContent = secondsLeft > 0 ? " · closes in " + secondsLeft + " s" : "";
-    if (secondsLeft === 0) $("voting").textContent = "Voting is closed";
+    if (!$("countdown")) return;
+    const left = open && deadline !== null ? secondsTo(deadline) : -1;
+    $("countdown").textContent = left > 0 ? " · closes in " + left + " s" : "";
+    if (left === 0) $("voting").textContent = "Voting is closed";
   }
-  setInterval(() => { if (secondsLeft > 0) { secondsLeft -= 1; countdown(); } }, 1000);
+  setInterval(countdown, 1000);
   function show(tally) {
-    // Another round, other options, or counts hidden or shown now: render it anew.
     const shown = document.querySelectorAll(".option").length;
-    if (String(tally.round) !== $("round").dataset.round || shown !== tally.options.length ||
+    if (String(tally.round) !== line.dataset.round || shown !== tally.options.length ||
         tally.options.some((option) => !$("option-" + option.choice)) ||
-        String(tally.hidden) !== $("round").dataset.hidden) {
+        String(tally.hidden) !== line.dataset.hidden) {
       location.reload();
       return;
     }
-    secondsLeft = tally.open && tally.seconds_left !== null ? tally.seconds_left : -1;
-    if (secondsLeft < 0 && $("countdown")) $("countdown").textContent = "";
+    open = tally.open;
+    deadline = deadlineOf(tally);
     countdown();
+    freshness(tally.stale, "May be out of date: waiting for the database");
     $("question").textContent = tally.question;
     $("voting").textContent = tally.open ? "Voting is open" : "Voting is closed";
     $("total").textContent = tally.total === 0 ? "No votes yet" : tally.total + " " + noun(tally.total);
@@ -262,30 +297,10 @@ pub const SCRIPT: &str = r#"
       $("meter-" + id).setAttribute("aria-label", option.label + " " + shares[index] + "%");
     });
   }
-  async function poll() {
-    try {
-      const response = await fetch("/result/api", { headers: etag ? { "If-None-Match": etag } : {} });
-      if (response.status === 200) {
-        etag = response.headers.get("ETag");
-        show(await response.json());
-      }
-      if (response.status === 200 || response.status === 304) {
-        $("results").classList.remove("stale");
-        $("freshness").textContent = "Updated live";
-        $("notice").textContent = "";
-      } else {
-        etag = null;
-        stale("the database is not answering");
-      }
-    } catch (error) {
-      etag = null;
-      stale("cannot reach the server");
-    }
-    setTimeout(poll, 1000);
-  }
-  setTimeout(poll, 1000);
+  follow(show, (status) => freshness(true, status ? "Stale: the results are not answering" : "Stale: cannot reach the server"));
 })();
-"#;
+"#
+);
 
 #[cfg(test)]
 mod tests {
@@ -295,22 +310,24 @@ mod tests {
         Poll::new(&["Cats", "Dogs"]).unwrap()
     }
 
-    const OPEN: Round = Round {
+    /// Round 1, open, live, without a deadline.
+    const OPEN: Shown = Shown {
+        counts: None,
+        total: 0,
         number: 1,
-        open: true,
-        poll: None,
         results: Visibility::Live,
-        closes_ms: None,
-        revealed: false,
+        open: true,
+        seconds_left: None,
+        closes_at: None,
+        now: 0,
+        stale: false,
     };
 
-    fn shown(counts: Counts, round: &Round) -> Shown<'_> {
+    fn shown(counts: Counts, round: &Shown) -> Shown {
         Shown {
             counts: Some(counts),
             total: counts.total(),
-            round,
-            open: round.open,
-            seconds_left: None,
+            ..round.clone()
         }
     }
 
@@ -318,7 +335,7 @@ mod tests {
     fn renders_numbers_on_the_server() {
         let page = render(
             &cats_and_dogs(),
-            Ok(shown(Counts::new(&[2000, 1000]), &OPEN)),
+            Ok(&shown(Counts::new(&[2000, 1000]), &OPEN)),
             None,
         );
         assert!(page.contains(r#"<span id="percent-a">67</span>%"#));
@@ -338,7 +355,7 @@ mod tests {
         let poll = Poll::new(&labels).unwrap();
         let page = render(
             &poll,
-            Ok(shown(Counts::new(&[7, 1, 1, 1, 1, 1, 1, 0]), &OPEN)),
+            Ok(&shown(Counts::new(&[7, 1, 1, 1, 1, 1, 1, 0]), &OPEN)),
             None,
         );
         let positions: Vec<usize> = labels
@@ -360,7 +377,7 @@ mod tests {
     fn shows_where_to_vote_as_words_and_a_qr_code_when_known() {
         let page = render(
             &cats_and_dogs(),
-            Ok(shown(Counts::default(), &OPEN)),
+            Ok(&shown(Counts::default(), &OPEN)),
             Some("https://poll.example.org/"),
         );
         assert!(page.contains(
@@ -368,39 +385,40 @@ mod tests {
         ));
         assert!(page.contains(r#"<div class="qr"><svg "#));
         assert!(page.contains(r#"aria-label="QR code of https://poll.example.org/""#));
-        let page = render(&cats_and_dogs(), Ok(shown(Counts::default(), &OPEN)), None);
+        let page = render(&cats_and_dogs(), Ok(&shown(Counts::default(), &OPEN)), None);
         assert!(!page.contains("class=\"join\""));
     }
 
     #[test]
     fn says_when_results_are_unavailable() {
-        let page = render(&cats_and_dogs(), Err(PostgresProblem::NotAnswering), None);
-        assert!(page.contains("Results are unavailable right now: PostgreSQL is not answering"));
-        assert!(page.contains(r#"class="results stale roomy""#));
         let page = render(
             &cats_and_dogs(),
-            Err(PostgresProblem::UntrustedCertificate),
+            Err("Redis is not answering <yet>"),
             None,
         );
-        assert!(page.contains("set the variable postgres_sslmode to disable"));
+        assert!(page.contains(
+            "Results are unavailable right now: Redis is not answering &lt;yet&gt;. This page \
+             retries by itself."
+        ));
+        assert!(page.contains(r#"class="results stale roomy""#));
     }
 
     #[test]
     fn says_which_round_it_is_and_whether_voting_is_open() {
-        let page = render(&cats_and_dogs(), Ok(shown(Counts::default(), &OPEN)), None);
+        let page = render(&cats_and_dogs(), Ok(&shown(Counts::default(), &OPEN)), None);
         assert!(
             page.contains(
-                r#"data-round="1" data-hidden="false">Round 1 · <span id="voting">Voting is open</span><span id="countdown" data-seconds="-1"></span></p>"#
+                r#"data-round="1" data-hidden="false">Round 1 · <span id="voting">Voting is open</span><span id="countdown"></span></p>"#
             )
         );
-        let closed = Round {
+        let closed = Shown {
             number: 3,
             open: false,
-            ..Round::configured(3)
+            ..OPEN
         };
         let page = render(
             &cats_and_dogs(),
-            Ok(shown(Counts::default(), &closed)),
+            Ok(&shown(Counts::default(), &closed)),
             None,
         );
         assert!(page.contains(
@@ -410,7 +428,7 @@ mod tests {
 
     #[test]
     fn hidden_counts_show_the_labels_and_the_total_only() {
-        let hidden = Round {
+        let hidden = Shown {
             results: Visibility::OnReveal,
             ..OPEN
         };
@@ -418,7 +436,7 @@ mod tests {
             counts: None,
             ..shown(Counts::new(&[7, 5]), &hidden)
         };
-        let page = render(&cats_and_dogs(), Ok(state), None);
+        let page = render(&cats_and_dogs(), Ok(&state), None);
         assert!(page.contains(r#"id="label-a">Cats</div>"#));
         assert!(page.contains(r#"<p id="total" class="total">12 votes</p>"#));
         assert!(page.contains("hidden until the presenter reveals them"));
@@ -433,19 +451,32 @@ mod tests {
     fn a_deadline_counts_down_in_the_round_line() {
         let state = Shown {
             seconds_left: Some(12),
+            closes_at: Some(61_000),
+            now: 49_000,
             ..shown(Counts::default(), &OPEN)
         };
-        let page = render(&cats_and_dogs(), Ok(state), None);
-        assert!(
-            page.contains(r#"<span id="countdown" data-seconds="12"> · closes in 12 s</span>"#)
-        );
+        let page = render(&cats_and_dogs(), Ok(&state), None);
+        assert!(page.contains(r#"<span id="countdown"> · closes in 12 s</span>"#));
+        assert!(page.contains(r#"data-open="true" data-closes="61000" data-now="49000""#));
+    }
+
+    #[test]
+    fn results_that_may_be_out_of_date_say_so() {
+        let state = Shown {
+            stale: true,
+            ..shown(Counts::new(&[1, 0]), &OPEN)
+        };
+        let page = render(&cats_and_dogs(), Ok(&state), None);
+        assert!(page.contains(r#"class="results stale roomy""#));
+        assert!(page.contains("May be out of date: waiting for the database"));
+        assert!(page.contains(r#"<span id="count-a">1</span>"#), "the last counts stay up");
     }
 
     #[test]
     fn one_vote_is_singular() {
         let page = render(
             &cats_and_dogs(),
-            Ok(shown(Counts::new(&[1, 0]), &OPEN)),
+            Ok(&shown(Counts::new(&[1, 0]), &OPEN)),
             None,
         );
         assert!(page.contains(r#"<span id="count-a">1</span> <span id="noun-a">vote</span>"#));
@@ -456,7 +487,7 @@ mod tests {
     fn escapes_labels() {
         let page = render(
             &Poll::new(&["<img src=x>", "B&B"]).unwrap(),
-            Err(PostgresProblem::NotAnswering),
+            Err("down"),
             Some("http://x/?a=1&b=<2>"),
         );
         assert!(!page.contains("<img src=x>"));

@@ -48,8 +48,8 @@ pub fn sign_in_attempts_key(address: Option<IpAddr>) -> String {
     }
 }
 
-/// Counts a sign-in attempt before its token is compared, so that attempts sent at once are
-/// counted one after another: only the first [`MAX_SIGN_IN_ATTEMPTS`] of a window are judged.
+/// Counts a wrong sign-in attempt, so that attempts sent at once are counted one after
+/// another: past [`MAX_SIGN_IN_ATTEMPTS`] in a window they are refused.
 /// KEYS: the address's attempt count. ARGV: the most attempts, the window in seconds.
 /// Returns the count and 0, or past the limit the count and the seconds until the window
 /// closes (at least 1).
@@ -58,13 +58,6 @@ local count = redis.call('INCR', KEYS[1])
 if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 if count > tonumber(ARGV[1]) then return {count, math.max(redis.call('TTL', KEYS[1]), 1)} end
 return {count, 0}
-"#;
-
-/// Gives back the attempt of a right token, so that only wrong ones use up the window.
-/// KEYS: the address's attempt count (left alone once its window has closed).
-pub const SIGN_IN_REFUND_SCRIPT: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
-return 0
 "#;
 
 #[cfg(test)]

@@ -44,6 +44,68 @@ footer a { margin: 0 .5em; }
 .choice-g { background: var(--g); } .choice-h { background: var(--h); }
 ";
 
+/// The JavaScript every page that shows the poll starts its script with (the results page, the
+/// vote page, the presenter view, the console), put in with `concat!`:
+///
+/// - `follow(onAnswer, onTrouble)` polls `/result/api` about once a second with its ETag,
+///   calling `onAnswer` with each new answer and `onTrouble` when it fails. A room of phones
+///   must not stampede: each wait is jittered by ±20%, a hidden tab does not poll (and polls at
+///   once when shown again), and failures back off, doubling up to 30 s, never sooner than a
+///   `Retry-After` says.
+/// - `deadlineOf(answer)` is the answer's deadline on this device's clock (`null`: none), from
+///   its `closes_at` and the server's `now`, whatever this device's clock says; `secondsTo`
+///   counts down to it.
+#[macro_export]
+macro_rules! follow_results_js {
+    () => {
+        r#"
+  const follow = (onAnswer, onTrouble) => {
+    let etag = null, backoff = 1000, timer = null, busy = false;
+    const schedule = (ms) => {
+      clearTimeout(timer);
+      timer = document.hidden ? null : setTimeout(poll, ms * (0.8 + 0.4 * Math.random()));
+    };
+    async function poll() {
+      timer = null;
+      if (busy || document.hidden) return;
+      busy = true;
+      let wait = 1000;
+      try {
+        const response = await fetch("/result/api", { headers: etag ? { "If-None-Match": etag } : {} });
+        if (response.status === 200 || response.status === 304) {
+          backoff = 1000;
+          if (response.status === 200) {
+            const answer = await response.json();
+            etag = response.headers.get("ETag");
+            onAnswer(answer);
+          }
+        } else {
+          etag = null;
+          backoff = Math.min(backoff * 2, 30000);
+          wait = Math.max(backoff, (Number(response.headers.get("Retry-After")) || 0) * 1000);
+          onTrouble(response.status);
+        }
+      } catch (error) {
+        etag = null;
+        backoff = Math.min(backoff * 2, 30000);
+        wait = backoff;
+        onTrouble(0);
+      }
+      busy = false;
+      schedule(wait);
+    }
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) { clearTimeout(timer); timer = null; } else if (!busy) schedule(0);
+    });
+    schedule(1000);
+  };
+  const deadlineOf = (answer) =>
+    answer.closes_at === null || answer.closes_at === undefined ? null : Date.now() + (answer.closes_at - answer.now);
+  const secondsTo = (deadline) => Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+"#
+    };
+}
+
 /// The headers every answer carries: no framing by other sites, no MIME sniffing, no
 /// referrer sent elsewhere, and a content security policy that allows the page's inline style
 /// and exactly one inline script, `script` (the text [`page`] puts in its `<script>`), by hash.

@@ -42,25 +42,47 @@ pub const REFUSED_NO_ROUND: i64 = -2;
 pub const REFUSED_CLOSED: i64 = -3;
 /// … the choice is not on the current round's ballot.
 pub const REFUSED_NOT_ON_BALLOT: i64 = -4;
+/// … the ballot was of another round than the current one.
+pub const REFUSED_OTHER_ROUND: i64 = -5;
 
 /// Appends a vote for the current round and rings the worker if none is rung or draining,
 /// atomically.
-/// KEYS: the votes list, the sequence key, [`NEW_VOTER_LIMIT_KEY`], this client's new-voter
-/// count ([`new_voters_key`](crate::client::new_voters_key)),
-/// [`ROUND_KEY`](crate::round::ROUND_KEY), [`DOORBELL_KEY`](crate::doorbell::DOORBELL_KEY).
-/// ARGV: voter id, vote, channel, [`VOTE_RING`](crate::doorbell::VOTE_RING), `1` when the
-/// voter id is new (else empty), the configured poll's choices (`ab`: the ballot of a round
-/// without a poll of its own), the limit's window in seconds,
-/// [`LEASE_MS`](crate::doorbell::LEASE_MS), `1` when the vote component rings the worker
-/// itself after answering (service chaining; else empty).
-/// Returns the sequence number or a refusal (nothing queued), the round, its poll field, a
-/// fourth (for an accepted vote 1 when it rang, 0 when a worker was rung or draining already;
-/// for [`REFUSED_BY_LIMIT`] the seconds until the window closes; else 0), then the round's
-/// results field, deadline (0: none), 1 when revealed, and Redis's clock (ms). Refusals: without a round mirror [`REFUSED_NO_ROUND`] (and the doorbell
-/// rings, so that the worker restores it), then [`REFUSED_CLOSED`] (closed by the presenter,
-/// or past the round's deadline by Redis's clock: a vote a millisecond late is refused whether
-/// or not anything else is running), [`REFUSED_NOT_ON_BALLOT`],
-/// and for a new voter id over the limit [`REFUSED_BY_LIMIT`].
+///
+/// # KEYS
+/// 1. the votes list
+/// 2. the sequence key
+/// 3. [`NEW_VOTER_LIMIT_KEY`]
+/// 4. this client's new-voter count ([`new_voters_key`](crate::client::new_voters_key))
+/// 5. [`ROUND_KEY`](crate::round::ROUND_KEY)
+/// 6. [`DOORBELL_KEY`](crate::doorbell::DOORBELL_KEY)
+///
+/// # ARGV
+/// 1. the voter id
+/// 2. the vote
+/// 3. the votes channel
+/// 4. [`VOTE_RING`](crate::doorbell::VOTE_RING)
+/// 5. `1` when the voter id is new (else empty)
+/// 6. the configured poll's choices (`ab`: the ballot of a round without a poll of its own)
+/// 7. the limit's window in seconds
+/// 8. [`LEASE_MS`](crate::doorbell::LEASE_MS)
+/// 9. `1` when the vote component rings the worker itself after answering (service chaining;
+///    else empty)
+/// 10. the round whose ballot the voter saw (empty: whichever is current)
+///
+/// # Returns
+/// 1. the sequence number, or a refusal (nothing queued)
+/// 2. for an accepted vote `1` when it rang, `0` when a worker was rung or draining already;
+///    for [`REFUSED_BY_LIMIT`] the seconds until the window closes; else `0`
+/// 3. … the round's mirror and Redis's clock, as
+///    [`MIRROR_REPLY_LEN`](crate::round::MIRROR_REPLY_LEN) says.
+///
+/// Refusals, in this order: without a round mirror [`REFUSED_NO_ROUND`] (and the doorbell
+/// rings, so that the worker restores it); a ballot of another round [`REFUSED_OTHER_ROUND`]
+/// (a phone still showing the last question must not vote in the new one); [`REFUSED_CLOSED`]
+/// (closed by the presenter, or past the round's deadline by Redis's clock: a vote a
+/// millisecond late is refused whether or not anything else is running);
+/// [`REFUSED_NOT_ON_BALLOT`]; and for a new voter id over the limit [`REFUSED_BY_LIMIT`].
+///
 /// The sequence number is the server time in microseconds, bumped past the last one handed
 /// out, so it increases strictly even if Redis loses the sequence key.
 /// Redis keeps what a script wrote before an error, so everything that can be refused (an
@@ -74,16 +96,17 @@ local round = redis.call('HMGET', KEYS[5], 'round', 'open', 'choices', 'poll', '
   'results', 'revealed')
 if not round[1] then
   redis.call('PUBLISH', ARGV[3], ARGV[4])
-  return {-2, 0, '', 0, '', 0, 0, 0}
+  return {-2, 0, 0, 0, '', '', 0, 0, 0}
 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local number, poll = tonumber(round[1]), round[4] or ''
+local number = tonumber(round[1])
 local closes = tonumber(round[5] or '')
-local function answer(outcome, fourth)
-  return {outcome, number, poll, fourth, round[6] or '', closes or 0,
-    tonumber(round[7] or '') or 0, math.floor(now / 1000)}
+local function answer(outcome, second)
+  return {outcome, second, number, tonumber(round[2]) or 0, round[4] or '', round[6] or '',
+    closes or 0, tonumber(round[7] or '') or 0, math.floor(now / 1000)}
 end
+if ARGV[10] ~= '' and tonumber(ARGV[10]) ~= number then return answer(-5, 0) end
 if round[2] ~= '1' or (closes and now >= closes * 1000) then return answer(-3, 0) end
 local choices = round[3] or ''
 if choices == '' then choices = ARGV[6] end
@@ -429,6 +452,30 @@ mod tests {
         let rounds: Vec<(Option<i64>, Choice)> =
             plan.upserts.iter().map(|u| (u.round, u.choice)).collect();
         assert_eq!(rounds, [(Some(1), Choice::at(2)), (Some(2), Choice::B)]);
+    }
+
+    #[test]
+    fn the_enqueue_script_answers_the_codes_named_here() {
+        assert!(ENQUEUE_SCRIPT.contains(&format!("return {{{REFUSED_NO_ROUND}, 0,")));
+        for (code, refusal) in [
+            (REFUSED_OTHER_ROUND, "return answer(-5, 0)"),
+            (REFUSED_CLOSED, "return answer(-3, 0)"),
+            (REFUSED_NOT_ON_BALLOT, "return answer(-4, 0)"),
+            (REFUSED_BY_LIMIT, "return answer(-1, "),
+        ] {
+            assert!(refusal.contains(&format!("({code}, ")), "{refusal}");
+            assert!(ENQUEUE_SCRIPT.contains(refusal), "{refusal}");
+        }
+        let order: Vec<usize> = ["(-5, 0)", "(-3, 0)", "(-4, 0)", "(-1, "]
+            .iter()
+            .map(|refusal| ENQUEUE_SCRIPT.find(refusal).unwrap())
+            .collect();
+        assert!(order.is_sorted(), "refusals in the documented order");
+        assert_eq!(
+            ENQUEUE_SCRIPT.matches("return answer(").count(),
+            5,
+            "every exit but the missing mirror's is a refusal checked here or the sequence number"
+        );
     }
 
     mod properties {

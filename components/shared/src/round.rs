@@ -19,13 +19,19 @@ use crate::poll::{Poll, PollProblem};
 /// ms since 1970, empty without one) and `revealed` (`1` once the presenter revealed it).
 pub const ROUND_KEY: &str = "voting:round";
 
-/// What [`READ_ROUND_SCRIPT`] and the enqueue script answer while the mirror is missing.
+/// The round number [`READ_ROUND_SCRIPT`] and the enqueue script answer while the mirror is
+/// missing.
 pub const NO_ROUND: i64 = 0;
 
+/// How many values a script answers for the mirror ([`READ_ROUND_SCRIPT`] alone, the enqueue
+/// script after its own two): the round (`0`: [`NO_ROUND`]), `1`/`0` for the presenter's
+/// switch, the poll field, the results field, the deadline (`0`: none), `1` when revealed, and
+/// Redis's clock (ms).
+pub const MIRROR_REPLY_LEN: usize = 7;
+
 /// The current round for the voting page, in one round trip. KEYS: [`ROUND_KEY`]. ARGV: the
-/// votes channel and the doorbell. Returns the round, `1` or `0` for open, the poll field,
-/// the results field, the deadline (`0`: none), `1` when revealed, and Redis's clock (ms);
-/// without a mirror, rings the doorbell (the worker restores it) and returns [`NO_ROUND`].
+/// votes channel and the doorbell. Returns the mirror as [`MIRROR_REPLY_LEN`] says; without a
+/// mirror, rings the doorbell (the worker restores it) and answers [`NO_ROUND`].
 pub const READ_ROUND_SCRIPT: &str = r#"
 local round = redis.call('HMGET', KEYS[1], 'round', 'open', 'poll', 'results', 'closes', 'revealed')
 if not round[1] then
@@ -38,14 +44,50 @@ return {tonumber(round[1]), tonumber(round[2]), round[3] or '', round[4] or '',
   tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)}
 "#;
 
-/// Writes the mirror. KEYS: [`ROUND_KEY`]. ARGV: `1` to write only where there is none (a
-/// restore, which must not undo a newer change by the console), then the round, `1`/`0` for
-/// open, the choices, the poll, results, closes and revealed fields. Returns 1 when it wrote.
+/// Writes the mirror of a snapshot unless the mirror is of the same database and as new or
+/// newer (so an older round never replaces a newer one, whoever writes last).
+///
+/// # KEYS
+/// 1. [`ROUND_KEY`]
+///
+/// # ARGV
+/// 1. `1` to write only where there is none (a restore, which must not undo a change)
+/// 2. the round
+/// 3. `1`/`0`: the presenter's switch
+/// 4. the choices field
+/// 5. the poll field
+/// 6. the results field
+/// 7. the deadline field
+/// 8. the revealed field
+/// 9. the snapshot's database instance
+/// 10. its version
+///
+/// # Returns
+/// `1` when it wrote, else `0`.
 pub const MIRROR_ROUND_SCRIPT: &str = r#"
-if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local kept = redis.call('HMGET', KEYS[1], 'round', 'instance', 'version')
+if kept[1] then
+  if ARGV[1] == '1' then return 0 end
+  if kept[2] == ARGV[9] and (tonumber(kept[3]) or 0) >= tonumber(ARGV[10]) then return 0 end
+end
 redis.call('HSET', KEYS[1], 'round', ARGV[2], 'open', ARGV[3], 'choices', ARGV[4], 'poll', ARGV[5],
-  'results', ARGV[6], 'closes', ARGV[7], 'revealed', ARGV[8])
+  'results', ARGV[6], 'closes', ARGV[7], 'revealed', ARGV[8], 'instance', ARGV[9],
+  'version', ARGV[10])
 return 1
+"#;
+
+/// Removes the mirror, so that no vote is taken while the round changes, and answers Redis's
+/// clock (ms), by which the change is made. KEYS: [`ROUND_KEY`].
+pub const PAUSE_SCRIPT: &str = r#"
+redis.call('DEL', KEYS[1])
+local time = redis.call('TIME')
+return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+"#;
+
+/// Redis's clock (ms). No KEYS.
+pub const CLOCK_SCRIPT: &str = r#"
+local time = redis.call('TIME')
+return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 "#;
 
 /// A round as its ballot shows it.

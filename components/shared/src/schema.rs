@@ -11,9 +11,13 @@
 //! `round_votes`. Both functions lock the `poll_state` row first (the upsert to share, a new
 //! round to update), so a batch is written wholly before or wholly after a round change,
 //! against the round that is then current, and neither waits for the other in a cycle.
-//! Times are BIGINT milliseconds since 1970 (PostgreSQL's clock): Spin converts no timestamps.
-//! A round past its deadline (`closes_ms`) is closed whether or not `open` says so yet: every
-//! read here says so, and whoever writes next (a batch, a change) records it.
+//! Times are BIGINT milliseconds since 1970 by Redis's clock, passed in by the components (the
+//! clock the enqueue script decides deadlines by): Spin converts no timestamps. A round past its
+//! deadline (`closes_ms`) is closed whether or not `open` says so yet: every reader applies the
+//! deadline by Redis's clock, and whoever writes next (a batch, a change) records it.
+//!
+//! `poll_snapshot()` reads what the room sees (the round and its counts) with a version that
+//! orders snapshots, for the Redis copy phones read ([`crate::results`]).
 //!
 //! Every query here returns exactly one row by construction: under Spin 4.0 to at least 4.1
 //! a `query` whose result has no rows never returns (spinframework/spin#3671).
@@ -116,17 +120,36 @@ pub const CREATE_SCHEMA: &str = "DO $$ BEGIN
     seq BIGINT NOT NULL,
     PRIMARY KEY (round, id)
   );
-  CREATE OR REPLACE FUNCTION record_votes(ids varchar[], choices varchar[], seqs int8[],
-      rounds int8[]) RETURNS int8 LANGUAGE plpgsql AS $record$
+  CREATE SEQUENCE IF NOT EXISTS poll_versions;
+  ALTER TABLE poll_state ADD COLUMN IF NOT EXISTS deck_version BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS instance TEXT NOT NULL
+      DEFAULT md5(random()::text || clock_timestamp()::text);
+  CREATE OR REPLACE FUNCTION poll_snapshot() RETURNS text LANGUAGE plpgsql AS $snapshot$
+  DECLARE
+    taken int8;
+    snapshot text;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(7010002);
+    taken := nextval('poll_versions');
+    SELECT json_build_object('instance', state.instance, 'version', taken,
+        'round', state.round, 'open', rounds.open, 'question', rounds.question,
+        'options', rounds.options::json, 'results', rounds.results, 'closes_ms', rounds.closes_ms,
+        'revealed', rounds.revealed_ms IS NOT NULL,
+        'counts', COALESCE((SELECT json_object_agg(tally.vote, tally.count)
+          FROM vote_tallies AS tally WHERE tally.count <> 0), '{}'::json))::text
+      INTO snapshot
+      FROM poll_state AS state JOIN poll_rounds AS rounds ON rounds.round = state.round;
+    RETURN snapshot;
+  END $snapshot$;
+  DROP FUNCTION IF EXISTS record_votes(varchar[], varchar[], int8[], int8[]);
+  CREATE OR REPLACE FUNCTION record_batch(ids varchar[], choices varchar[], seqs int8[],
+      rounds int8[], now_ms int8) RETURNS text LANGUAGE plpgsql AS $record$
   DECLARE
     current_round int8;
-    current_rows int8;
-    past_rows int8;
   BEGIN
     SELECT state.round INTO current_round FROM poll_state AS state FOR SHARE;
     UPDATE poll_rounds SET open = FALSE, closed_ms = closes_ms
-      WHERE round = current_round AND open
-        AND closes_ms <= (extract(epoch FROM clock_timestamp()) * 1000)::int8;
+      WHERE round = current_round AND open AND closes_ms <= now_ms;
     INSERT INTO votes AS v (id, vote, seq)
       SELECT DISTINCT ON (b.id) b.id, b.vote, b.seq
       FROM unnest(ids, choices, seqs, rounds) AS b(id, vote, seq, round)
@@ -134,7 +157,6 @@ pub const CREATE_SCHEMA: &str = "DO $$ BEGIN
       ORDER BY b.id, b.seq DESC
       ON CONFLICT (id) DO UPDATE SET vote = EXCLUDED.vote, seq = EXCLUDED.seq
       WHERE v.seq < EXCLUDED.seq;
-    GET DIAGNOSTICS current_rows = ROW_COUNT;
     INSERT INTO round_votes AS v (round, id, vote, seq)
       SELECT DISTINCT ON (b.round, b.id) b.round, b.id, b.vote, b.seq
       FROM unnest(ids, choices, seqs, rounds) AS b(id, vote, seq, round)
@@ -142,16 +164,15 @@ pub const CREATE_SCHEMA: &str = "DO $$ BEGIN
       ORDER BY b.round, b.id, b.seq DESC
       ON CONFLICT (round, id) DO UPDATE SET vote = EXCLUDED.vote, seq = EXCLUDED.seq
       WHERE v.seq < EXCLUDED.seq;
-    GET DIAGNOSTICS past_rows = ROW_COUNT;
-    RETURN current_rows + past_rows;
+    RETURN poll_snapshot();
   END $record$;
   DROP FUNCTION IF EXISTS start_round(text, text, text, text);
+  DROP FUNCTION IF EXISTS start_round(text, text, text, text, text, int, int);
   CREATE OR REPLACE FUNCTION start_round(new_question text, new_options text,
       current_question text, current_options text, new_results text, new_seconds int,
-      new_position int) RETURNS int8 LANGUAGE plpgsql AS $start$
+      new_position int, now_ms int8) RETURNS int8 LANGUAGE plpgsql AS $start$
   DECLARE
     current_round int8;
-    now_ms int8 := (extract(epoch FROM clock_timestamp()) * 1000)::int8;
   BEGIN
     SELECT state.round INTO current_round FROM poll_state AS state FOR UPDATE;
     LOCK TABLE votes IN ACCESS EXCLUSIVE MODE;
@@ -170,108 +191,132 @@ pub const CREATE_SCHEMA: &str = "DO $$ BEGIN
       deck_next = COALESCE(new_position + 1, deck_next);
     RETURN current_round + 1;
   END $start$;
-  CREATE OR REPLACE FUNCTION start_next(current_question text, current_options text)
-      RETURNS int8 LANGUAGE plpgsql AS $next$
+  DROP FUNCTION IF EXISTS start_next(text, text);
+  CREATE OR REPLACE FUNCTION start_next(current_question text, current_options text,
+      from_round int8, now_ms int8) RETURNS int8 LANGUAGE plpgsql AS $next$
   DECLARE
-    next_position int;
+    state poll_state%ROWTYPE;
     prepared deck_questions%ROWTYPE;
   BEGIN
-    SELECT state.deck_next INTO next_position FROM poll_state AS state FOR UPDATE;
-    SELECT * INTO prepared FROM deck_questions WHERE position = next_position;
+    SELECT * INTO state FROM poll_state FOR UPDATE;
+    IF from_round IS NOT NULL AND from_round <> state.round THEN
+      RETURN -1;
+    END IF;
+    SELECT * INTO prepared FROM deck_questions WHERE position = state.deck_next;
     IF NOT FOUND THEN
       RETURN 0;
     END IF;
     RETURN start_round(prepared.question, prepared.options, current_question, current_options,
-      prepared.results, prepared.seconds, prepared.position);
+      prepared.results, prepared.seconds, prepared.position, now_ms);
   END $next$;
-  CREATE OR REPLACE FUNCTION replace_deck(questions json, next_position int)
-      RETURNS int8 LANGUAGE plpgsql AS $deck$
+  DROP FUNCTION IF EXISTS replace_deck(json, int);
+  CREATE OR REPLACE FUNCTION replace_deck(questions json, next_position int,
+      expected_version int8, expected_next int) RETURNS int8 LANGUAGE plpgsql AS $deck$
   DECLARE
+    state poll_state%ROWTYPE;
     stored int8;
   BEGIN
-    PERFORM 1 FROM poll_state FOR UPDATE;
+    SELECT * INTO state FROM poll_state FOR UPDATE;
+    IF expected_version <> state.deck_version OR expected_next <> state.deck_next THEN
+      RETURN -1;
+    END IF;
     DELETE FROM deck_questions;
     INSERT INTO deck_questions (position, question, options, results, seconds)
       SELECT position, q ->> 'question', (q -> 'options')::text, q ->> 'results',
         (q ->> 'seconds')::int
       FROM json_array_elements(questions) WITH ORDINALITY AS d(q, position);
     GET DIAGNOSTICS stored = ROW_COUNT;
-    UPDATE poll_state SET deck_next = COALESCE(next_position, deck_next);
+    UPDATE poll_state SET deck_next = COALESCE(next_position, deck_next),
+      deck_version = deck_version + 1;
     RETURN stored;
   END $deck$;
 END $$";
 
-/// Writes a batch in one statement: `$1` voter ids, `$2` votes, `$3` sequence numbers, `$4`
-/// rounds (NULL: the current one). A row changes only for a newer vote, so the last vote wins
-/// in each round and replays change nothing. Fails with [`SCHEMA_MISSING`] on a schema from
-/// before rounds, which the worker then migrates.
-pub const RECORD_VOTES: &str =
-    "SELECT record_votes($1::varchar[], $2::varchar[], $3::int8[], $4::int8[])";
+/// Writes a batch in one statement and answers the poll's snapshot after it, as
+/// [`POLL_SNAPSHOT`] does: `$1` voter ids, `$2` votes, `$3` sequence numbers, `$4` rounds
+/// (NULL: the current one), `$5` Redis's clock (ms), which records a round past its deadline as
+/// closed. A row changes only for a newer vote, so the last vote wins in each round and replays
+/// change nothing. Fails with [`SCHEMA_MISSING`] on a schema from before it, which the worker
+/// then migrates.
+pub const RECORD_BATCH: &str =
+    "SELECT record_batch($1::varchar[], $2::varchar[], $3::int8[], $4::int8[], $5::int8)";
+
+/// The poll as the room sees it, as one JSON object (one row by construction): `instance` (made
+/// once per database, so that a database made anew is told from an old one), `version`, `round`, `open` (the presenter's switch; the deadline is applied by whoever reads it, by
+/// Redis's clock), `question` and `options` (NULL for the configured poll), `results`,
+/// `closes_ms`, `revealed`, and `counts` (`{"a": 3, …}`, options without votes left out).
+///
+/// `version` orders snapshots: it is taken under a lock held until the transaction ends, and
+/// the snapshot is read after it, so a snapshot with a higher version has seen every change
+/// one with a lower version saw. Written to Redis in that order, an older snapshot never
+/// replaces a newer one.
+pub const POLL_SNAPSHOT: &str = "SELECT poll_snapshot()";
 
 /// Starts the next round, with `$1` its question and `$2` its labels (JSON), `$5` who sees
-/// its results, `$6` its time limit in seconds (NULL: none) and `$7` the deck question it asks
-/// (NULL: none), and answers its number: the current round's votes are kept in `round_votes`,
-/// and its poll is written down (`$3` question, `$4` labels) if it had none of its own.
-pub const START_ROUND: &str = "SELECT start_round($1, $2, $3, $4, $5, $6::int4, $7::int4)";
+/// its results, `$6` its time limit in seconds (NULL: none), `$7` the deck question it asks
+/// (NULL: none) and `$8` Redis's clock (ms), and answers its number: the current round's votes
+/// are kept in `round_votes`, and its poll is written down (`$3` question, `$4` labels) if it
+/// had none of its own.
+pub const START_ROUND: &str =
+    "SELECT start_round($1, $2, $3, $4, $5, $6::int4, $7::int4, $8::int8)";
 
 /// Starts the deck's next question as a new round (`$1`, `$2` as [`START_ROUND`]'s `$3`, `$4`)
-/// and answers its number, or 0 past the deck's last question (nothing changed).
-pub const START_NEXT: &str = "SELECT start_next($1, $2)";
+/// if round `$3` is still the current one (NULL: whichever is), at Redis's clock `$4` (ms).
+/// Answers its number, [`PAST_THE_DECK`] past the deck's last question or [`NOT_FROM_ROUND`]
+/// when another round is current; then nothing changed.
+pub const START_NEXT: &str = "SELECT start_next($1, $2, $3::int8, $4::int8)";
+
+/// What [`START_NEXT`] answers past the deck's last question.
+pub const PAST_THE_DECK: i64 = 0;
+/// What [`START_NEXT`] answers when the round it was asked to move on from is not current.
+pub const NOT_FROM_ROUND: i64 = -1;
 
 /// Replaces the deck with `$1`, a JSON array of questions (`question`, `options` as an array,
 /// `results`, `seconds`), checked by [`crate::deck`] first, and makes `$2` the position of the
-/// next question (NULL: as it was). Answers how many were stored.
-pub const REPLACE_DECK: &str = "SELECT replace_deck($1::text::json, $2::int4)";
+/// next question (NULL: as it was). With `$3` and `$4`, only if the deck is still at version
+/// `$3` and its next question is still `$4` (NULL: whatever they are): answers
+/// [`STALE_DECK`] otherwise, having changed nothing. Answers how many were stored.
+pub const REPLACE_DECK: &str = "SELECT replace_deck($1::text::json, $2::int4, $3::int8, $4::int4)";
 
-/// The deck as a JSON array in order (`question`, `options`, `results`, `seconds`), and the
-/// position of the question `next` starts. One row by construction.
+/// What [`REPLACE_DECK`] answers when the deck changed since it was read.
+pub const STALE_DECK: i64 = -1;
+
+/// The deck as a JSON array in order (`question`, `options`, `results`, `seconds`), the
+/// position of the question `next` starts, and the deck's version, which every replacement
+/// increases. One row by construction.
 pub const READ_DECK: &str = "SELECT COALESCE((SELECT json_agg(json_build_object(
     'question', question, 'options', options::json, 'results', results, 'seconds', seconds)
     ORDER BY position) FROM deck_questions), '[]'::json)::text,
-  COALESCE((SELECT deck_next FROM poll_state), 1)::int8";
+  COALESCE((SELECT deck_next FROM poll_state), 1)::int8,
+  COALESCE((SELECT deck_version FROM poll_state), 0)::int8";
 
-/// Opens (`$1` true: without a deadline) or closes the current round's voting.
+/// Opens (`$1` true: without a deadline) or closes the current round's voting, at Redis's
+/// clock `$2` (ms).
 pub const SET_OPEN: &str = "UPDATE poll_rounds SET open = $1,
     closes_ms = CASE WHEN $1 THEN NULL ELSE closes_ms END,
     closed_ms = CASE WHEN $1 THEN NULL
-      ELSE COALESCE(closed_ms, LEAST((extract(epoch FROM clock_timestamp()) * 1000)::int8,
-        COALESCE(closes_ms, (extract(epoch FROM clock_timestamp()) * 1000)::int8))) END
+      ELSE COALESCE(closed_ms, LEAST($2::int8, COALESCE(closes_ms, $2::int8))) END
   FROM poll_state WHERE poll_rounds.round = poll_state.round";
 
-/// Gives the current round `$1` more seconds to vote: from its deadline if it is still ahead,
-/// else from now, opening voting again if it had closed.
+/// Gives the current round `$1` more seconds to vote: from its deadline if it is still ahead
+/// of Redis's clock `$2` (ms), else from then, opening voting again if it had closed.
 pub const ADD_TIME: &str = "UPDATE poll_rounds SET open = TRUE, closed_ms = NULL,
-    closes_ms = GREATEST(COALESCE(closes_ms, 0),
-      (extract(epoch FROM clock_timestamp()) * 1000)::int8) + $1::int8 * 1000
+    closes_ms = GREATEST(COALESCE(closes_ms, 0), $2::int8) + $1::int8 * 1000
   FROM poll_state WHERE poll_rounds.round = poll_state.round";
 
-/// Records that the presenter revealed the current round's results (once).
-pub const REVEAL: &str = "UPDATE poll_rounds SET revealed_ms = COALESCE(revealed_ms,
-    (extract(epoch FROM clock_timestamp()) * 1000)::int8)
+/// Records that the presenter revealed the current round's results (once), at Redis's clock
+/// `$1` (ms).
+pub const REVEAL: &str = "UPDATE poll_rounds SET revealed_ms = COALESCE(revealed_ms, $1::int8)
   FROM poll_state WHERE poll_rounds.round = poll_state.round";
-
-/// The current round: its number, whether voting is open (false past its deadline), its
-/// question and labels (JSON; both NULL for the configured poll), who sees its results, its
-/// deadline (ms), whether it was revealed, and PostgreSQL's clock (ms). One row by
-/// construction.
-pub const CURRENT_ROUND: &str = "SELECT state.round,
-    rounds.open AND (rounds.closes_ms IS NULL OR rounds.closes_ms > now.ms),
-    rounds.question, rounds.options, rounds.results, rounds.closes_ms,
-    rounds.revealed_ms IS NOT NULL, now.ms
-  FROM (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::int8 AS ms) AS now
-  LEFT JOIN poll_state AS state ON TRUE
-  LEFT JOIN poll_rounds AS rounds ON rounds.round = state.round";
 
 /// Every round with its counts, as one JSON array (one row by construction): `round`,
-/// `question`, `options` (labels, or null for the configured poll), `open`, `opened_ms`,
-/// `closed_ms`, `ended_ms`, `counts` (`{"a": 3, …}`, options without votes left out).
+/// `question`, `options` (labels, or null for the configured poll), `open` (the presenter's
+/// switch, as [`POLL_SNAPSHOT`]'s), `opened_ms`, `closed_ms` (when it was recorded closed),
+/// `ended_ms`, `results`, `closes_ms`, `revealed_ms`, `deck_position`, `counts` (`{"a": 3,
+/// …}`, options without votes left out).
 pub const LIST_ROUNDS: &str = "SELECT COALESCE(json_agg(json_build_object(
     'round', rounds.round, 'question', rounds.question, 'options', rounds.options::json,
-    'open', rounds.open AND (rounds.closes_ms IS NULL
-      OR rounds.closes_ms > (extract(epoch FROM clock_timestamp()) * 1000)::int8),
-    'opened_ms', rounds.opened_ms,
-    'closed_ms', COALESCE(rounds.closed_ms, CASE WHEN rounds.closes_ms
-      <= (extract(epoch FROM clock_timestamp()) * 1000)::int8 THEN rounds.closes_ms END),
+    'open', rounds.open, 'opened_ms', rounds.opened_ms, 'closed_ms', rounds.closed_ms,
     'ended_ms', rounds.ended_ms, 'results', rounds.results, 'closes_ms', rounds.closes_ms,
     'revealed_ms', rounds.revealed_ms, 'deck_position', rounds.deck_position,
     'counts', COALESCE(tally.counts, '{}'::json))
@@ -286,52 +331,24 @@ pub const LIST_ROUNDS: &str = "SELECT COALESCE(json_agg(json_build_object(
     ) AS per_option
   ) AS tally ON TRUE";
 
-/// The tally of the current round, one count per choice `a` to `h`, by primary-key lookups
-/// in `vote_tallies` (the same cost at one vote and at a million), then the round as
-/// [`CURRENT_ROUND`] gives it. One row even when the tables are empty (an aggregate without
-/// `GROUP BY`, joined to at most one row).
-pub const READ_TALLY: &str = "SELECT tally.*, state.round,
-    rounds.open AND (rounds.closes_ms IS NULL OR rounds.closes_ms > now.ms),
-    rounds.question, rounds.options, rounds.results, rounds.closes_ms,
-    rounds.revealed_ms IS NOT NULL, now.ms
-  FROM (SELECT
-    COALESCE(SUM(count) FILTER (WHERE vote = 'a'), 0)::int8 AS a,
-    COALESCE(SUM(count) FILTER (WHERE vote = 'b'), 0)::int8 AS b,
-    COALESCE(SUM(count) FILTER (WHERE vote = 'c'), 0)::int8 AS c,
-    COALESCE(SUM(count) FILTER (WHERE vote = 'd'), 0)::int8 AS d,
-    COALESCE(SUM(count) FILTER (WHERE vote = 'e'), 0)::int8 AS e,
-    COALESCE(SUM(count) FILTER (WHERE vote = 'f'), 0)::int8 AS f,
-    COALESCE(SUM(count) FILTER (WHERE vote = 'g'), 0)::int8 AS g,
-    COALESCE(SUM(count) FILTER (WHERE vote = 'h'), 0)::int8 AS h
-    FROM vote_tallies WHERE vote IN ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h')) AS tally
-  CROSS JOIN (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::int8 AS ms) AS now
-  LEFT JOIN poll_state AS state ON TRUE
-  LEFT JOIN poll_rounds AS rounds ON rounds.round = state.round";
-
-/// The tally as [`READ_TALLY`] gives it, counted from `votes`: for a table the original
-/// worker made, until our worker's first write migrates it (there are no rounds yet: the
-/// round columns are NULL). A full scan, but one row even on an empty table.
-pub const COUNT_VOTES: &str = "SELECT
-  COUNT(*) FILTER (WHERE vote = 'a') AS a,
-  COUNT(*) FILTER (WHERE vote = 'b') AS b,
-  COUNT(*) FILTER (WHERE vote = 'c') AS c,
-  COUNT(*) FILTER (WHERE vote = 'd') AS d,
-  COUNT(*) FILTER (WHERE vote = 'e') AS e,
-  COUNT(*) FILTER (WHERE vote = 'f') AS f,
-  COUNT(*) FILTER (WHERE vote = 'g') AS g,
-  COUNT(*) FILTER (WHERE vote = 'h') AS h,
-  NULL::int8 AS round, NULL::boolean AS open, NULL::text AS question, NULL::text AS options,
-  NULL::text AS results, NULL::int8 AS closes_ms, FALSE AS revealed,
-  (extract(epoch FROM clock_timestamp()) * 1000)::int8 AS now_ms
-  FROM votes";
-
-/// The original app's result query; its answer must always agree with [`READ_TALLY`].
+/// The original app's result query; its answer must always agree with the counts of
+/// [`POLL_SNAPSHOT`].
 /// Not for components: on an empty table it returns no rows (see the module docs).
 pub const ORIGINAL_TALLY_QUERY: &str = "SELECT vote, COUNT(id) AS count FROM votes GROUP BY vote";
 
-/// SQLSTATE undefined_table.
-pub const UNDEFINED_TABLE: &str = "42P01";
-
 /// SQLSTATEs meaning the schema is missing or older than ours: undefined table, undefined
 /// column, undefined function.
-pub const SCHEMA_MISSING: [&str; 3] = [UNDEFINED_TABLE, "42703", "42883"];
+pub const SCHEMA_MISSING: [&str; 3] = ["42P01", "42703", "42883"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_functions_answer_the_codes_named_here() {
+        for code in [NOT_FROM_ROUND, PAST_THE_DECK, STALE_DECK] {
+            assert!(CREATE_SCHEMA.contains(&format!("RETURN {code};")), "{code}");
+        }
+        assert!(START_NEXT.contains("start_next($1, $2, $3::int8, $4::int8)"));
+    }
+}

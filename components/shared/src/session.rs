@@ -16,6 +16,21 @@ pub const SESSION_COOKIE: &str = "admin_session";
 /// How long a session lasts: a day of talks.
 pub const SESSION_SECONDS: u64 = 8 * 3600;
 
+/// The fewest characters an `admin_token` may have: 128 bits as hex, which no one guesses, so
+/// that a room sharing one address cannot lock the presenter out by guessing.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
+/// Why an `admin_token` is refused, and how to make one that is not; `None` when it will do.
+pub fn weak_token_problem(token: &str) -> Option<String> {
+    let length = token.chars().count();
+    (length < MIN_TOKEN_CHARS).then(|| {
+        format!(
+            "the variable admin_token has {length} characters; it needs at least \
+             {MIN_TOKEN_CHARS} (128 random bits): make one with `openssl rand -hex 16`"
+        )
+    })
+}
+
 /// Whether `given` is the token, in time that does not depend on where they differ (or on
 /// either's length: both are hashed first).
 pub fn token_matches(given: &str, token: &str) -> bool {
@@ -91,6 +106,16 @@ fn mac(token: &str, id: &str, expiry: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_shorter_than_128_bits_of_hex_is_refused_with_a_way_to_make_one() {
+        let problem = weak_token_problem("letmein").unwrap();
+        assert!(problem.contains("has 7 characters"), "{problem}");
+        assert!(problem.contains("openssl rand -hex 16"));
+        assert!(!problem.contains("letmein"), "the token itself is never told");
+        assert!(weak_token_problem(&"ab".repeat(15)).is_some());
+        assert_eq!(weak_token_problem(&"ab".repeat(16)), None);
+    }
 
     #[test]
     fn only_the_token_itself_matches() {

@@ -1,11 +1,16 @@
 //! The voting page, complete without JavaScript: the question, then one form with one large
-//! button per option. The visitor's current choice is marked in words and with a check mark,
-//! not by colour alone. A round with a deadline counts down (the server says how long is
-//! left; a small script ticks it). Where the round lets this visitor see the results (after
-//! voting, as the presenter chose), the same script shows them under the buttons, polled
-//! from `/result/api` as the results page does, with a link to that page without it.
+//! button per option and the round it shows (a vote from it counts in that round or not at
+//! all). The visitor's current choice is marked in words and with a check mark, not by colour
+//! alone. Without JavaScript the page says to reload it for the next question.
+//!
+//! A small script makes the page follow the room: it polls `/result/api` as the projector does,
+//! and when the presenter moves on it shows the new question and its options without a tap;
+//! closing, opening and more time enable or disable the buttons and fix the countdown (from
+//! the server's clock); and it shows the results where the round lets this visitor see them
+//! (after voting, as the presenter chose), or while they are hidden how many have voted.
 
 use voting_shared::choice::Choice;
+use voting_shared::deck::Visibility;
 use voting_shared::html::{self, escape};
 use voting_shared::poll::Poll;
 
@@ -26,10 +31,15 @@ pub enum Message<'a> {
 /// How the page shows the round to this visitor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct State {
+    /// The round the ballot is for.
+    pub round: i64,
     /// Voting is open (the presenter's switch and the deadline both allow it).
     pub open: bool,
-    /// Seconds left to vote, for a round with a deadline.
-    pub seconds_left: Option<i64>,
+    /// The deadline while voting is open, and the server's clock when read (ms).
+    pub closes_ms: Option<i64>,
+    pub now_ms: i64,
+    /// Who sees the counts, and when.
+    pub visibility: Visibility,
     /// This visitor may see the counts now.
     pub results: bool,
 }
@@ -62,9 +72,7 @@ pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message, state: Stat
         (Message::Error(error), _) => {
             format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(error))
         }
-        (_, _) if !open => "<p class=\"notice closed\" role=\"status\">Voting is closed. \
-             The results stay up; voting may open again.</p>"
-            .to_owned(),
+        (_, _) if !open => format!("<p class=\"notice closed\" role=\"status\">{CLOSED}</p>"),
         (message, Some(label)) => format!(
             "<p class=\"cast\" role=\"status\">{thanks}Your vote: <strong>{}</strong>. \
              You can change it at any time.</p>",
@@ -75,71 +83,121 @@ pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message, state: Stat
                 ""
             },
         ),
-        (_, None) => {
-            "<p class=\"cast\" role=\"status\">Pick one. You can change your vote later.</p>"
-                .to_owned()
-        }
+        (_, None) => format!("<p class=\"cast\" role=\"status\">{PICK_ONE}</p>"),
     };
     let size = if poll.option_count() > ROOMY_OPTIONS {
         "compact"
     } else {
         "roomy"
     };
-    let countdown = match state.seconds_left {
-        Some(seconds) if open => format!(
-            "<p id=\"countdown\" class=\"countdown\" role=\"timer\" data-seconds=\"{seconds}\">\
-             Voting closes in <span id=\"seconds\">{seconds}</span> s</p>\n"
-        ),
-        _ => String::new(),
+    let countdown = match state.closes_ms {
+        Some(closes) if open => {
+            let seconds = (closes - state.now_ms + 999).max(0) / 1000;
+            format!(
+                "<p id=\"countdown\" class=\"countdown\" role=\"timer\" data-closes=\"{closes}\" \
+                 data-now=\"{now}\">Voting closes in <span id=\"seconds\">{seconds}</span> s</p>\n",
+                now = state.now_ms
+            )
+        }
+        _ => "<p id=\"countdown\" class=\"countdown\" role=\"timer\" hidden></p>\n".to_owned(),
     };
-    let results = if state.results {
-        "<section id=\"results\" class=\"results\" aria-labelledby=\"results-heading\">\
-         <h2 id=\"results-heading\">Results</h2><div id=\"bars\" aria-live=\"polite\"></div>\
-         <p><a href=\"/result\">See the results</a></p></section>\n"
-    } else {
-        ""
-    };
+    let results_hidden = if state.results { "" } else { " hidden" };
     let main = format!(
-        r#"<h1>{question}</h1>
-{countdown}<form method="post" action="/" aria-label="Your vote" class="{size}">
+        r#"<h1 id="question">{question}</h1>
+{countdown}<form method="post" action="/" aria-label="Your vote" class="{size}" id="ballot" data-round="{round}" data-voted="{voted}" data-results="{visibility}">
+<input type="hidden" name="round" value="{round}">
 {buttons}</form>
-{status}
-{results}"#
+<div id="status">{status}</div>
+<section id="results" class="results" aria-labelledby="results-heading"{results_hidden}><h2 id="results-heading">Results</h2><div id="bars" aria-live="polite"></div><p><a href="/result">See the results</a></p></section>
+<noscript><p class="hint">When the presenter moves on to the next question, reload this page to see it.</p></noscript>
+"#,
+        round = state.round,
+        voted = chosen.is_some(),
+        visibility = state.visibility.as_str(),
     );
     let footer = "<a href=\"/result\">See the results</a> · Served by a Spin WebAssembly component";
     html::page(&format!("{question} — vote"), STYLE, &main, footer, SCRIPT)
 }
 
-/// Ticks the countdown down (disabling the buttons at 0), and shows the results where the
-/// page has a place for them, from `/result/api` every second.
-pub const SCRIPT: &str = r#"
-(() => {
+/// What the page says while voting is closed.
+const CLOSED: &str = "Voting is closed. The results stay up; voting may open again.";
+/// What the page says before the visitor votes in this round.
+const PICK_ONE: &str = "Pick one. You can change your vote later.";
+
+/// Follows the round (see [`voting_shared::follow_results_js`]): a new round replaces the
+/// question, the buttons and the round the form sends; voting opening or closing enables or
+/// disables the buttons; the countdown ticks from the server's clock; the results show where
+/// the round lets this visitor see them.
+pub const SCRIPT: &str = concat!(
+    "(() => {",
+    voting_shared::follow_results_js!(),
+    r#"
   const $ = (id) => document.getElementById(id);
+  const form = $("ballot");
   const countdown = $("countdown");
-  if (countdown) {
-    let left = Number(countdown.dataset.seconds);
-    const tick = () => {
-      left = Math.max(left - 1, 0);
-      $("seconds").textContent = left;
-      if (left === 0) {
-        document.querySelectorAll("form button").forEach((button) => { button.disabled = true; });
-        countdown.textContent = "Voting is closed.";
-      } else {
-        setTimeout(tick, 1000);
-      }
-    };
-    setTimeout(tick, 1000);
+  let deadline = countdown.dataset.closes ? Date.now() + (Number(countdown.dataset.closes) - Number(countdown.dataset.now)) : null;
+  const buttons = () => form.querySelectorAll("button");
+  const status = (className, text) => {
+    const line = document.createElement("p");
+    line.className = className;
+    line.setAttribute("role", className.includes("notice") ? "alert" : "status");
+    line.textContent = text;
+    $("status").replaceChildren(line);
+  };
+  function setOpen(open) {
+    const wasOpen = !buttons()[0] || !buttons()[0].disabled;
+    buttons().forEach((button) => { button.disabled = !open; });
+    if (!open && wasOpen) status("notice closed", "Voting is closed. The results stay up; voting may open again.");
+    if (open && !wasOpen) status("cast", form.dataset.voted === "true" ? "Voting is open again. You can change your vote." : "Pick one. You can change your vote later.");
   }
-  const bars = $("bars");
-  if (!bars) return;
-  let etag = null;
-  function show(tally) {
-    if (tally.hidden) {
-      bars.textContent = tally.total + (tally.total === 1 ? " vote so far; the results are hidden for now." : " votes so far; the results are hidden for now.");
+  function tick() {
+    if (deadline === null) { countdown.hidden = true; return; }
+    const left = secondsTo(deadline);
+    countdown.hidden = false;
+    countdown.textContent = left > 0 ? "Voting closes in " + left + " s" : "Voting is closed.";
+    if (left === 0) { deadline = null; setOpen(false); }
+  }
+  setInterval(tick, 1000);
+  function newBallot(answer) {
+    $("question").textContent = answer.question;
+    document.title = answer.question + " — vote";
+    form.className = answer.options.length > 4 ? "compact" : "roomy";
+    form.dataset.round = answer.round;
+    form.dataset.voted = "false";
+    form.elements.round.value = answer.round;
+    const fresh = answer.options.map((option) => {
+      const button = document.createElement("button");
+      button.id = option.choice;
+      button.className = "choice-" + option.choice;
+      button.name = "vote";
+      button.value = option.choice;
+      button.type = "submit";
+      button.setAttribute("aria-pressed", "false");
+      const label = document.createElement("span");
+      label.className = "label";
+      label.textContent = option.label;
+      const state = document.createElement("span");
+      state.className = "state";
+      state.textContent = "Vote";
+      button.append(label, state);
+      return button;
+    });
+    buttons().forEach((button) => button.remove());
+    form.append(...fresh);
+    status("cast", "Pick one. You can change your vote later.");
+  }
+  function showResults(answer) {
+    const section = $("results");
+    const bars = $("bars");
+    if (answer.hidden) {
+      section.hidden = false;
+      bars.textContent = answer.total + (answer.total === 1 ? " vote so far; the results are hidden for now." : " votes so far; the results are hidden for now.");
       return;
     }
-    const rows = tally.options.map((option) => {
-      const share = tally.total ? Math.round((100 * option.count) / tally.total) : 0;
+    section.hidden = answer.results === "after-vote" && form.dataset.voted !== "true";
+    if (section.hidden) return;
+    const rows = answer.options.map((option) => {
+      const share = answer.total ? Math.round((100 * option.count) / answer.total) : 0;
       const row = document.createElement("div");
       row.className = "bar choice-" + option.choice;
       const label = document.createElement("span");
@@ -150,21 +208,16 @@ pub const SCRIPT: &str = r#"
     });
     bars.replaceChildren(...rows);
   }
-  async function poll() {
-    try {
-      const response = await fetch("/result/api", { headers: etag ? { "If-None-Match": etag } : {} });
-      if (response.status === 200) {
-        etag = response.headers.get("ETag");
-        show(await response.json());
-      }
-    } catch (error) {
-      etag = null;
-    }
-    setTimeout(poll, 1000);
-  }
-  poll();
+  follow((answer) => {
+    if (String(answer.round) !== form.dataset.round) newBallot(answer);
+    setOpen(answer.open);
+    deadline = answer.open ? deadlineOf(answer) : null;
+    tick();
+    showResults(answer);
+  }, () => {});
 })();
-"#;
+"#
+);
 
 const STYLE: &str = "\
 form { display: flex; flex-wrap: wrap; gap: clamp(.75rem, 2vw, 1.5rem); justify-content: center; margin: 1.5rem 0 1rem; }
@@ -182,6 +235,7 @@ button:disabled { opacity: .45; cursor: not-allowed; transform: none; }
 .compact .state { font-size: .8em; }
 button[aria-pressed=true] { border-color: var(--text); box-shadow: 0 0 0 3px var(--card) inset; }
 button[aria-pressed=true] .state { background: #fff; color: #000; font-weight: 700; border-color: #fff; }
+.hint { color: var(--muted); font-size: .9em; }
 .cast { margin: .75rem 0 0; }
 .countdown { font-size: 1.3em; font-weight: 700; margin: .5rem 0 0; }
 .results { margin-top: 1.5rem; text-align: left; }
@@ -196,8 +250,11 @@ mod tests {
     impl State {
         /// Open, no deadline, no results shown.
         const OPEN: State = State {
+            round: 3,
             open: true,
-            seconds_left: None,
+            closes_ms: None,
+            now_ms: 0,
+            visibility: Visibility::Live,
             results: false,
         };
     }
@@ -207,10 +264,20 @@ mod tests {
     }
 
     #[test]
+    fn the_form_sends_the_round_it_shows_and_says_how_to_follow_without_a_script() {
+        let page = render(&cats_and_dogs(), None, Message::Idle, State::OPEN);
+        assert!(page.contains(r#"<input type="hidden" name="round" value="3">"#));
+        assert!(page.contains(r#"data-round="3" data-voted="false" data-results="live""#));
+        assert!(page.contains("<noscript>"));
+        assert!(page.contains("reload this page to see it"));
+        assert!(page.contains(r#"fetch("/result/api""#), "the page follows the round");
+    }
+
+    #[test]
     fn shows_both_options_as_buttons_of_one_form() {
         let page = render(&cats_and_dogs(), None, Message::Idle, State::OPEN);
         assert!(page.contains("<title>Cats or Dogs? — vote</title>"));
-        assert!(page.contains("<h1>Cats or Dogs?</h1>"));
+        assert!(page.contains(r#"<h1 id="question">Cats or Dogs?</h1>"#));
         assert!(page.contains(
             r#"value="a" type="submit" aria-pressed="false"><span class="label">Cats</span>"#
         ));
@@ -278,27 +345,27 @@ mod tests {
     #[test]
     fn a_deadline_counts_down_while_voting_is_open() {
         let timed = State {
-            seconds_left: Some(30),
+            closes_ms: Some(61_000),
+            now_ms: 30_500,
             ..State::OPEN
         };
         let page = render(&cats_and_dogs(), None, Message::Idle, timed);
-        assert!(
-            page.contains(r#"data-seconds="30">Voting closes in <span id="seconds">30</span> s"#)
-        );
+        assert!(page.contains(
+            r#"data-closes="61000" data-now="30500">Voting closes in <span id="seconds">31</span> s"#
+        ));
         let over = State {
             open: false,
-            seconds_left: Some(0),
-            ..State::OPEN
+            ..timed
         };
         let page = render(&cats_and_dogs(), None, Message::Idle, over);
-        assert!(!page.contains("id=\"countdown\""));
+        assert!(page.contains(r#"<p id="countdown" class="countdown" role="timer" hidden></p>"#));
         assert!(page.contains("Voting is closed."));
     }
 
     #[test]
     fn the_results_have_a_place_only_when_the_visitor_may_see_them() {
         let page = render(&cats_and_dogs(), None, Message::Idle, State::OPEN);
-        assert!(!page.contains("id=\"results\""));
+        assert!(page.contains(r#"aria-labelledby="results-heading" hidden>"#));
         let shown = State {
             results: true,
             ..State::OPEN
@@ -309,7 +376,9 @@ mod tests {
             Message::Confirmation,
             shown,
         );
-        assert!(page.contains(r#"<section id="results" class="results""#));
+        assert!(page.contains(
+            r#"<section id="results" class="results" aria-labelledby="results-heading"><h2"#
+        ));
         assert!(page.contains(r#"<a href="/result">See the results</a></p></section>"#));
     }
 

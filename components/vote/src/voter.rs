@@ -64,6 +64,24 @@ pub fn set_cookie(name: &str, value: &str) -> String {
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={COOKIE_MAX_AGE_SECONDS}")
 }
 
+/// The cookie that carries the thanks for a vote through the redirect to the page.
+const THANKS_COOKIE: &str = "vote_thanks";
+
+/// The `Set-Cookie` value that has the page thank the voter once, after the redirect.
+pub fn thank() -> String {
+    format!("{THANKS_COOKIE}=1; Path=/; HttpOnly; SameSite=Lax; Max-Age=60")
+}
+
+/// Whether the request carries thanks to show.
+pub fn thanked(cookie_headers: &[String]) -> bool {
+    cookie(cookie_headers, THANKS_COOKIE).is_some_and(|value| !value.is_empty())
+}
+
+/// The `Set-Cookie` value that clears the thanks once shown.
+pub fn thanked_once() -> String {
+    format!("{THANKS_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
 /// The value of cookie `name` in the request's `Cookie` header values.
 pub fn cookie<'a>(headers: &'a [String], name: &str) -> Option<&'a str> {
     headers
@@ -96,6 +114,16 @@ mod tests {
     use super::*;
 
     const SECRET: &[u8] = b"test secret";
+
+    #[test]
+    fn the_thanks_are_shown_once() {
+        let sent = thank();
+        let pair = sent.split(';').next().unwrap().to_owned();
+        assert!(thanked(&[pair]));
+        assert!(!thanked(&["vote_thanks=".to_owned()]));
+        assert!(!thanked(&[]));
+        assert!(thanked_once().contains("Max-Age=0"));
+    }
 
     #[test]
     fn issues_a_signed_id_and_recognises_it() {

@@ -2,9 +2,10 @@
 //! list `votes` into PostgreSQL, a batch at a time: read the head of the list, upsert the
 //! batch in one statement, and only then remove it from the list (in the script that reads
 //! the next batch). A failure anywhere leaves the batch queued for the next doorbell;
-//! replaying a batch changes nothing. Each vote is written into the round it was cast in. A
-//! run also restores the current round's mirror in Redis from PostgreSQL when Redis has lost
-//! it.
+//! replaying a batch changes nothing. Each vote is written into the round it was cast in. After
+//! each batch the run keeps what the room sees of the results in Redis, as PostgreSQL then has
+//! them (and marks them stale when PostgreSQL fails). A run also restores the current round's
+//! mirror in Redis from PostgreSQL when Redis has lost it.
 //!
 //! One run drains a whole burst of votes: it holds the doorbell key while it drains (votes
 //! then do not ring), waits a moment after a partial batch so that the next one is fuller, and
@@ -24,7 +25,7 @@ use spin_sdk::redis::{self, RedisParameter, RedisResult};
 use spin_sdk::{http_component, redis_component};
 use voting_glue::redis::{binary, eval};
 use voting_glue::reply::{Reply, send};
-use voting_glue::{round, variable};
+use voting_glue::{postgres, round, variable};
 use voting_shared::doorbell::{
     DEFERRED, DOORBELL_KEY, DRAIN_SCRIPT, GATHER_MS, HTTP_RUN_LIMIT_MS, RETRY_MS, RETRY_SCRIPT,
     Ring, Step, gathers_after,
@@ -34,7 +35,8 @@ use voting_shared::queue::{
     BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, LAST_BATCH_KEY, Poison, Upsert, VOTES_KEY, plan_batch,
 };
 use voting_shared::round::{NO_ROUND, ROUND_KEY, choices_of};
-use voting_shared::schema::RECORD_VOTES;
+use voting_shared::results::{MARK_STALE_SCRIPT, RESULTS_KEY};
+use voting_shared::schema::RECORD_BATCH;
 
 /// The doorbell as a message on the votes channel (the Redis trigger).
 #[redis_component]
@@ -86,7 +88,8 @@ fn drain_or_log(ring: Ring, limit: Option<Instant>) -> Result<(), &'static str> 
                 voting_glue::redis::diagnose("worker", &error);
             }
             Failure::Postgres(error) => {
-                voting_glue::postgres::diagnose("worker", &error);
+                postgres::diagnose("worker", &error);
+                mark_results_stale();
             }
         }
         run.shorten_lease();
@@ -158,15 +161,16 @@ impl Run {
                 }
                 let connection = match database.take() {
                     Some(connection) => connection,
-                    None => voting_glue::postgres::open().map_err(Failure::Postgres)?,
+                    None => postgres::open().map_err(Failure::Postgres)?,
                 };
                 let current = round::current(&connection).map_err(Failure::Postgres)?;
                 if round::mirror(&redis, &current, true).map_err(Failure::Redis)? {
                     eprintln!(
                         "worker: restored round {} to Redis ({ROUND_KEY}) from PostgreSQL",
-                        current.number
+                        current.round.number
                     );
                 }
+                round::keep_results(&redis, &current, &configured).map_err(Failure::Redis)?;
                 database = Some(connection);
                 restores_in_a_row += 1;
                 continue;
@@ -190,10 +194,12 @@ impl Run {
             if !plan.upserts.is_empty() {
                 let connection = match database.take() {
                     Some(connection) => connection,
-                    None => voting_glue::postgres::open().map_err(Failure::Postgres)?,
+                    None => postgres::open().map_err(Failure::Postgres)?,
                 };
-                write(&connection, &plan.upserts).map_err(Failure::Postgres)?;
+                let written = write(&connection, &plan.upserts, batch.now_micros / 1000)
+                    .map_err(Failure::Postgres)?;
                 database = Some(connection);
+                round::keep_results(&redis, &written, &configured).map_err(Failure::Redis)?;
             }
             if gathers_after(entries.len(), BATCH_SIZE) {
                 pause(GATHER_MS);
@@ -278,6 +284,17 @@ impl Run {
     }
 }
 
+/// After PostgreSQL failed: the results the room sees may be out of date, and say so until the
+/// next batch is written. Best effort: Redis may be down too.
+fn mark_results_stale() {
+    let marked = voting_glue::redis::open().and_then(|redis| {
+        eval(&redis, MARK_STALE_SCRIPT, &[RESULTS_KEY], &[]).map_err(anyhow::Error::from)
+    });
+    if let Err(error) = marked {
+        eprintln!("worker: could not mark the results stale ({error:#})");
+    }
+}
+
 /// Waits `ms` milliseconds (WASI's monotonic clock: the instance sleeps, it does not spin).
 fn pause(ms: u64) {
     wasi::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
@@ -295,8 +312,12 @@ struct Batch {
 }
 
 /// Writes the batch in one statement, each vote into its round, creating or migrating the
-/// schema first if needed.
-fn write(database: &pg4::Connection, upserts: &[Upsert]) -> anyhow::Result<()> {
+/// schema first if needed, at Redis's clock `now_ms`; answers the round as it then is.
+fn write(
+    database: &pg4::Connection,
+    upserts: &[Upsert],
+    now_ms: i64,
+) -> anyhow::Result<round::Current> {
     let parameters = [
         ParameterValue::ArrayStr(upserts.iter().map(|u| Some(u.voter_id.clone())).collect()),
         ParameterValue::ArrayStr(
@@ -307,7 +328,9 @@ fn write(database: &pg4::Connection, upserts: &[Upsert]) -> anyhow::Result<()> {
         ),
         ParameterValue::ArrayInt64(upserts.iter().map(|u| Some(u.seq)).collect()),
         ParameterValue::ArrayInt64(upserts.iter().map(|u| u.round).collect()),
+        ParameterValue::Int64(now_ms),
     ];
-    round::execute_with_schema(database, RECORD_VOTES, &parameters).context("writing votes")?;
-    Ok(())
+    let written =
+        postgres::query_with_schema(database, RECORD_BATCH, &parameters).context("writing votes")?;
+    round::Current::of(postgres::single_text(&written).context("writing votes")?)
 }
