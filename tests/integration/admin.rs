@@ -1,8 +1,9 @@
-//! The presenter's console and its API (guarantee 7): no admin route without `admin_token`;
-//! the API only with the token as a Bearer header; sign-in, its session cookie and its
-//! refusals (a wrong token, too many of them, a forged, expired or signed-out session, a
-//! cross-site POST); every console action; downloads; bad input that changes nothing; the
-//! token never in a log.
+//! The presenter's console and its API (guarantee 7): no admin route without `admin_token`,
+//! and none with a weak one; the API only with the token as a Bearer header; sign-in, its
+//! session cookie and its refusals (a wrong token, too many of them — never the right one —, a
+//! forged, expired or signed-out session, a cross-site POST); every console action, each
+//! answered with a redirect; downloads; bad input that changes nothing; the token never in a
+//! log.
 
 use std::net::SocketAddr;
 
@@ -64,7 +65,7 @@ async fn rounds_from(env: &TestEnv, client: &str, token: &str) -> Response {
 }
 
 #[tokio::test]
-async fn the_api_refuses_a_wrong_or_missing_token_then_locks_the_address_out() {
+async fn the_api_refuses_wrong_tokens_then_limits_them_but_never_the_right_one() {
     let env = with_console().await;
     env.open_sign_in_window("127.0.0.1").await.unwrap();
     let wrong = Presenter::new(&env.app, "not-the-token");
@@ -95,10 +96,10 @@ async fn the_api_refuses_a_wrong_or_missing_token_then_locks_the_address_out() {
             401
         );
     }
-    // Five failures from this address: now even the token is refused from it, for a while.
-    let locked = presenter.api("GET", "/admin/api/rounds", "").await.unwrap();
-    assert_eq!(locked.status(), 429);
-    let wait: i64 = locked.headers()["retry-after"]
+    // Five failures from this address: wrong tokens are refused from it for a while…
+    let limited = wrong.api("GET", "/admin/api/rounds", "").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let wait: i64 = limited.headers()["retry-after"]
         .to_str()
         .unwrap()
         .parse()
@@ -108,15 +109,13 @@ async fn the_api_refuses_a_wrong_or_missing_token_then_locks_the_address_out() {
         "the rest of the window: {wait}"
     );
     assert!(
-        body(&locked).contains(&format!("try again in {wait} seconds")),
+        body(&limited).contains(&format!("try again in {wait} seconds")),
         "{}",
-        body(&locked)
+        body(&limited)
     );
-    // Another address is not locked out.
-    assert_eq!(
-        rounds_from(&env, "192.0.2.7:4000", TOKEN).await.status(),
-        200
-    );
+    // …but the presenter, who may share the address with the whole room, is not locked out.
+    let rounds = presenter.api("GET", "/admin/api/rounds", "").await.unwrap();
+    assert_eq!(rounds.status(), 200);
 
     let logs = env.app.logs();
     assert_eq!(
@@ -132,10 +131,11 @@ async fn the_api_refuses_a_wrong_or_missing_token_then_locks_the_address_out() {
     );
 }
 
-/// Guesses sent at once are counted one after another before any is judged, so an address
-/// gets five guesses a window however many it sends together.
+/// Guesses sent at once are counted one after another, so an address gets five judged as
+/// wrong a window however many it sends together; and the room's guesses never lock out the
+/// presenter behind the same address (guarantee 7).
 #[tokio::test(flavor = "multi_thread")]
-async fn fifty_wrong_guesses_at_once_get_five_judged_and_the_rest_refused() {
+async fn fifty_wrong_guesses_at_once_are_limited_and_the_right_token_still_signs_in() {
     let env = with_console().await;
     let guesser = "198.51.100.9:40000";
     env.open_sign_in_window("198.51.100.9").await.unwrap();
@@ -151,12 +151,52 @@ async fn fifty_wrong_guesses_at_once_get_five_judged_and_the_rest_refused() {
     let judged = statuses.iter().filter(|status| **status == 401).count();
     let refused = statuses.iter().filter(|status| **status == 429).count();
     assert_eq!((judged, refused), (5, 45), "{statuses:?}");
-    assert_eq!(rounds_from(&env, guesser, TOKEN).await.status(), 429);
-    assert_eq!(
-        rounds_from(&env, "192.0.2.7:4000", TOKEN).await.status(),
-        200
+    assert_eq!(rounds_from(&env, guesser, TOKEN).await.status(), 200);
+    let sign_in = App::request("POST", "/admin/sign-in")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Bytes::from(format!("token={TOKEN}")))
+        .unwrap();
+    let signed_in = env
+        .app
+        .send_from(guesser.parse().unwrap(), sign_in)
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert!(
+        signed_in.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("admin_session="),
+        "the console's session, from the address that guessed"
     );
     assert_eq!(round_and_open(&env).await, (1, true), "nothing changed");
+}
+
+#[tokio::test]
+async fn an_admin_token_shorter_than_128_bits_keeps_the_console_off_and_says_how_to_make_one() {
+    let env = TestEnv::setup()
+        .env("SPIN_VARIABLE_ADMIN_TOKEN", "letmein")
+        .start()
+        .await
+        .unwrap();
+    for path in ["/admin", "/admin/api/rounds"] {
+        let response = Presenter::new(&env.app, "letmein")
+            .api("GET", path, "")
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503, "{path}");
+        let text = body(&response);
+        assert!(text.contains("at least 32"), "{text}");
+        assert!(text.contains("openssl rand -hex 16"), "{text}");
+        assert!(!text.contains("letmein"), "{text}");
+    }
+    let close = Presenter::new(&env.app, "letmein")
+        .api("POST", "/admin/api/close", "")
+        .await
+        .unwrap();
+    assert_eq!(close.status(), 503);
+    assert_eq!(round_and_open(&env).await, (1, true), "nothing changed");
+    assert!(env.app.logs().contains("admin: the console is off"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -293,8 +333,16 @@ async fn signing_in_gives_a_strict_session_for_every_console_action() {
         .console_post("/admin/sign-in", "token=nope", None)
         .await
         .unwrap();
-    assert_eq!(wrong.status(), 401);
-    assert!(body(&wrong).contains("That is not the admin token."));
+    assert_eq!(wrong.status(), 303, "no page at the POST's address to reload");
+    let told = presenter.follow(&wrong, "").await.unwrap();
+    assert!(body(&told).contains("That is not the admin token."));
+    assert!(
+        told.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("admin_notice=;"),
+        "the notice is shown once"
+    );
 
     let signed_in = presenter
         .console_post("/admin/sign-in", &format!("token={TOKEN}"), None)
@@ -362,8 +410,13 @@ async fn signing_in_gives_a_strict_session_for_every_console_action() {
         .console_post("/admin/rounds", "options=Alone", Some(&cookie))
         .await
         .unwrap();
-    assert_eq!(bad.status(), 400);
-    assert!(body(&bad).contains("No new round: a poll has 2 to 8 options, not 1"));
+    assert_eq!(bad.status(), 303, "a refusal returns to the console too");
+    assert_eq!(bad.headers()["location"], "/admin");
+    let told = presenter.follow(&bad, &cookie).await.unwrap();
+    assert_eq!(told.status(), 200);
+    assert!(body(&told).contains("No new round: a poll has 2 to 8 options, not 1"));
+    let again = presenter.console_get("/admin", &cookie).await.unwrap();
+    assert!(!body(&again).contains("No new round"), "a reload shows it no more");
     assert_eq!(round_and_open(&env).await, (3, true), "nothing changed");
 
     let csv = presenter

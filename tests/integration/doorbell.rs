@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use redis::AsyncCommands;
 use spin_test_host::HostCall;
 use voting_shared::doorbell::{DOORBELL_KEY, DRAIN_SCRIPT, RUNG, Ring};
-use voting_shared::schema::RECORD_VOTES;
+use voting_shared::schema::RECORD_BATCH;
 use voting_tests::{Deployment, TestEnv, Visitor, poll_until};
 
 /// How many times Redis has run PUBLISH, scripts' included (`INFO commandstats`).
@@ -136,7 +136,7 @@ async fn votes_cast_after_a_worker_died_holding_the_doorbell_are_counted_as_voti
     env.app
         .on_host_call(Arc::new(move |call: &HostCall| match call {
             HostCall::PostgresStatement(sql)
-                if sql == RECORD_VOTES && traps.fetch_add(1, Ordering::SeqCst) == 0 =>
+                if sql == RECORD_BATCH && traps.fetch_add(1, Ordering::SeqCst) == 0 =>
             {
                 Some("injected: the worker was killed mid-run".to_owned())
             }

@@ -8,7 +8,7 @@ use spin_test_host::HostCall;
 use voting_shared::counts::Counts;
 use voting_shared::doorbell::{DRAIN_SCRIPT, Step};
 use voting_shared::queue::{DEAD_LETTER_KEY, LegacyEntry, VOTES_KEY};
-use voting_shared::schema::RECORD_VOTES;
+use voting_shared::schema::RECORD_BATCH;
 use voting_tests::{TestEnv, Visitor};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -18,7 +18,7 @@ async fn a_postgres_failure_in_the_middle_of_a_batch_loses_nothing_and_the_retry
         Visitor::new(&env.app).vote(choice).await.unwrap();
     }
     env.app.on_host_call(Arc::new(|call: &HostCall| match call {
-        HostCall::PostgresStatement(sql) if sql == RECORD_VOTES => {
+        HostCall::PostgresStatement(sql) if sql == RECORD_BATCH => {
             Some("injected: PostgreSQL connection lost during the upsert".to_owned())
         }
         _ => None,

@@ -10,7 +10,7 @@ use spin_test_host::{App, HostCall};
 use test_services::TestPostgres;
 use voting_shared::counts::Counts;
 use voting_shared::queue::{DEAD_LETTER_KEY, LegacyEntry, VOTES_KEY};
-use voting_tests::{Deployment, TestEnv, Visitor, repository_root, seed_votes};
+use voting_tests::{Deployment, TestEnv, Visitor, poll_until, repository_root, seed_votes};
 
 async fn http_only() -> TestEnv {
     let postgres = TestPostgres::start().await.unwrap();
@@ -79,7 +79,7 @@ async fn a_failing_worker_never_fails_a_vote_and_an_open_results_page_catches_up
 async fn a_worker_crash_mid_batch_loses_nothing_without_a_redis_trigger() {
     let env = http_only().await;
     env.app.on_host_call(Arc::new(|call: &HostCall| match call {
-        HostCall::PostgresStatement(sql) if sql == voting_shared::schema::RECORD_VOTES => {
+        HostCall::PostgresStatement(sql) if sql == voting_shared::schema::RECORD_BATCH => {
             Some("injected: the worker crashed during the upsert".to_owned())
         }
         _ => None,
@@ -149,18 +149,30 @@ async fn the_private_worker_is_unreachable_from_outside() {
     assert_eq!(chained.status(), 200, "but service chaining reaches it");
 }
 
-/// Runs the catch-up script with a one-minute interval: whether a results read would ring.
+/// Runs the results' read script as the HTTP-only result component does, with a one-minute
+/// catch-up interval: whether the reader is to ring the worker.
 async fn catch_up(redis: &mut redis::aio::MultiplexedConnection) -> i64 {
-    redis::cmd("EVAL")
-        .arg(voting_shared::queue::CATCH_UP_SCRIPT)
-        .arg(3)
+    use voting_shared::results::{READ_SCRIPT, REBUILD_KEY, RESULTS_KEY};
+    let reply: Vec<redis::Value> = redis::cmd("EVAL")
+        .arg(READ_SCRIPT)
+        .arg(5)
+        .arg(RESULTS_KEY)
+        .arg(REBUILD_KEY)
         .arg(VOTES_KEY)
         .arg(voting_shared::queue::CATCH_UP_KEY)
         .arg(voting_shared::doorbell::DOORBELL_KEY)
+        .arg("")
+        .arg("")
+        .arg("catch-up")
+        .arg(2000)
         .arg(60_000)
         .query_async(redis)
         .await
-        .unwrap()
+        .unwrap();
+    match reply[2] {
+        redis::Value::Int(ring) => ring,
+        ref other => panic!("unexpected ring {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -196,15 +208,24 @@ async fn the_catch_up_rings_only_when_votes_wait_for_no_worker_and_once_per_inte
     assert_eq!(tally["a"], 1);
 }
 
-#[tokio::test]
-async fn the_redis_trigger_manifest_rings_no_http_doorbell() {
+/// With the Redis trigger, a results read catches up by publishing on the votes channel, not
+/// by ringing an HTTP doorbell: a vote whose ring nobody heard is counted while only the
+/// results are read.
+#[tokio::test(flavor = "multi_thread")]
+async fn under_the_redis_trigger_a_results_read_publishes_the_catch_up() {
     let env = TestEnv::start().await.unwrap();
-    let mut redis = env.redis().await.unwrap();
-    Visitor::new(&env.app).vote("a").await.unwrap();
-    env.app.get("/result/api").await.unwrap();
-    let marked: bool = redis.exists("votes:catch-up").await.unwrap();
-    assert!(!marked);
-    assert!(!env.app.logs().contains("doorbell"), "{}", env.app.logs());
+    let voted = Visitor::new(&env.app).vote("a").await.unwrap();
+    assert_eq!(voted.status(), 200);
+    assert_eq!(env.queue_length().await.unwrap(), 1, "no worker heard the ring");
+    let triggers = env.app.start_redis_triggers().await.unwrap();
+    let tally = env.wait_for_total(1).await.unwrap();
+    assert_eq!(tally["a"], 1);
+    poll_until("the trigger to have handled the catch-up", || async {
+        (triggers.messages_handled() >= 1).then_some(())
+    })
+    .await
+    .unwrap();
+    assert!(!env.app.logs().contains("doorbell at"), "{}", env.app.logs());
 }
 
 #[tokio::test]

@@ -173,7 +173,10 @@ async fn an_acl_user_with_the_permissions_the_docs_list_runs_the_whole_app() {
         let env = env_on(deployment, security, &[]).await;
         assert_eq!(env.app.variable("redis_username"), Some("voting"));
         assert_the_whole_app_works(&env).await;
-        let metrics = env.app.get("/metrics").await.unwrap();
+        let metrics = voting_tests::Presenter::new(&env.app, voting_tests::ADMIN_TOKEN)
+            .api("GET", "/metrics", "")
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(metrics.body());
         assert!(
             text.contains("voting_dependency_up{dependency=\"redis\"} 1"),

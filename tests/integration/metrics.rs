@@ -208,6 +208,7 @@ async fn a_scrape_costs_one_redis_script_and_one_postgresql_query() {
             HostCall::RedisExecute { command, .. } => format!("redis {command}"),
             HostCall::PostgresOpen => "postgres open".to_owned(),
             HostCall::PostgresStatement(_) => "postgres statement".to_owned(),
+            HostCall::HttpSend(authority) => format!("http {authority}"),
         };
         recorded.lock().unwrap().push(name);
         None

@@ -130,7 +130,10 @@ async fn the_vote_page_offers_every_option_and_the_question() {
         .unwrap();
     let page = env.app.get("/").await.unwrap();
     let page = body(&page);
-    assert!(page.contains("<h1>Which one do you pick?</h1>"), "{page}");
+    assert!(
+        page.contains(r#"<h1 id="question">Which one do you pick?</h1>"#),
+        "{page}"
+    );
     for choice in Choice::ALL {
         assert!(
             page.contains(&format!("name=\"vote\" value=\"{choice}\"")),

@@ -9,7 +9,11 @@ async fn the_results_api_answers_304_until_the_tally_changes() {
     let env = TestEnv::start().await.unwrap();
     let first = env.app.get("/result/api").await.unwrap();
     assert_eq!(first.status(), 200);
-    let tally: serde_json::Value = serde_json::from_slice(first.body()).unwrap();
+    assert_eq!(first.headers()["cache-control"], "public, max-age=1");
+    assert!(first.headers().get("vary").is_none(), "the same for every viewer");
+    let mut tally: serde_json::Value = serde_json::from_slice(first.body()).unwrap();
+    let now = tally["now"].take();
+    assert!(now.as_i64().is_some_and(|now| now > 1_700_000_000_000), "{now}");
     assert_eq!(
         tally,
         serde_json::json!({
@@ -20,10 +24,11 @@ async fn the_results_api_answers_304_until_the_tally_changes() {
                 {"choice": "b", "label": "Dogs", "count": 0},
             ],
             "round": 1, "open": true, "results": "live", "hidden": false,
-            "closes_at": null, "seconds_left": null,
+            "closes_at": null, "seconds_left": null, "now": null, "stale": false,
         })
     );
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with("W/\""), "weak: `now` changes, the ETag need not: {etag}");
     let conditional = |etag: String| {
         App::request("GET", "/result/api")
             .header("if-none-match", etag)
@@ -33,6 +38,7 @@ async fn the_results_api_answers_304_until_the_tally_changes() {
     let unchanged = env.app.send(conditional(etag.clone())).await.unwrap();
     assert_eq!(unchanged.status(), 304);
     assert!(unchanged.body().is_empty());
+    assert_eq!(unchanged.headers()["etag"].to_str().unwrap(), etag);
 
     Visitor::new(&env.app).vote("a").await.unwrap();
     env.drain().await.unwrap();

@@ -31,6 +31,14 @@ async fn results(env: &TestEnv) -> serde_json::Value {
     serde_json::from_slice(response.body()).unwrap()
 }
 
+/// The time now, ms since 1970, as the components pass Redis's clock.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
 /// Each voter's vote in `round`'s kept results (`round_votes`).
 async fn kept_votes(env: &TestEnv, round: i64) -> HashMap<String, String> {
     let client = env.postgres.client().await.unwrap();
@@ -78,7 +86,7 @@ async fn a_new_round_keeps_the_old_results_and_starts_empty_with_its_own_options
         );
         let page = body(&env.app.get("/").await.unwrap());
         assert!(
-            page.contains("<h1>Lunch?</h1>") && page.contains(">Salad</span>"),
+            page.contains(r#"<h1 id="question">Lunch?</h1>"#) && page.contains(">Salad</span>"),
             "{page}"
         );
 
@@ -407,6 +415,7 @@ async fn a_batch_written_while_a_round_starts_waits_for_it_and_goes_to_its_own_r
                 &"live",
                 &None::<i32>,
                 &None::<i32>,
+                &now_ms(),
             ],
         )
         .await
@@ -453,11 +462,17 @@ async fn an_installation_from_before_rounds_keeps_its_votes_as_round_one() {
     client
         .batch_execute(
             "DROP TABLE poll_state, poll_rounds, round_votes;
-             DROP FUNCTION record_votes, start_round",
+             DROP FUNCTION record_batch, start_round, poll_snapshot",
         )
         .await
         .unwrap();
-    let _: () = env.redis().await.unwrap().del(ROUND_KEY).await.unwrap();
+    let _: () = env
+        .redis()
+        .await
+        .unwrap()
+        .del(&[ROUND_KEY, voting_shared::results::RESULTS_KEY])
+        .await
+        .unwrap();
     assert_eq!(
         results(&env).await["total"],
         3,

@@ -138,15 +138,19 @@ async fn the_console_imports_exports_and_edits_the_deck() {
             .extend_pairs(fields)
             .finish()
     };
+    // Each form as the console shows it, with the deck's version in it.
     let post = |path: &'static str, fields: String| {
         let presenter = &presenter;
         let session = &session;
         async move {
+            let version = deck_version(presenter, session).await;
+            let fields = format!("{fields}&deck_version={version}");
             let response = presenter
                 .console_post(path, &fields, Some(session))
                 .await
                 .unwrap();
             assert_eq!(response.status(), 303, "{path}: {}", body(&response));
+            assert_eq!(notice(&response), None, "{path}");
         }
     };
     post("/admin/deck", form(&[("deck", DECK)])).await;
@@ -195,17 +199,19 @@ async fn the_console_imports_exports_and_edits_the_deck() {
     assert_eq!(deck["questions"][1]["results"], "after-vote");
     assert_eq!(deck["questions"][1]["seconds"], 30);
 
-    // A bad edit changes nothing and says why.
+    // A bad edit changes nothing and says why, on the console it returns to.
+    let version = deck_version(&presenter, &session).await;
     let bad = presenter
         .console_post(
             "/admin/deck/add",
-            &form(&[("options", "Only one")]),
+            &format!("{}&deck_version={version}", form(&[("options", "Only one")])),
             Some(&session),
         )
         .await
         .unwrap();
-    assert_eq!(bad.status(), 400);
-    assert!(body(&bad).contains("Nothing added"), "{}", body(&bad));
+    assert_eq!(bad.status(), 303);
+    let told = presenter.follow(&bad, &session).await.unwrap();
+    assert!(body(&told).contains("Nothing added"), "{}", body(&told));
     let again = presenter
         .api_json("GET", "/admin/api/deck", "", 200)
         .await
@@ -230,16 +236,17 @@ async fn the_console_imports_exports_and_edits_the_deck() {
         .api_json("POST", "/admin/api/next", "", 201)
         .await
         .unwrap();
+    let version = deck_version(&presenter, &session).await;
     let across = presenter
-        .console_post("/admin/deck/2/up", "", Some(&session))
+        .console_post(
+            "/admin/deck/2/up",
+            &format!("deck_version={version}"),
+            Some(&session),
+        )
         .await
         .unwrap();
-    assert_eq!(across.status(), 400);
-    assert!(
-        body(&across).contains("has been asked"),
-        "{}",
-        body(&across)
-    );
+    let told = presenter.follow(&across, &session).await.unwrap();
+    assert!(body(&told).contains("has been asked"), "{}", body(&told));
     post("/admin/deck/1/delete", String::new()).await;
     let next = presenter
         .api_json("POST", "/admin/api/next", "", 201)
@@ -301,7 +308,9 @@ async fn assert_counts_hidden(env: &TestEnv, voter: &mut Visitor, total: i64) {
         let other = if current.starts_with('a') { "b" } else { "a" };
         assert_eq!(voter.vote(other).await.unwrap().status(), 200);
         env.drain().await.unwrap();
-        let (again, same_etag) = results(env).await;
+        let (mut again, same_etag) = results(env).await;
+        let mut shown = shown.clone();
+        assert!(again["now"].take().as_i64() >= shown["now"].take().as_i64());
         assert_eq!(again, shown);
         assert_eq!(same_etag, etag, "the ETag carries no count");
     }
@@ -311,10 +320,12 @@ async fn assert_counts_hidden(env: &TestEnv, voter: &mut Visitor, total: i64) {
     assert!(shown_part.contains("hidden until"), "{page}");
     assert!(!shown_part.contains("id=\"count-") && !shown_part.contains("id=\"percent-"));
     let ballot = voter.send("GET", "/", None, b"").await.unwrap();
+    let ballot = body(&ballot);
     assert!(
-        !body(&ballot).contains("id=\"results\""),
+        ballot.contains(r#"aria-labelledby="results-heading" hidden>"#),
         "no results on the vote page"
     );
+    assert!(!ballot.split("<script>").next().unwrap().contains("count-"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -334,11 +345,14 @@ async fn hidden_results_reach_no_voter_until_voting_closes_or_the_presenter_reve
         .await
         .unwrap();
     assert_counts_hidden(&env, &mut voters[0], 3).await;
-    let metrics = body(&env.app.get("/metrics").await.unwrap());
+    let metrics = body(&presenter.api("GET", "/metrics", "").await.unwrap());
     assert!(
         metrics.contains("voting_votes{choice=\"a\""),
         "the operator sees them: {metrics}"
     );
+    let phone = env.app.get("/metrics").await.unwrap();
+    assert_eq!(phone.status(), 401, "a phone in the room does not");
+    assert!(!body(&phone).contains("voting_votes"));
     let revealed = presenter
         .api_json("POST", "/admin/api/reveal", "", 200)
         .await
@@ -376,7 +390,11 @@ async fn hidden_results_reach_no_voter_until_voting_closes_or_the_presenter_reve
 async fn a_phone_sees_the_results_after_voting_as_the_round_allows() {
     let env = with_console().await;
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
-    let has_results = |page: &Response| body(page).contains("<section id=\"results\"");
+    let has_results = |page: &Response| {
+        body(page).contains(
+            r#"<section id="results" class="results" aria-labelledby="results-heading"><h2"#,
+        )
+    };
     for (mode, before, after) in [
         ("live", true, true),
         ("after-vote", false, true),
@@ -409,13 +427,38 @@ async fn redis_now_ms(env: &TestEnv) -> i64 {
     seconds * 1000 + micros / 1000
 }
 
-/// Moves the current round's deadline to `closes_ms`, in the mirror and in PostgreSQL alike.
-async fn set_deadline(env: &TestEnv, closes_ms: i64) {
-    let _: () = env
-        .redis()
-        .await
+/// The deck's version in the console's forms, as a browser showing the console has it.
+async fn deck_version(presenter: &Presenter, session: &str) -> i64 {
+    let page = presenter.console_get("/admin", session).await.unwrap();
+    let page = body(&page);
+    let marker = r#"name="deck_version" value=""#;
+    let start = page.find(marker).expect("the console's deck forms") + marker.len();
+    page[start..]
+        .split('"')
+        .next()
         .unwrap()
-        .hset(ROUND_KEY, "closes", closes_ms)
+        .parse()
+        .unwrap()
+}
+
+/// The notice a console form's answer carries to the page it returns to, if any.
+fn notice(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| value.strip_prefix("admin_notice="))
+        .map(|value| value.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Moves the current round's deadline to `closes_ms`, in the mirror, in the results kept in
+/// Redis and in PostgreSQL alike, as if the time to vote had been that.
+async fn set_deadline(env: &TestEnv, closes_ms: i64) {
+    let mut redis = env.redis().await.unwrap();
+    let _: () = redis.hset(ROUND_KEY, "closes", closes_ms).await.unwrap();
+    let _: () = redis
+        .hset(voting_shared::results::RESULTS_KEY, "closes", closes_ms)
         .await
         .unwrap();
     if let Ok(client) = env.postgres.client().await {

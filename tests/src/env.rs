@@ -267,7 +267,8 @@ impl TestEnv {
 }
 
 /// The original seed-data load: `votes` distinct voters through the page's form, from
-/// `clients` concurrent clients, two for a to one for b. Fails on any answer but 200.
+/// `clients` concurrent clients, two for a to one for b. Fails on any answer but 200 (the page
+/// the form's vote is redirected to).
 pub async fn seed_votes(app: &App, votes: usize, clients: usize) -> anyhow::Result<()> {
     let clients = (0..clients).map(|client| {
         let app = app.clone();

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use spin_test_host::{App, Response};
 
 /// The admin token [`Setup::console`](crate::Setup::console) turns the console on with.
-pub const ADMIN_TOKEN: &str = "presenter-token-for-tests";
+pub const ADMIN_TOKEN: &str = "presenter-token-for-tests-0123456789";
 
 /// A presenter holding the admin token.
 pub struct Presenter {
@@ -109,6 +109,34 @@ impl Presenter {
         self.app
             .send(request.body(Bytes::copy_from_slice(form.as_bytes()))?)
             .await
+    }
+
+    /// Where a console form's `303` leads, as a browser follows it: the page at its
+    /// `Location`, with the session `cookie` and the notice the answer set, if any.
+    pub async fn follow(&self, response: &Response, cookie: &str) -> anyhow::Result<Response> {
+        anyhow::ensure!(
+            response.status() == 303,
+            "a console form answered {}, not a redirect",
+            response.status()
+        );
+        let location = response
+            .headers()
+            .get("location")
+            .ok_or_else(|| anyhow::anyhow!("a 303 without a Location"))?
+            .to_str()?;
+        let notice = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|value| value.starts_with("admin_notice="))
+            .and_then(|value| value.split(';').next());
+        let cookies = match notice {
+            Some(notice) if !cookie.is_empty() => format!("{cookie}; {notice}"),
+            Some(notice) => notice.to_owned(),
+            None => cookie.to_owned(),
+        };
+        self.console_get(location, &cookies).await
     }
 
     /// A console page, with the session `cookie`.

@@ -72,15 +72,46 @@ impl Visitor {
             .await
     }
 
-    /// Votes through the page's form, as the browser would submit it.
+    /// Votes through the page's form, as a browser submits it (without the round the page
+    /// showed, as a client of the original app does), and follows the answer's redirect as a
+    /// browser does: answers the page it lands on, or the refusal.
     pub async fn vote(&mut self, choice: &str) -> anyhow::Result<Response> {
-        let body = format!("vote={choice}");
+        let response = self.post_form("/", &format!("vote={choice}")).await?;
+        self.follow(response).await
+    }
+
+    /// Votes through the page's form in `round`, as the page of that round sends it, and
+    /// follows the redirect.
+    pub async fn vote_in_round(&mut self, choice: &str, round: i64) -> anyhow::Result<Response> {
+        let response = self
+            .post_form("/", &format!("vote={choice}&round={round}"))
+            .await?;
+        self.follow(response).await
+    }
+
+    /// Posts `form` (urlencoded) to `path`; answers the answer itself, not where it leads.
+    pub async fn post_form(&mut self, path: &str, form: &str) -> anyhow::Result<Response> {
         self.send(
             "POST",
-            "/",
+            path,
             Some("application/x-www-form-urlencoded"),
-            body.as_bytes(),
+            form.as_bytes(),
         )
         .await
+    }
+
+    /// As a browser does: a `303 See Other` is followed by a `GET` of its `Location`, with the
+    /// cookies it set; any other answer is the answer.
+    pub async fn follow(&mut self, response: Response) -> anyhow::Result<Response> {
+        if response.status() != 303 {
+            return Ok(response);
+        }
+        let location = response
+            .headers()
+            .get("location")
+            .ok_or_else(|| anyhow::anyhow!("a 303 without a Location"))?
+            .to_str()?
+            .to_owned();
+        self.send("GET", &location, None, b"").await
     }
 }

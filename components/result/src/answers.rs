@@ -10,8 +10,8 @@ use voting_shared::doorbell::{CATCH_UP_RING, DOORBELL_KEY};
 use voting_shared::poll::Poll;
 use voting_shared::queue::{CATCH_UP_INTERVAL_MS, CATCH_UP_KEY, VOTES_KEY};
 use voting_shared::results::{
-    ANSWERED, READ_SCRIPT, REBUILD, REBUILD_KEY, REBUILD_LEASE_MS, RESULTS_KEY, UNCHANGED, WAIT,
-    etag, served,
+    ANSWERED, READ_SCRIPT, REBUILD, REBUILD_FAILED_SCRIPT, REBUILD_KEY, REBUILD_LEASE_MS,
+    RESULTS_KEY, UNCHANGED, WAIT, etag, served,
 };
 
 /// What a reader gets.
@@ -21,8 +21,9 @@ pub enum Answer {
     Fresh { etag: String, body: String },
     /// The answer the client has is still the one served.
     Unchanged { etag: String },
-    /// No answer is kept and another reader is rebuilding it: come back in a second.
-    Preparing,
+    /// No answer is kept and another reader is rebuilding it, or failed to for the reason
+    /// given: come back in a second.
+    Preparing(Option<String>),
 }
 
 /// Why the results could not be read, by what failed, so the answer gives the right advice.
@@ -57,7 +58,8 @@ pub enum Read {
         etag: String,
     },
     Rebuild,
-    Wait,
+    /// …with what the rebuild's key said.
+    Wait(String),
 }
 
 /// A read: what it found, Redis's clock (ms), and whether this reader is to ring the worker's
@@ -99,17 +101,16 @@ pub fn decode(reply: &[RedisResult]) -> anyhow::Result<Reading> {
             RedisResult::Binary(etag),
         ] => (Read::Unchanged { etag: text(etag) }, now_ms, ring),
         [
-            RedisResult::Int64(outcome @ (REBUILD | WAIT)),
+            RedisResult::Int64(REBUILD),
             RedisResult::Int64(now_ms),
             RedisResult::Int64(ring),
-        ] => {
-            let read = if *outcome == REBUILD {
-                Read::Rebuild
-            } else {
-                Read::Wait
-            };
-            (read, now_ms, ring)
-        }
+        ] => (Read::Rebuild, now_ms, ring),
+        [
+            RedisResult::Int64(WAIT),
+            RedisResult::Int64(now_ms),
+            RedisResult::Int64(ring),
+            RedisResult::Binary(state),
+        ] => (Read::Wait(text(state)), now_ms, ring),
         other => bail!("unexpected reply reading the results: {other:?}"),
     };
     Ok(Reading {
@@ -136,9 +137,25 @@ pub fn read(if_none_match: &str, configured: &Poll) -> Result<(Answer, bool), Fa
             body: served(&body, reading.now_ms, closes_ms, open, stale),
         },
         Read::Unchanged { etag } => Answer::Unchanged { etag },
-        Read::Wait => Answer::Preparing,
-        Read::Rebuild => rebuild(&redis, configured, reading.now_ms, if_none_match)
-            .map_err(Failure::Postgres)?,
+        Read::Wait(state) => Answer::Preparing((state != "1").then_some(state)),
+        Read::Rebuild => rebuild(&redis, configured, reading.now_ms, if_none_match).map_err(
+            |error| {
+                let failure = Failure::Postgres(error);
+                let told = eval(
+                    &redis,
+                    REBUILD_FAILED_SCRIPT,
+                    &[REBUILD_KEY],
+                    &[
+                        binary(failure.advice()),
+                        RedisParameter::Int64(REBUILD_LEASE_MS),
+                    ],
+                );
+                if let Err(error) = told {
+                    eprintln!("result: could not tell other readers why: {error:#}");
+                }
+                failure
+            },
+        )?,
     };
     Ok((answer, reading.ring))
 }
@@ -245,14 +262,22 @@ mod tests {
                 etag: r#"W/"ab""#.into()
             }
         );
-        for (code, read) in [(REBUILD, Read::Rebuild), (WAIT, Read::Wait)] {
-            let reply = [
-                RedisResult::Int64(code),
-                RedisResult::Int64(1),
-                RedisResult::Int64(0),
-            ];
-            assert_eq!(decode(&reply).unwrap().read, read);
-        }
+        let rebuild = [
+            RedisResult::Int64(REBUILD),
+            RedisResult::Int64(1),
+            RedisResult::Int64(0),
+        ];
+        assert_eq!(decode(&rebuild).unwrap().read, Read::Rebuild);
+        let wait = [
+            RedisResult::Int64(WAIT),
+            RedisResult::Int64(1),
+            RedisResult::Int64(0),
+            text("PostgreSQL is not answering"),
+        ];
+        assert_eq!(
+            decode(&wait).unwrap().read,
+            Read::Wait("PostgreSQL is not answering".into())
+        );
         assert!(decode(&answered[..5]).is_err());
         assert!(decode(&[RedisResult::Int64(7)]).is_err());
     }

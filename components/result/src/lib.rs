@@ -112,6 +112,7 @@ fn results_page(request: &Request, configured: &Poll) -> (Reply, bool) {
             }),
             ring,
         ),
+        Ok((Answer::Preparing(Some(problem)), ring)) => (Err(problem), ring),
         Ok((_, ring)) => (Err("they are being prepared".to_owned()), ring),
         Err(failure) => (Err(failure.advice().to_owned()), false),
     };
@@ -169,10 +170,12 @@ fn results_api(request: &Request, configured: &Poll) -> (Reply, bool) {
                 .header("cache-control", SHARED_FOR);
             (reply, ring)
         }
-        Ok((Answer::Preparing, ring)) => {
-            let body = serde_json::json!({
-                "error": "the results are being prepared: try again in a second"
-            });
+        Ok((Answer::Preparing(problem), ring)) => {
+            let error = match problem {
+                Some(problem) => format!("results are unavailable: {problem}"),
+                None => "the results are being prepared: try again in a second".to_owned(),
+            };
+            let body = serde_json::json!({ "error": error });
             (wait_a_second(Reply::json(503, &body)), ring)
         }
         Err(failure) => {

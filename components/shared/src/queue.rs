@@ -133,21 +133,11 @@ end
 return answer(seq, ring and 1 or 0)
 "#;
 
-/// Where there is no Redis trigger, how often at most (ms) a results read rings the worker's
-/// HTTP doorbell to catch up on queued votes.
+/// How often at most (ms) results reads ring the worker to catch up on queued votes that no
+/// worker was rung for ([`READ_SCRIPT`](crate::results::READ_SCRIPT)).
 pub const CATCH_UP_INTERVAL_MS: i64 = 1000;
-/// Set for [`CATCH_UP_INTERVAL_MS`] after a catch-up doorbell, shared by every instance.
+/// Set for [`CATCH_UP_INTERVAL_MS`] after a catch-up ring, shared by every instance.
 pub const CATCH_UP_KEY: &str = "votes:catch-up";
-
-/// Whether to ring a catch-up doorbell: 1 when the list KEYS[1] has entries, no worker is rung
-/// or draining (KEYS[3], [`DOORBELL_KEY`](crate::doorbell::DOORBELL_KEY)) and no catch-up was
-/// rung in the last ARGV[1] ms (KEYS[2] marks the last one), else 0.
-pub const CATCH_UP_SCRIPT: &str = r#"
-if redis.call('LLEN', KEYS[1]) == 0 then return 0 end
-if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
-return 0
-"#;
 
 /// What an operator watches, in one round trip. KEYS: the votes list, the dead-letter list,
 /// the last-batch time. Returns the queue length, the dead letters, the last batch's time

@@ -69,7 +69,8 @@ pub const WAIT: i64 = -2;
 /// The outcome, Redis's clock (ms) and `1` when the caller is to ring the catch-up itself;
 /// then for [`UNCHANGED`] the ETag, and for [`ANSWERED`] the ETag, the answer, the deadline
 /// (`0`: none), `1` when the presenter has voting open, and since when the answer is stale
-/// (`0`: it is not). [`REBUILD`] and [`WAIT`] have nothing more.
+/// (`0`: it is not); for [`WAIT`] what the rebuild's key says: `1` while a rebuild is under
+/// way, or why the last one failed ([`REBUILD_FAILED_SCRIPT`]). [`REBUILD`] has nothing more.
 pub const READ_SCRIPT: &str = r#"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -82,7 +83,7 @@ local kept = redis.call('HMGET', KEYS[1], 'closes', 'open', 'before', 'before_ta
   'after_tag', 'stale')
 if not kept[3] then
   if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[4]) then return {-1, now, ring} end
-  return {-2, now, ring}
+  return {-2, now, ring, redis.call('GET', KEYS[2]) or '1'}
 end
 local closes = tonumber(kept[1]) or 0
 local body, tag = kept[3], kept[4]
@@ -121,6 +122,13 @@ redis.call('HSET', KEYS[1], 'instance', ARGV[1], 'version', ARGV[2], 'open', ARG
   'closes', ARGV[4], 'before', ARGV[5], 'before_tag', ARGV[6])
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'after', ARGV[7], 'after_tag', ARGV[8]) end
 return 1
+"#;
+
+/// After a rebuild failed: keeps readers from retrying it for ARGV[2] ms and tells them why,
+/// ARGV[1]. KEYS: [`REBUILD_KEY`].
+pub const REBUILD_FAILED_SCRIPT: &str = r#"
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 0
 "#;
 
 /// Marks the kept answers stale (PostgreSQL could not be written), keeping the time it first

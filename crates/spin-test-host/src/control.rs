@@ -15,6 +15,8 @@ pub enum HostCall {
     },
     PostgresOpen,
     PostgresStatement(String),
+    /// An outbound HTTP request (local service chaining) to this authority.
+    HttpSend(String),
 }
 
 /// A Spin behaviour the test host does not reproduce because it would hang or corrupt the

@@ -15,10 +15,11 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p2::types::{
     HostFutureIncomingResponse, IncomingResponse, OutgoingRequestConfig,
 };
-use wasmtime_wasi_http::p2::{HttpResult, WasiHttpHooks};
+use wasmtime_wasi_http::p2::{HttpError, HttpResult, WasiHttpHooks};
 
 use crate::allowed_hosts::Destination;
 use crate::app::{App, AppInner, Response};
+use crate::control::HostCall;
 use crate::http::routes::Route;
 use crate::instance::ComponentContext;
 
@@ -59,6 +60,14 @@ impl WasiHttpHooks for OutboundHttp {
             .host()
             .unwrap_or_default()
             .to_ascii_lowercase();
+        let authority = request
+            .uri()
+            .authority()
+            .map(|authority| authority.to_string())
+            .unwrap_or_default();
+        self.0
+            .check_host_call(&HostCall::HttpSend(authority))
+            .map_err(HttpError::trap)?;
         let Some(target) = host.strip_suffix(".spin.internal").map(str::to_owned) else {
             return Err(ErrorCode::HttpRequestDenied.into());
         };
