@@ -23,7 +23,7 @@ use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, reposit
 
 /// Every kustomization: the base (what `kubectl apply -k deploy/kubernetes` applies) and the
 /// overlays.
-const KUSTOMIZATIONS: [&str; 4] = ["", "keda", "ingress", "otel"];
+const KUSTOMIZATIONS: [&str; 5] = ["", "keda", "ingress", "otel", "prometheus"];
 
 fn kubernetes_dir() -> PathBuf {
     repository_root().join("deploy/kubernetes")
@@ -485,6 +485,47 @@ fn every_variable_a_component_needs_is_set_or_defaulted_and_secrets_come_from_th
     }
 }
 
+/// `/metrics` answers only a token once the console is on: the prometheus overlay's PodMonitor
+/// scrapes the web tier's pods (spin-operator's labels, its container port) with the Secret's
+/// `metrics_token`, which the web tier reads.
+#[test]
+fn the_prometheus_overlay_scrapes_the_web_tier_with_the_metrics_token() {
+    let rendered = rendered();
+    let (_, documents) = rendered
+        .iter()
+        .find(|(name, _)| *name == "prometheus")
+        .unwrap();
+    let [monitor] = of_kind(documents, "PodMonitor")[..] else {
+        panic!("one PodMonitor");
+    };
+    assert_eq!(
+        monitor["spec"]["selector"]["matchLabels"]["core.spinkube.dev/app-name"],
+        "voting-app-web"
+    );
+    let endpoint = &monitor["spec"]["podMetricsEndpoints"][0];
+    assert_eq!(
+        (&endpoint["port"], &endpoint["path"]),
+        (&Value::from("http-app"), &Value::from("/metrics"))
+    );
+    assert_eq!(endpoint["authorization"]["type"], "Bearer");
+    assert_eq!(
+        endpoint["authorization"]["credentials"]["key"],
+        "metrics_token"
+    );
+    let web = of_kind(documents, "SpinApp")
+        .into_iter()
+        .find(|app| name(app) == "voting-app-web")
+        .unwrap();
+    assert!(
+        web["spec"]["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|variable| variable["name"] == "metrics_token"),
+        "the web tier reads the token it is scraped with"
+    );
+}
+
 #[test]
 fn the_image_is_set_in_one_place_for_both_spin_apps() {
     let copy = deployable_copy();
@@ -548,7 +589,12 @@ fn every_secret_key_referenced_is_written_by_the_documented_command_or_optional(
             .unwrap_or_else(|| panic!("{kustomization}/: no voting-app-secrets Secret"));
         assert_eq!(
             generated,
-            BTreeSet::from(["cookie_secret", "postgres_password", "redis_password"]),
+            BTreeSet::from([
+                "cookie_secret",
+                "metrics_token",
+                "postgres_password",
+                "redis_password"
+            ]),
             "{kustomization}/: what the documented command writes"
         );
         let mut references = Vec::new();
@@ -573,7 +619,8 @@ fn every_secret_key_referenced_is_written_by_the_documented_command_or_optional(
     }
 }
 
-/// The (Secret, key, optional) of every `secretKeyRef` and KEDA `secretTargetRef` in `value`.
+/// The (Secret, key, optional) of every `secretKeyRef`, KEDA `secretTargetRef` and Prometheus
+/// Operator `authorization.credentials` in `value`.
 fn secret_references(value: &Value, found: &mut Vec<(String, String, bool)>) {
     let text = |value: &Value| value.as_str().unwrap().to_owned();
     match value {
@@ -581,6 +628,11 @@ fn secret_references(value: &Value, found: &mut Vec<(String, String, bool)>) {
             for (field, inner) in fields {
                 match field.as_str() {
                     "secretKeyRef" => found.push((
+                        text(&inner["name"]),
+                        text(&inner["key"]),
+                        inner["optional"] == true,
+                    )),
+                    "credentials" if inner.get("key").is_some() => found.push((
                         text(&inner["name"]),
                         text(&inner["key"]),
                         inner["optional"] == true,
@@ -685,13 +737,15 @@ async fn every_route_answers(env: &TestEnv) {
         ("/result", 200),
         ("/result/api", 200),
         ("/healthz", 200),
-        ("/metrics", 200),
+        ("/metrics", 401),
         ("/admin", 200),
     ] {
         let response = env.app.get(path).await.unwrap();
         assert_eq!(response.status(), status, "GET {path}");
     }
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
+    let scraped = presenter.api("GET", "/metrics", "").await.unwrap();
+    assert_eq!(scraped.status(), 200, "GET /metrics with the token");
     let session = presenter.sign_in().await.unwrap();
     let console = presenter.console_get("/admin", &session).await.unwrap();
     assert_eq!(console.status(), 200, "the console, signed in");

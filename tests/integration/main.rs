@@ -3,7 +3,8 @@
 //! manifests. One module per area: the pipeline's guarantees (`counting`, `doorbell`, `concurrency`,
 //! `failures`, `compatibility`), each component's answers (`voting`, `results`, `counter`,
 //! `metrics`), polls of more options (`options`), rounds (`rounds`), a talk's deck, hidden
-//! results and time limits (`talk`), the presenter's console
+//! results and time limits (`talk`), the room following the presenter (`room`), the results
+//! kept in Redis for a room of phones (`kept_results`), the presenter's console
 //! (`admin`), no secret in any answer or log (`secrets`), the running tally (`tally`), the
 //! documentation's links (`docs`), deployments (`http_only`, `managed_redis`,
 //! `postgres_tls`, `kubernetes`, `scripts`), Spin's behaviours as the test host models them
@@ -19,6 +20,7 @@ mod docs;
 mod doorbell;
 mod failures;
 mod http_only;
+mod kept_results;
 mod kubernetes;
 mod managed_redis;
 mod manifest;
@@ -26,6 +28,7 @@ mod metrics;
 mod options;
 mod postgres_tls;
 mod results;
+mod room;
 mod rounds;
 mod scripts;
 mod secrets;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use redis::AsyncCommands;
-use spin_test_host::HostCall;
+use spin_test_host::{App, HostCall};
 use voting_tests::{TestEnv, Visitor, repository_root};
 
 /// One scrape: every sample as (metric, labels) → value.
@@ -226,4 +226,39 @@ async fn a_scrape_costs_one_redis_script_and_one_postgresql_query() {
             "redis open"
         ]
     );
+}
+
+/// Once the console is on, rounds can hide their counts, and `/metrics` has them all: it answers
+/// only a Bearer token, the admin token or the scraper's own `metrics_token`.
+#[tokio::test]
+async fn with_the_console_on_metrics_answer_only_a_token() {
+    let metrics_token = "scraper-token-of-the-metrics-only";
+    let env = TestEnv::setup()
+        .console()
+        .env("SPIN_VARIABLE_METRICS_TOKEN", metrics_token)
+        .start()
+        .await
+        .unwrap();
+    let scrape_with = |token: Option<&str>| {
+        let mut request = App::request("GET", "/metrics");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let app = env.app.clone();
+        let request = request.body(bytes::Bytes::new()).unwrap();
+        async move { app.send(request).await.unwrap() }
+    };
+    for refused in [None, Some("a-guess"), Some("")] {
+        let response = scrape_with(refused).await;
+        assert_eq!(response.status(), 401, "{refused:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let text = String::from_utf8_lossy(response.body()).into_owned();
+        assert!(!text.contains("voting_votes"), "{text}");
+        assert!(text.contains("metrics_token"), "says what to send: {text}");
+    }
+    for token in [voting_tests::ADMIN_TOKEN, metrics_token] {
+        let response = scrape_with(Some(token)).await;
+        assert_eq!(response.status(), 200);
+        assert!(String::from_utf8_lossy(response.body()).contains("voting_votes"));
+    }
 }
