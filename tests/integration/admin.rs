@@ -333,7 +333,11 @@ async fn signing_in_gives_a_strict_session_for_every_console_action() {
         .console_post("/admin/sign-in", "token=nope", None)
         .await
         .unwrap();
-    assert_eq!(wrong.status(), 303, "no page at the POST's address to reload");
+    assert_eq!(
+        wrong.status(),
+        303,
+        "no page at the POST's address to reload"
+    );
     let told = presenter.follow(&wrong, "").await.unwrap();
     assert!(body(&told).contains("That is not the admin token."));
     assert!(
@@ -416,7 +420,10 @@ async fn signing_in_gives_a_strict_session_for_every_console_action() {
     assert_eq!(told.status(), 200);
     assert!(body(&told).contains("No new round: a poll has 2 to 8 options, not 1"));
     let again = presenter.console_get("/admin", &cookie).await.unwrap();
-    assert!(!body(&again).contains("No new round"), "a reload shows it no more");
+    assert!(
+        !body(&again).contains("No new round"),
+        "a reload shows it no more"
+    );
     assert_eq!(round_and_open(&env).await, (3, true), "nothing changed");
 
     let csv = presenter

@@ -407,8 +407,16 @@ async fn the_results_page_shows_when_it_is_stale_and_recovers_by_itself() {
             .contains("stale")
     })
     .await;
-    assert!(text(&client, "freshness").await.starts_with("May be out of date"));
-    assert_eq!(text(&client, "total").await, "1 vote", "the last results stay up");
+    assert!(
+        text(&client, "freshness")
+            .await
+            .starts_with("May be out of date")
+    );
+    assert_eq!(
+        text(&client, "total").await,
+        "1 vote",
+        "the last results stay up"
+    );
     screenshots(&client, "result-stale").await;
 
     // PostgreSQL back: the page's own polling catches the vote up, with no other action.
@@ -635,7 +643,7 @@ async fn sign_in(client: &Client, served: &Served) {
         .await
         .unwrap();
     wait_until("the console", || async {
-        text(client, "current-heading").await.starts_with("Round 1")
+        text(client, "current-heading").await.starts_with("Round ")
     })
     .await;
 }
@@ -772,4 +780,167 @@ async fn the_presenter_view_drives_a_deck_from_the_keyboard_while_a_phone_votes(
     screenshot_at(&presenter, "present-second-question", PROJECTORS[1]).await;
     phone.close().await.unwrap();
     presenter.close().await.unwrap();
+}
+
+/// Whether element `id` is enabled (a button), or false while the page has none.
+async fn enabled(client: &Client, id: &str) -> bool {
+    match client.find(Locator::Id(id)).await {
+        Ok(element) => element.is_enabled().await.unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// A phone on the vote page follows the presenter without a tap: the next question replaces
+/// the ballot, a deadline disables the buttons, thirty seconds more enable them again. The
+/// presenter view's keys move on once however they are pressed, and the console refreshes
+/// without losing a draft.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_follows_the_presenter_and_a_press_moves_on_once() {
+    let _turn = TURN.lock().await;
+    let served = serve_with(TestEnv::setup().console()).await;
+    let presenter = voting_tests::Presenter::new(&served.env.app, voting_tests::ADMIN_TOKEN);
+    let deck = serde_json::json!({ "questions": [
+        { "question": "Tabs or spaces?", "options": ["Tabs", "Spaces"] },
+        { "question": "Vim, Emacs or VS Code?", "options": ["Vim", "Emacs", "VS Code"], "seconds": 5 },
+        { "question": "Dark or light?", "options": ["Dark", "Light"] },
+        { "question": "Coffee or tea?", "options": ["Coffee", "Tea"] },
+    ]});
+    presenter
+        .api_json("PUT", "/admin/api/deck", &deck.to_string(), 200)
+        .await
+        .unwrap();
+    presenter
+        .api_json("POST", "/admin/api/next", "", 201)
+        .await
+        .unwrap();
+    let mut chromium = Chromium::start().await;
+    let phone = chromium.session(true).await;
+    phone.set_window_size(PHONE.0, PHONE.1).await.unwrap();
+    phone.goto(&served.url("/")).await.unwrap();
+    assert_eq!(text(&phone, "question").await, "Tabs or spaces?");
+
+    // The presenter moves on: the phone shows question 2 and its options, by itself.
+    let moved = std::time::Instant::now();
+    presenter
+        .api_json("POST", "/admin/api/next", r#"{"from_round": 2}"#, 201)
+        .await
+        .unwrap();
+    wait_until("the phone to show question 2", || async {
+        text(&phone, "question").await == "Vim, Emacs or VS Code?"
+            && text(&phone, "c").await.starts_with("VS Code")
+    })
+    .await;
+    println!(
+        "the phone followed the next question in {:?}",
+        moved.elapsed()
+    );
+    assert_eq!(attribute(&phone, "ballot", "data-round").await, "3");
+    screenshot_at(&phone, "vote-followed-next-question", PHONE).await;
+    // Its vote counts in question 2.
+    click_and_wait(&phone, "b").await;
+    served.env.wait_for_total(1).await.unwrap();
+
+    // The deadline disables the buttons; thirty seconds more enable them again.
+    wait_until("the deadline to close voting on the phone", || async {
+        !enabled(&phone, "a").await && text(&phone, "status").await.starts_with("Voting is closed")
+    })
+    .await;
+    presenter
+        .api_json("POST", "/admin/api/time", "", 200)
+        .await
+        .unwrap();
+    wait_until("thirty seconds more on the phone", || async {
+        enabled(&phone, "a").await
+            && text(&phone, "countdown")
+                .await
+                .starts_with("Voting closes in")
+    })
+    .await;
+
+    // The console, with a draft in its new-round form, follows a change made elsewhere
+    // without a reload and without losing the draft.
+    let console = chromium.session(true).await;
+    sign_in(&console, &served).await;
+    console
+        .execute("window.notReloaded = true", Vec::new())
+        .await
+        .unwrap();
+    console
+        .find(Locator::Id("new-question"))
+        .await
+        .unwrap()
+        .send_keys("A draft?")
+        .await
+        .unwrap();
+    presenter
+        .api_json("POST", "/admin/api/close", "", 200)
+        .await
+        .unwrap();
+    wait_until("the console to show voting closed", || async {
+        text(&console, "state")
+            .await
+            .starts_with("Voting is closed")
+    })
+    .await;
+    let draft = console
+        .find(Locator::Id("new-question"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(draft.as_deref(), Some("A draft?"), "the draft is kept");
+    let kept = console
+        .execute("return window.notReloaded === true", Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(kept, serde_json::Value::Bool(true), "no reload");
+    console.close().await.unwrap();
+
+    // The presenter view: a held key (a repeat) submits nothing, and of two presses at once
+    // only the first is sent.
+    let view = chromium.session(true).await;
+    sign_in(&view, &served).await;
+    view.goto(&served.url("/admin/present")).await.unwrap();
+    wait_until("the presenter view", || async {
+        text(&view, "question").await == "Vim, Emacs or VS Code?"
+    })
+    .await;
+    let submitted = |script: &'static str| {
+        let view = &view;
+        async move {
+            view.execute(
+                &format!(
+                    "let sent = 0;
+                     document.addEventListener('submit', (event) => {{
+                       if (!event.defaultPrevented) sent += 1;
+                     }});
+                     const key = (repeat) => document.dispatchEvent(new KeyboardEvent('keydown',
+                       {{ key: 'ArrowRight', repeat, bubbles: true, cancelable: true }}));
+                     {script}
+                     return sent;"
+                ),
+                Vec::new(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(submitted("key(true);").await, 0, "a repeated key");
+    assert_eq!(submitted("key(false); key(false);").await, 1, "two presses");
+    wait_until("the next question on the projector", || async {
+        text(&view, "question").await == "Dark or light?"
+    })
+    .await;
+    let rounds = presenter
+        .api_json("GET", "/admin/api/rounds", "", 200)
+        .await
+        .unwrap();
+    assert_eq!(
+        rounds["rounds"].as_array().unwrap().len(),
+        4,
+        "round 4 asks question 3: the double press moved on once"
+    );
+    view.close().await.unwrap();
+    phone.close().await.unwrap();
 }

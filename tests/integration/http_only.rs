@@ -216,7 +216,11 @@ async fn under_the_redis_trigger_a_results_read_publishes_the_catch_up() {
     let env = TestEnv::start().await.unwrap();
     let voted = Visitor::new(&env.app).vote("a").await.unwrap();
     assert_eq!(voted.status(), 200);
-    assert_eq!(env.queue_length().await.unwrap(), 1, "no worker heard the ring");
+    assert_eq!(
+        env.queue_length().await.unwrap(),
+        1,
+        "no worker heard the ring"
+    );
     let triggers = env.app.start_redis_triggers().await.unwrap();
     let tally = env.wait_for_total(1).await.unwrap();
     assert_eq!(tally["a"], 1);
@@ -225,7 +229,11 @@ async fn under_the_redis_trigger_a_results_read_publishes_the_catch_up() {
     })
     .await
     .unwrap();
-    assert!(!env.app.logs().contains("doorbell at"), "{}", env.app.logs());
+    assert!(
+        !env.app.logs().contains("doorbell at"),
+        "{}",
+        env.app.logs()
+    );
 }
 
 #[tokio::test]

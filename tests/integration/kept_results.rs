@@ -37,7 +37,9 @@ fn record_host_calls(env: &TestEnv) -> Arc<Mutex<Vec<String>>> {
             HostCall::RedisOpen => "redis open".to_owned(),
             HostCall::RedisExecute { command, .. } => format!("redis {command}"),
             HostCall::PostgresOpen => "postgres open".to_owned(),
-            HostCall::PostgresStatement(sql) if sql == POLL_SNAPSHOT => "postgres snapshot".to_owned(),
+            HostCall::PostgresStatement(sql) if sql == POLL_SNAPSHOT => {
+                "postgres snapshot".to_owned()
+            }
             HostCall::PostgresStatement(_) => "postgres statement".to_owned(),
             HostCall::HttpSend(authority) => format!("http {authority}"),
         };
@@ -62,14 +64,21 @@ async fn the_kept_results_follow_every_change_at_once() {
         .unwrap();
     let started = results(&env).await;
     assert_eq!(
-        (started["round"].as_i64(), &started["question"], started["total"].as_i64()),
+        (
+            started["round"].as_i64(),
+            &started["question"],
+            started["total"].as_i64()
+        ),
         (Some(2), &"Lunch?".into(), Some(0)),
         "a new round"
     );
     Visitor::new(&env.app).vote("b").await.unwrap();
     env.drain().await.unwrap();
     let hidden = results(&env).await;
-    assert_eq!((hidden["total"].as_i64(), hidden["hidden"].as_bool()), (Some(1), Some(true)));
+    assert_eq!(
+        (hidden["total"].as_i64(), hidden["hidden"].as_bool()),
+        (Some(1), Some(true))
+    );
     presenter
         .api_json("POST", "/admin/api/close", "", 200)
         .await
@@ -80,7 +89,10 @@ async fn the_kept_results_follow_every_change_at_once() {
         .await
         .unwrap();
     let revealed = results(&env).await;
-    assert_eq!((revealed["hidden"].as_bool(), revealed["b"].as_i64()), (Some(false), Some(1)));
+    assert_eq!(
+        (revealed["hidden"].as_bool(), revealed["b"].as_i64()),
+        (Some(false), Some(1))
+    );
 
     // A deadline: the copy kept before it has the answer for after it, which Redis's clock
     // alone starts serving.
@@ -97,13 +109,20 @@ async fn the_kept_results_follow_every_change_at_once() {
     })
     .await
     .unwrap();
-    assert_eq!((after["open"].as_bool(), after["seconds_left"].as_i64()), (Some(false), Some(0)));
+    assert_eq!(
+        (after["open"].as_bool(), after["seconds_left"].as_i64()),
+        (Some(false), Some(0))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poll_costs_one_redis_round_trip_and_nothing_in_postgresql() {
     for deployment in Deployment::BOTH {
-        let env = TestEnv::setup().deployment(deployment).start().await.unwrap();
+        let env = TestEnv::setup()
+            .deployment(deployment)
+            .start()
+            .await
+            .unwrap();
         Visitor::new(&env.app).vote("a").await.unwrap();
         env.drain().await.unwrap();
         let first = env.app.get("/result/api").await.unwrap();
@@ -114,7 +133,11 @@ async fn a_poll_costs_one_redis_round_trip_and_nothing_in_postgresql() {
             if poll % 2 == 0 {
                 request = request.header("if-none-match", &etag);
             }
-            let response = env.app.send(request.body(Bytes::new()).unwrap()).await.unwrap();
+            let response = env
+                .app
+                .send(request.body(Bytes::new()).unwrap())
+                .await
+                .unwrap();
             let expected = if poll % 2 == 0 { 304 } else { 200 };
             assert_eq!(response.status(), expected, "{deployment:?}");
         }
@@ -156,7 +179,11 @@ async fn a_lost_copy_is_rebuilt_once_not_once_per_phone() {
             }
             503 => {
                 assert_eq!(response.headers()["retry-after"], "1");
-                assert!(body(&response).contains("being prepared"), "{}", body(&response));
+                assert!(
+                    body(&response).contains("being prepared"),
+                    "{}",
+                    body(&response)
+                );
             }
             other => panic!("a phone got {other}: {}", body(&response)),
         }
@@ -170,7 +197,11 @@ async fn a_lost_copy_is_rebuilt_once_not_once_per_phone() {
         .filter(|call| *call == "postgres snapshot")
         .count();
     assert_eq!(snapshots, 1, "one reader asked PostgreSQL");
-    assert_eq!(results(&env).await["total"], 3, "every phone reads the copy now");
+    assert_eq!(
+        results(&env).await["total"],
+        3,
+        "every phone reads the copy now"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -179,8 +210,14 @@ async fn no_field_of_the_kept_copy_serves_a_hidden_count() {
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     let mut redis = env.redis().await.unwrap();
     for (question, deadline_answer_has_counts) in [
-        (r#"{"options":["Yes","No"],"results":"on-reveal","seconds":600}"#, false),
-        (r#"{"options":["Yes","No"],"results":"after-close","seconds":600}"#, true),
+        (
+            r#"{"options":["Yes","No"],"results":"on-reveal","seconds":600}"#,
+            false,
+        ),
+        (
+            r#"{"options":["Yes","No"],"results":"after-close","seconds":600}"#,
+            true,
+        ),
     ] {
         presenter
             .api_json("POST", "/admin/api/rounds", question, 201)
@@ -194,7 +231,11 @@ async fn no_field_of_the_kept_copy_serves_a_hidden_count() {
             redis.hgetall(RESULTS_KEY).await.unwrap();
         let before: serde_json::Value = serde_json::from_str(&kept["before"]).unwrap();
         assert_eq!(before["total"], 3);
-        assert!(!kept["before"].contains("\"count\""), "{question}: {}", kept["before"]);
+        assert!(
+            !kept["before"].contains("\"count\""),
+            "{question}: {}",
+            kept["before"]
+        );
         assert!(before.get("a").is_none() && before.get("b").is_none());
         let after: serde_json::Value = serde_json::from_str(&kept["after"]).unwrap();
         assert_eq!(

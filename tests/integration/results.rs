@@ -10,10 +10,16 @@ async fn the_results_api_answers_304_until_the_tally_changes() {
     let first = env.app.get("/result/api").await.unwrap();
     assert_eq!(first.status(), 200);
     assert_eq!(first.headers()["cache-control"], "public, max-age=1");
-    assert!(first.headers().get("vary").is_none(), "the same for every viewer");
+    assert!(
+        first.headers().get("vary").is_none(),
+        "the same for every viewer"
+    );
     let mut tally: serde_json::Value = serde_json::from_slice(first.body()).unwrap();
     let now = tally["now"].take();
-    assert!(now.as_i64().is_some_and(|now| now > 1_700_000_000_000), "{now}");
+    assert!(
+        now.as_i64().is_some_and(|now| now > 1_700_000_000_000),
+        "{now}"
+    );
     assert_eq!(
         tally,
         serde_json::json!({
@@ -28,7 +34,10 @@ async fn the_results_api_answers_304_until_the_tally_changes() {
         })
     );
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
-    assert!(etag.starts_with("W/\""), "weak: `now` changes, the ETag need not: {etag}");
+    assert!(
+        etag.starts_with("W/\""),
+        "weak: `now` changes, the ETag need not: {etag}"
+    );
     let conditional = |etag: String| {
         App::request("GET", "/result/api")
             .header("if-none-match", etag)

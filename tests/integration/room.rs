@@ -32,7 +32,10 @@ async fn results(env: &TestEnv) -> serde_json::Value {
 /// The value of the hidden `name` field of a page's form.
 fn hidden_field(page: &str, name: &str) -> String {
     let marker = format!(r#"name="{name}" value=""#);
-    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name}: {page}")) + marker.len();
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name}: {page}"))
+        + marker.len();
     page[start..].split('"').next().unwrap().to_owned()
 }
 
@@ -64,10 +67,7 @@ async fn a_vote_cast_on_an_earlier_question_is_refused_and_queued_nowhere() {
             "the answer shows the current question: {page}"
         );
         assert_eq!(hidden_field(&page, "round"), "3");
-        let api = phone
-            .vote_json(br#"{"vote":"a","round":2}"#)
-            .await
-            .unwrap();
+        let api = phone.vote_json(br#"{"vote":"a","round":2}"#).await.unwrap();
         assert_eq!(api.status(), 409, "{}", body(&api));
         assert!(body(&api).contains("earlier question"));
         assert_eq!(
@@ -88,7 +88,10 @@ async fn a_vote_cast_on_an_earlier_question_is_refused_and_queued_nowhere() {
         assert_eq!(answer["round"], 3);
         env.drain().await.unwrap();
         let tally = results(&env).await;
-        assert_eq!((tally["round"].as_i64(), tally["total"].as_i64()), (Some(3), Some(2)));
+        assert_eq!(
+            (tally["round"].as_i64(), tally["total"].as_i64()),
+            (Some(3), Some(2))
+        );
         assert_eq!(tally["options"][1]["count"], 1, "Emacs, not Spaces");
     }
 }
@@ -107,8 +110,14 @@ async fn a_form_vote_is_answered_with_a_redirect_and_the_page_thanks_once() {
         .iter()
         .map(|value| value.to_str().unwrap())
         .collect();
-    assert!(cookies.iter().any(|c| c.starts_with("voter_id=")), "{cookies:?}");
-    assert!(cookies.iter().any(|c| c.starts_with("vote=b.1;")), "{cookies:?}");
+    assert!(
+        cookies.iter().any(|c| c.starts_with("voter_id=")),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies.iter().any(|c| c.starts_with("vote=b.1;")),
+        "{cookies:?}"
+    );
     let landed = phone.follow(voted).await.unwrap();
     assert_eq!(landed.status(), 200);
     assert!(body(&landed).contains("Thanks! Your vote: <strong>Dogs</strong>"));
@@ -116,7 +125,11 @@ async fn a_form_vote_is_answered_with_a_redirect_and_the_page_thanks_once() {
     let reloaded = body(&reloaded);
     assert!(reloaded.contains("Your vote: <strong>Dogs</strong>"));
     assert!(!reloaded.contains("Thanks!"), "the thanks are shown once");
-    assert_eq!(env.queue_length().await.unwrap(), 1, "the reload sent nothing");
+    assert_eq!(
+        env.queue_length().await.unwrap(),
+        1,
+        "the reload sent nothing"
+    );
     let api = phone.vote_json(br#"{"vote":"a"}"#).await.unwrap();
     assert_eq!(api.status(), 202, "the JSON API keeps its 202");
 }
@@ -137,7 +150,10 @@ async fn next_from_a_round_moves_on_once_however_often_it_is_pressed() {
         .api_json("POST", "/admin/api/next", &next(1), 201)
         .await
         .unwrap();
-    assert_eq!((started["round"].as_i64(), &started["question"]), (Some(2), &"One?".into()));
+    assert_eq!(
+        (started["round"].as_i64(), &started["question"]),
+        (Some(2), &"One?".into())
+    );
     let again = presenter
         .api_error("POST", "/admin/api/next", &next(1), 409)
         .await
@@ -173,7 +189,11 @@ async fn next_from_a_round_moves_on_once_however_often_it_is_pressed() {
         .unwrap();
     assert_eq!(resent.status(), 303);
     let told = presenter.follow(&resent, &session).await.unwrap();
-    assert!(body(&told).contains("round 4 has started since"), "{}", body(&told));
+    assert!(
+        body(&told).contains("round 4 has started since"),
+        "{}",
+        body(&told)
+    );
     assert_eq!(results(&env).await["question"], "Three?");
 
     // The presenter view's Next names its round too, and comes back to the view.
@@ -329,7 +349,11 @@ async fn an_older_snapshot_never_replaces_a_newer_round_in_redis() {
     };
     assert_eq!(wrote(mirror(5, "db-1", 50), &mut redis).await, 1);
     assert_eq!(wrote(mirror(4, "db-1", 40), &mut redis).await, 0, "older");
-    assert_eq!(wrote(mirror(5, "db-1", 50), &mut redis).await, 0, "the same");
+    assert_eq!(
+        wrote(mirror(5, "db-1", 50), &mut redis).await,
+        0,
+        "the same"
+    );
     let round: i64 = redis.hget(ROUND_KEY, "round").await.unwrap();
     assert_eq!(round, 5);
     assert_eq!(wrote(mirror(5, "db-1", 51), &mut redis).await, 1, "newer");
@@ -374,7 +398,11 @@ async fn votes_queued_at_a_deadline_are_counted_in_their_round_while_only_result
         // Nothing but the results being read, as a projector does once a second.
         let tally = env.wait_for_total(3).await.unwrap();
         assert_eq!(
-            (tally["round"].as_i64(), tally["a"].as_i64(), tally["b"].as_i64()),
+            (
+                tally["round"].as_i64(),
+                tally["a"].as_i64(),
+                tally["b"].as_i64()
+            ),
             (Some(2), Some(1), Some(2)),
             "{deployment:?}"
         );
@@ -390,7 +418,8 @@ async fn votes_queued_at_a_deadline_are_counted_in_their_round_while_only_result
 async fn one_clock_decides_a_round_for_the_enqueue_script_the_answers_and_the_console() {
     let env = with_console(Deployment::RedisTrigger).await;
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
-    let timed = r#"{"question":"Quick?","options":["Yes","No"],"seconds":5,"results":"after-close"}"#;
+    let timed =
+        r#"{"question":"Quick?","options":["Yes","No"],"seconds":5,"results":"after-close"}"#;
     presenter
         .api_json("POST", "/admin/api/rounds", timed, 201)
         .await
@@ -413,7 +442,10 @@ async fn one_clock_decides_a_round_for_the_enqueue_script_the_answers_and_the_co
         (answer["open"].as_bool(), answer["hidden"].as_bool()),
         (Some(true), Some(true))
     );
-    assert_eq!(answer["seconds_left"].as_i64(), Some((closes - now + 999) / 1000));
+    assert_eq!(
+        answer["seconds_left"].as_i64(),
+        Some((closes - now + 999) / 1000)
+    );
     let later = poll_until("a second of Redis's clock", || async {
         let response = env.app.get("/result/api").await.ok()?;
         let answer: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
@@ -422,7 +454,11 @@ async fn one_clock_decides_a_round_for_the_enqueue_script_the_answers_and_the_co
     })
     .await
     .unwrap();
-    assert_eq!(later.headers()["etag"].to_str().unwrap(), etag, "the same answer");
+    assert_eq!(
+        later.headers()["etag"].to_str().unwrap(),
+        etag,
+        "the same answer"
+    );
 
     // Once the answers say closed, the enqueue script refuses, and the counts show.
     let closed = poll_until("the deadline", || async {
@@ -448,7 +484,10 @@ async fn one_clock_decides_a_round_for_the_enqueue_script_the_answers_and_the_co
             .await
             .unwrap(),
     );
-    assert!(view.contains("Voting is closed"), "the presenter view agrees");
+    assert!(
+        view.contains("Voting is closed"),
+        "the presenter view agrees"
+    );
     let console = body(&presenter.console_get("/admin", &session).await.unwrap());
     let console = console.split("<script>").next().unwrap();
     assert!(console.contains("Voting is closed"), "the console agrees");
@@ -471,11 +510,18 @@ async fn a_presenter_view_form_returns_to_the_view_with_what_went_wrong() {
     assert_eq!(pressed.headers()["location"], "/admin/present");
     let view = presenter.follow(&pressed, &session).await.unwrap();
     assert_eq!(view.status(), 200);
-    assert!(body(&view).contains("have all been asked"), "{}", body(&view));
+    assert!(
+        body(&view).contains("have all been asked"),
+        "{}",
+        body(&view)
+    );
     let request = App::request("GET", "/admin/present")
         .header("cookie", &session)
         .body(Bytes::new())
         .unwrap();
     let reloaded = env.app.send(request).await.unwrap();
-    assert!(!body(&reloaded).contains("have all been asked"), "shown once");
+    assert!(
+        !body(&reloaded).contains("have all been asked"),
+        "shown once"
+    );
 }

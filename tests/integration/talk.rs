@@ -204,7 +204,10 @@ async fn the_console_imports_exports_and_edits_the_deck() {
     let bad = presenter
         .console_post(
             "/admin/deck/add",
-            &format!("{}&deck_version={version}", form(&[("options", "Only one")])),
+            &format!(
+                "{}&deck_version={version}",
+                form(&[("options", "Only one")])
+            ),
             Some(&session),
         )
         .await
@@ -433,12 +436,7 @@ async fn deck_version(presenter: &Presenter, session: &str) -> i64 {
     let page = body(&page);
     let marker = r#"name="deck_version" value=""#;
     let start = page.find(marker).expect("the console's deck forms") + marker.len();
-    page[start..]
-        .split('"')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    page[start..].split('"').next().unwrap().parse().unwrap()
 }
 
 /// The notice a console form's answer carries to the page it returns to, if any.

@@ -200,7 +200,10 @@ async fn upsert(client: &tokio_postgres::Client, batch: &[(u8, bool, u8)]) {
     let current_round: Vec<Option<i64>> = vec![None; batch.len()];
     let now_ms: i64 = 0;
     client
-        .execute(RECORD_BATCH, &[&ids, &votes, &seqs, &current_round, &now_ms])
+        .execute(
+            RECORD_BATCH,
+            &[&ids, &votes, &seqs, &current_round, &now_ms],
+        )
         .await
         .unwrap();
 }

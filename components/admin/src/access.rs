@@ -63,7 +63,10 @@ pub fn check_token(
         }
         Err(error) => {
             let problem = voting_glue::redis::diagnose("admin", &error);
-            let message = format!("The console cannot count wrong tokens now: {}.", problem.advice());
+            let message = format!(
+                "The console cannot count wrong tokens now: {}.",
+                problem.advice()
+            );
             return Err(refuse(503, &message));
         }
     };

@@ -17,8 +17,7 @@ use voting_shared::poll::Poll;
 use voting_shared::queue::NEW_VOTER_LIMIT_KEY;
 use voting_shared::round::{PAUSE_SCRIPT, ROUND_KEY, Round};
 use voting_shared::schema::{
-    ADD_TIME, LIST_ROUNDS, NOT_FROM_ROUND, PAST_THE_DECK, REVEAL, SET_OPEN, START_NEXT,
-    START_ROUND,
+    ADD_TIME, LIST_ROUNDS, NOT_FROM_ROUND, PAST_THE_DECK, REVEAL, SET_OPEN, START_NEXT, START_ROUND,
 };
 
 use crate::deck::{self, Deck};
@@ -69,7 +68,9 @@ pub enum Change {
     Again,
     /// A new round asking the deck's next question; with `from_round`, only if that round is
     /// still the current one, so that a second press (or a second presenter) moves on once.
-    Next { from_round: Option<i64> },
+    Next {
+        from_round: Option<i64>,
+    },
     SetOpen(bool),
     /// This many more seconds to vote (opening voting again if it had closed).
     AddTime(i64),
@@ -274,7 +275,8 @@ pub fn change(change: Change, configured: &Poll) -> Result<Round, Refusal> {
 /// Removes the round's mirror, so that no vote is taken while the round changes, and answers
 /// Redis's clock, by which the change is made.
 fn pause(redis: &Connection) -> anyhow::Result<i64> {
-    let reply = eval(redis, PAUSE_SCRIPT, &[ROUND_KEY], &[]).context("pausing voting for the change")?;
+    let reply =
+        eval(redis, PAUSE_SCRIPT, &[ROUND_KEY], &[]).context("pausing voting for the change")?;
     integer(&reply).context("pausing voting for the change")
 }
 
@@ -327,22 +329,23 @@ fn apply(
         ParameterValue::Str(current.question().to_owned()),
         ParameterValue::Str(current.labels_json()),
     ];
-    let start = |poll: &Poll, results: Visibility, seconds: Option<i64>| -> anyhow::Result<Applied> {
-        let parameters = [
-            ParameterValue::Str(poll.question().to_owned()),
-            ParameterValue::Str(poll.labels_json()),
-            asked[0].clone(),
-            asked[1].clone(),
-            ParameterValue::Str(results.as_str().to_owned()),
-            seconds.map_or(ParameterValue::DbNull, |seconds| {
-                ParameterValue::Int32(seconds as i32)
-            }),
-            ParameterValue::DbNull,
-            ParameterValue::Int64(now_ms),
-        ];
-        query_with_schema(database, START_ROUND, &parameters).context("starting a round")?;
-        Ok(Applied::Done)
-    };
+    let start =
+        |poll: &Poll, results: Visibility, seconds: Option<i64>| -> anyhow::Result<Applied> {
+            let parameters = [
+                ParameterValue::Str(poll.question().to_owned()),
+                ParameterValue::Str(poll.labels_json()),
+                asked[0].clone(),
+                asked[1].clone(),
+                ParameterValue::Str(results.as_str().to_owned()),
+                seconds.map_or(ParameterValue::DbNull, |seconds| {
+                    ParameterValue::Int32(seconds as i32)
+                }),
+                ParameterValue::DbNull,
+                ParameterValue::Int64(now_ms),
+            ];
+            query_with_schema(database, START_ROUND, &parameters).context("starting a round")?;
+            Ok(Applied::Done)
+        };
     let update = |statement: &str, parameters: &[ParameterValue], what: &str| {
         execute_with_schema(database, statement, parameters)
             .with_context(|| what.to_owned())
@@ -407,7 +410,12 @@ pub fn replace_deck(questions: &[Question], shown: Option<i64>) -> Result<(), Re
         }
         None => None,
     };
-    match postgres_or_refusal(deck::replace(&database, questions, Some(1), expected.as_ref()))? {
+    match postgres_or_refusal(deck::replace(
+        &database,
+        questions,
+        Some(1),
+        expected.as_ref(),
+    ))? {
         true => Ok(()),
         false => Err(stale_deck()),
     }
@@ -423,7 +431,12 @@ pub fn edit_deck(edit: deck::Edit, shown: i64) -> Result<(), Refusal> {
     }
     let (questions, next) = deck::edited(deck.questions.clone(), deck.next, edit)
         .map_err(|problem| Refusal::new(400, problem))?;
-    match postgres_or_refusal(deck::replace(&database, &questions, Some(next), Some(&deck)))? {
+    match postgres_or_refusal(deck::replace(
+        &database,
+        &questions,
+        Some(next),
+        Some(&deck),
+    ))? {
         true => Ok(()),
         false => Err(stale_deck()),
     }
@@ -533,13 +546,27 @@ mod tests {
             })
         );
         assert_eq!((next.from_json)(b""), Ok(Change::Next { from_round: None }));
-        assert_eq!((next.from_json)(b"{}"), Ok(Change::Next { from_round: None }));
-        for bad in [&br#"{"from_round": 0}"#[..], br#"{"from_round": "3"}"#, b"[", b"3"] {
+        assert_eq!(
+            (next.from_json)(b"{}"),
+            Ok(Change::Next { from_round: None })
+        );
+        for bad in [
+            &br#"{"from_round": 0}"#[..],
+            br#"{"from_round": "3"}"#,
+            b"[",
+            b"3",
+        ] {
             let problem = (next.from_json)(bad).unwrap_err();
             assert!(problem.contains("from_round"), "{problem}");
         }
-        let form = |value: &'static str| move |name: &str| {
-            if name == "from_round" { value.to_owned() } else { String::new() }
+        let form = |value: &'static str| {
+            move |name: &str| {
+                if name == "from_round" {
+                    value.to_owned()
+                } else {
+                    String::new()
+                }
+            }
         };
         assert_eq!(
             (next.from_form)(&form("2")),
@@ -554,7 +581,10 @@ mod tests {
     fn time_takes_seconds_or_thirty() {
         let time = action("time").unwrap();
         assert_eq!((time.from_json)(b" "), Ok(Change::AddTime(ADDED_SECONDS)));
-        assert_eq!((time.from_json)(br#"{"seconds": 90}"#), Ok(Change::AddTime(90)));
+        assert_eq!(
+            (time.from_json)(br#"{"seconds": 90}"#),
+            Ok(Change::AddTime(90))
+        );
         assert!((time.from_json)(br#"{"seconds": 0}"#).is_err());
     }
 }

@@ -45,8 +45,9 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
             read_deck().map(|deck| Reply::json(200, &deck_json(&deck.questions, deck.next)))
         }
         (Method::Put, ["deck"]) => match voting_shared::deck::parse_deck(&asked.body) {
-            Ok(questions) => replace_deck(&questions, None)
-                .map(|()| Reply::json(200, &deck_json(&questions, 1))),
+            Ok(questions) => {
+                replace_deck(&questions, None).map(|()| Reply::json(200, &deck_json(&questions, 1)))
+            }
             Err(message) => Err(Refusal::new(400, message)),
         },
         (Method::Post, ["limit"]) => match limit_from_json(&asked.body) {

@@ -12,8 +12,8 @@ use voting_shared::session;
 use crate::Asked;
 use crate::access::{Interface, check_token, end_session, open_session, signed_in};
 use crate::actions::{
-    self, MAX_NEW_VOTER_LIMIT, Refusal, change, clock, download, edit_deck, list_rounds,
-    read_deck, read_limit, replace_deck, set_limit,
+    self, MAX_NEW_VOTER_LIMIT, Refusal, change, clock, download, edit_deck, list_rounds, read_deck,
+    read_limit, replace_deck, set_limit,
 };
 use crate::deck::Edit;
 use crate::notice::{self, see_other, see_other_with_notice};
@@ -40,15 +40,18 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
     };
     if !signed_in {
         return match (&asked.method, path) {
-            (Method::Get | Method::Head, "/admin") => {
-                shown_once(asked, Reply::html(200, pages::sign_in(asked.notice.as_deref())))
-            }
+            (Method::Get | Method::Head, "/admin") => shown_once(
+                asked,
+                Reply::html(200, pages::sign_in(asked.notice.as_deref())),
+            ),
             _ => see_other("/admin"),
         };
     }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (&asked.method, segments.as_slice()) {
-        (Method::Get | Method::Head, ["admin"]) => shown_once(asked, console_page(asked, configured)),
+        (Method::Get | Method::Head, ["admin"]) => {
+            shown_once(asked, console_page(asked, configured))
+        }
         (Method::Get | Method::Head, ["admin", "present"]) => {
             shown_once(asked, present::page(asked, configured))
         }

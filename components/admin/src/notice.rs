@@ -42,7 +42,9 @@ pub fn cleared(https: bool) -> String {
 
 fn cookie(value: &str, max_age: u32, https: bool) -> String {
     let secure = if https { "; Secure" } else { "" };
-    format!("{NOTICE_COOKIE}={value}; Path=/admin; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+    format!(
+        "{NOTICE_COOKIE}={value}; Path=/admin; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    )
 }
 
 #[cfg(test)]

@@ -492,7 +492,8 @@ mod tests {
             r#"<form method="post" action="/admin/next"><input type="hidden" name="from_round" value="1">"#
         ));
         assert_eq!(
-            page.matches(r#"<input type="hidden" name="deck_version" value="7">"#).count(),
+            page.matches(r#"<input type="hidden" name="deck_version" value="7">"#)
+                .count(),
             6,
             "save, up, down and delete of the one question, add, and import"
         );

@@ -21,9 +21,8 @@ use crate::rounds::RoundRecord;
 
 /// The presenter view, or what stops it when the rounds cannot be read.
 pub fn page(asked: &Asked, configured: &Poll) -> Reply {
-    let shown = clock().and_then(|now_ms| {
-        Ok((list_rounds(configured, now_ms)?, read_deck()?, now_ms))
-    });
+    let shown =
+        clock().and_then(|now_ms| Ok((list_rounds(configured, now_ms)?, read_deck()?, now_ms)));
     let (rounds, deck, now_ms) = match shown {
         Ok(shown) => shown,
         Err(refusal) => {

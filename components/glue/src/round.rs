@@ -40,7 +40,11 @@ pub fn current(database: &pg4::Connection) -> anyhow::Result<Current> {
 
 /// Mirrors `current` to Redis unless a newer snapshot is mirrored; `only_if_missing` restores
 /// a lost mirror without undoing any change. Answers whether it wrote.
-pub fn mirror(redis: &Connection, current: &Current, only_if_missing: bool) -> anyhow::Result<bool> {
+pub fn mirror(
+    redis: &Connection,
+    current: &Current,
+    only_if_missing: bool,
+) -> anyhow::Result<bool> {
     let round = &current.round;
     let arguments = [
         binary(if only_if_missing { "1" } else { "" }),
@@ -152,7 +156,10 @@ mod tests {
         assert_eq!(reply.len(), MIRROR_REPLY_LEN);
         let (round, now) = from_reply(&reply).unwrap().unwrap();
         assert_eq!(now, 60_000);
-        assert_eq!((round.number, round.open, round.closes_ms), (3, true, Some(61_000)));
+        assert_eq!(
+            (round.number, round.open, round.closes_ms),
+            (3, true, Some(61_000))
+        );
         assert_eq!(round.results, Visibility::AfterClose);
         assert_eq!(round.poll.unwrap().question(), "Lunch?");
     }

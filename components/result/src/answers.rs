@@ -138,8 +138,8 @@ pub fn read(if_none_match: &str, configured: &Poll) -> Result<(Answer, bool), Fa
         },
         Read::Unchanged { etag } => Answer::Unchanged { etag },
         Read::Wait(state) => Answer::Preparing((state != "1").then_some(state)),
-        Read::Rebuild => rebuild(&redis, configured, reading.now_ms, if_none_match).map_err(
-            |error| {
+        Read::Rebuild => {
+            rebuild(&redis, configured, reading.now_ms, if_none_match).map_err(|error| {
                 let failure = Failure::Postgres(error);
                 let told = eval(
                     &redis,
@@ -154,8 +154,8 @@ pub fn read(if_none_match: &str, configured: &Poll) -> Result<(Answer, bool), Fa
                     eprintln!("result: could not tell other readers why: {error:#}");
                 }
                 failure
-            },
-        )?,
+            })?
+        }
     };
     Ok((answer, reading.ring))
 }

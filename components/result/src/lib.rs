@@ -245,8 +245,11 @@ fn metrics(request: &Request, configured: &Poll) -> Reply {
             .header("authorization")
             .and_then(|value| value.as_str())
             .and_then(session::bearer);
-        let allowed =
-            given.is_some_and(|given| tokens.iter().any(|token| session::token_matches(given, token)));
+        let allowed = given.is_some_and(|given| {
+            tokens
+                .iter()
+                .any(|token| session::token_matches(given, token))
+        });
         if !allowed {
             return Reply::text(
                 401,

@@ -391,11 +391,7 @@ mod tests {
 
     #[test]
     fn says_when_results_are_unavailable() {
-        let page = render(
-            &cats_and_dogs(),
-            Err("Redis is not answering <yet>"),
-            None,
-        );
+        let page = render(&cats_and_dogs(), Err("Redis is not answering <yet>"), None);
         assert!(page.contains(
             "Results are unavailable right now: Redis is not answering &lt;yet&gt;. This page \
              retries by itself."
@@ -469,7 +465,10 @@ mod tests {
         let page = render(&cats_and_dogs(), Ok(&state), None);
         assert!(page.contains(r#"class="results stale roomy""#));
         assert!(page.contains("May be out of date: waiting for the database"));
-        assert!(page.contains(r#"<span id="count-a">1</span>"#), "the last counts stay up");
+        assert!(
+            page.contains(r#"<span id="count-a">1</span>"#),
+            "the last counts stay up"
+        );
     }
 
     #[test]

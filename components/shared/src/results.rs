@@ -393,7 +393,10 @@ mod tests {
         let body: Value = serde_json::from_str(&kept.before.body).unwrap();
         assert_eq!(body["a"], 2);
         assert_eq!(body["options"][1]["count"], 1);
-        assert_eq!(body["total"], 3, "a vote for no option of the ballot is left out");
+        assert_eq!(
+            body["total"], 3,
+            "a vote for no option of the ballot is left out"
+        );
         assert_eq!(body["question"], "Lunch?");
         assert_eq!(body["round"], 2);
         assert_eq!(body["hidden"], false);
@@ -417,9 +420,15 @@ mod tests {
         let other = snapshot(&on_reveal.replace(r#""a":2,"b":1"#, r#""a":1,"b":2"#))
             .to_kept(&configured())
             .unwrap();
-        assert_eq!(one.before, other.before, "the same answer whatever the counts");
+        assert_eq!(
+            one.before, other.before,
+            "the same answer whatever the counts"
+        );
         let body: Value = serde_json::from_str(&one.before.body).unwrap();
-        assert_eq!((body["hidden"].as_bool(), body["total"].as_i64()), (Some(true), Some(3)));
+        assert_eq!(
+            (body["hidden"].as_bool(), body["total"].as_i64()),
+            (Some(true), Some(3))
+        );
         assert!(body.get("a").is_none() && body["options"][0].get("count").is_none());
         let revealed = on_reveal.replace(r#""revealed":false"#, r#""revealed":true"#);
         let shown = snapshot(&revealed).to_kept(&configured()).unwrap();
@@ -433,24 +442,42 @@ mod tests {
             .replace(r#""closes_ms":null"#, r#""closes_ms":61000"#);
         let kept = snapshot(&timed).to_kept(&configured()).unwrap();
         let before: Value = serde_json::from_str(&kept.at(60_999).body).unwrap();
-        assert_eq!((before["open"].as_bool(), before["hidden"].as_bool()), (Some(true), Some(true)));
+        assert_eq!(
+            (before["open"].as_bool(), before["hidden"].as_bool()),
+            (Some(true), Some(true))
+        );
         assert!(before.get("a").is_none());
         let after: Value = serde_json::from_str(&kept.at(61_000).body).unwrap();
-        assert_eq!((after["open"].as_bool(), after["hidden"].as_bool()), (Some(false), Some(false)));
+        assert_eq!(
+            (after["open"].as_bool(), after["hidden"].as_bool()),
+            (Some(false), Some(false))
+        );
         assert_eq!(after["a"], 2);
         assert_eq!(after["closes_at"], 61_000);
         let closed = timed.replace(r#""open":true"#, r#""open":false"#);
         let kept = snapshot(&closed).to_kept(&configured()).unwrap();
-        assert!(kept.after.is_none(), "closed by the presenter: nothing changes at the deadline");
+        assert!(
+            kept.after.is_none(),
+            "closed by the presenter: nothing changes at the deadline"
+        );
     }
 
     #[test]
     fn the_clock_adds_now_the_seconds_left_and_staleness() {
         let served = served(r#"{"a":1}"#, 30_500, 61_000, true, false);
-        assert_eq!(served, r#"{"a":1,"now":30500,"seconds_left":31,"stale":false}"#);
-        assert!(super::served("{}", 61_000, 61_000, true, true).ends_with(r#""seconds_left":0,"stale":true}"#));
+        assert_eq!(
+            served,
+            r#"{"a":1,"now":30500,"seconds_left":31,"stale":false}"#
+        );
+        assert!(
+            super::served("{}", 61_000, 61_000, true, true)
+                .ends_with(r#""seconds_left":0,"stale":true}"#)
+        );
         assert!(super::served("{}", 1, 0, true, false).contains(r#""seconds_left":null"#));
-        assert_eq!(super::served("{}", 1, 61_000, false, false), r#"{"now":1,"seconds_left":0,"stale":false}"#);
+        assert_eq!(
+            super::served("{}", 1, 61_000, false, false),
+            r#"{"now":1,"seconds_left":0,"stale":false}"#
+        );
         assert_eq!(etag("ab", false), r#"W/"ab""#);
         assert_eq!(etag("ab", true), r#"W/"ab-stale""#);
     }
@@ -467,8 +494,14 @@ mod tests {
     #[test]
     fn the_scripts_answer_the_codes_named_here() {
         for code in [ANSWERED, UNCHANGED, REBUILD, WAIT] {
-            assert!(READ_SCRIPT.contains(&format!("return {{{code}, now")), "{code}");
+            assert!(
+                READ_SCRIPT.contains(&format!("return {{{code}, now")),
+                "{code}"
+            );
         }
-        assert!(READ_SCRIPT.contains("'-stale'"), "the ETag of a stale answer, as etag() makes it");
+        assert!(
+            READ_SCRIPT.contains("'-stale'"),
+            "the ETag of a stale answer, as etag() makes it"
+        );
     }
 }

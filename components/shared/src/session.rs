@@ -112,7 +112,10 @@ mod tests {
         let problem = weak_token_problem("letmein").unwrap();
         assert!(problem.contains("has 7 characters"), "{problem}");
         assert!(problem.contains("openssl rand -hex 16"));
-        assert!(!problem.contains("letmein"), "the token itself is never told");
+        assert!(
+            !problem.contains("letmein"),
+            "the token itself is never told"
+        );
         assert!(weak_token_problem(&"ab".repeat(15)).is_some());
         assert_eq!(weak_token_problem(&"ab".repeat(16)), None);
     }

@@ -76,7 +76,13 @@ pub fn bad_ballot(
 ) -> Answer {
     let showing = Showing::current_or_unknown(configured);
     let message = bad.message(&showing.poll);
-    Answer::of(refusal(interface, bad.status(), &showing, cookies, &message))
+    Answer::of(refusal(
+        interface,
+        bad.status(),
+        &showing,
+        cookies,
+        &message,
+    ))
 }
 
 /// While the round's mirror is missing: voting waits for the worker to restore it (the
@@ -157,8 +163,7 @@ impl Queued {
             ),
             Queued::NotOnBallot => refuse(
                 400,
-                &BadBallot::UnknownOption(ballot.choice.as_str().to_owned())
-                    .message(&showing.poll),
+                &BadBallot::UnknownOption(ballot.choice.as_str().to_owned()).message(&showing.poll),
             ),
             Queued::OverTheLimit { retry_after } => refuse(
                 429,

@@ -182,15 +182,34 @@ mod tests {
         assert_eq!(from_form(b"vote=a&round=3"), ballot(Choice::A, Some(3)));
         assert_eq!(from_form(b"round=12&vote=b"), ballot(Choice::B, Some(12)));
         assert_eq!(from_form(b"vote=a"), ballot(Choice::A, None));
-        assert_eq!(from_json(br#"{"vote":"a","round":2}"#), ballot(Choice::A, Some(2)));
-        assert_eq!(from_json(br#"{"vote":"a","round":null}"#), ballot(Choice::A, None));
-        for bad in [&b"vote=a&round=0"[..], b"vote=a&round=x", b"vote=a&round=", b"vote=a&round=1&round=2"] {
+        assert_eq!(
+            from_json(br#"{"vote":"a","round":2}"#),
+            ballot(Choice::A, Some(2))
+        );
+        assert_eq!(
+            from_json(br#"{"vote":"a","round":null}"#),
+            ballot(Choice::A, None)
+        );
+        for bad in [
+            &b"vote=a&round=0"[..],
+            b"vote=a&round=x",
+            b"vote=a&round=",
+            b"vote=a&round=1&round=2",
+        ] {
             assert_eq!(from_form(bad), Err(BadBallot::BadRound), "{bad:?}");
         }
-        for bad in [&br#"{"vote":"a","round":"2"}"#[..], br#"{"vote":"a","round":0}"#, br#"{"vote":"a","round":1.5}"#] {
+        for bad in [
+            &br#"{"vote":"a","round":"2"}"#[..],
+            br#"{"vote":"a","round":0}"#,
+            br#"{"vote":"a","round":1.5}"#,
+        ] {
             assert_eq!(from_json(bad), Err(BadBallot::BadRound), "{bad:?}");
         }
-        assert!(BadBallot::BadRound.message(&cats_and_dogs()).contains("leave it out"));
+        assert!(
+            BadBallot::BadRound
+                .message(&cats_and_dogs())
+                .contains("leave it out")
+        );
     }
 
     #[test]
@@ -238,7 +257,10 @@ mod tests {
     #[test]
     fn reads_the_json_field() {
         assert_eq!(choice(from_json(br#"{"vote":"b"}"#)), Ok(Choice::B));
-        assert_eq!(choice(from_json(br#"{"vote":"a","note":"x"}"#)), Ok(Choice::A));
+        assert_eq!(
+            choice(from_json(br#"{"vote":"a","note":"x"}"#)),
+            Ok(Choice::A)
+        );
         assert_eq!(from_json(br#"{}"#), Err(BadBallot::MissingVote));
         assert_eq!(
             from_json(br#"{"vote":"C"}"#),

@@ -109,7 +109,12 @@ pub fn queue(
         RedisParameter::Int64(LIMIT_WINDOW_SECONDS),
         RedisParameter::Int64(LEASE_MS),
         binary(if chained { "1" } else { "" }),
-        binary(ballot.round.map(|round| round.to_string()).unwrap_or_default()),
+        binary(
+            ballot
+                .round
+                .map(|round| round.to_string())
+                .unwrap_or_default(),
+        ),
     ];
     let keys = [
         VOTES_KEY,
@@ -183,7 +188,11 @@ mod tests {
             (REFUSED_OTHER_ROUND, 0, Queued::OtherRound),
             (REFUSED_CLOSED, 0, Queued::Closed),
             (REFUSED_NOT_ON_BALLOT, 0, Queued::NotOnBallot),
-            (REFUSED_BY_LIMIT, 42, Queued::OverTheLimit { retry_after: 42 }),
+            (
+                REFUSED_BY_LIMIT,
+                42,
+                Queued::OverTheLimit { retry_after: 42 },
+            ),
         ];
         for (outcome, second, queued) in cases {
             let (decoded, round) = decode(&reply(outcome, second)).unwrap();

@@ -270,7 +270,10 @@ mod tests {
         assert!(page.contains(r#"data-round="3" data-voted="false" data-results="live""#));
         assert!(page.contains("<noscript>"));
         assert!(page.contains("reload this page to see it"));
-        assert!(page.contains(r#"fetch("/result/api""#), "the page follows the round");
+        assert!(
+            page.contains(r#"fetch("/result/api""#),
+            "the page follows the round"
+        );
     }
 
     #[test]

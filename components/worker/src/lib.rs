@@ -34,8 +34,8 @@ use voting_shared::poll::Poll;
 use voting_shared::queue::{
     BATCH_SIZE, BatchPlan, DEAD_LETTER_KEY, LAST_BATCH_KEY, Poison, Upsert, VOTES_KEY, plan_batch,
 };
-use voting_shared::round::{NO_ROUND, ROUND_KEY, choices_of};
 use voting_shared::results::{MARK_STALE_SCRIPT, RESULTS_KEY};
+use voting_shared::round::{NO_ROUND, ROUND_KEY, choices_of};
 use voting_shared::schema::RECORD_BATCH;
 
 /// The doorbell as a message on the votes channel (the Redis trigger).
@@ -330,7 +330,7 @@ fn write(
         ParameterValue::ArrayInt64(upserts.iter().map(|u| u.round).collect()),
         ParameterValue::Int64(now_ms),
     ];
-    let written =
-        postgres::query_with_schema(database, RECORD_BATCH, &parameters).context("writing votes")?;
+    let written = postgres::query_with_schema(database, RECORD_BATCH, &parameters)
+        .context("writing votes")?;
     round::Current::of(postgres::single_text(&written).context("writing votes")?)
 }
