@@ -7,7 +7,7 @@
 //! kept in Redis for a room of phones (`kept_results`), the presenter's console
 //! (`admin`), no secret in any answer or log (`secrets`), the running tally (`tally`), the
 //! documentation's links (`docs`), deployments (`http_only`, `managed_redis`,
-//! `postgres_tls`, `kubernetes`, `scripts`), Spin's behaviours as the test host models them
+//! `postgres_tls`, `kubernetes`, `scripts`, `proxy`), Spin's behaviours as the test host models them
 //! (`spin_http`, `selection`, `manifest`, `wit`), and real browsers (`browser`).
 
 mod admin;
@@ -27,6 +27,7 @@ mod manifest;
 mod metrics;
 mod options;
 mod postgres_tls;
+mod proxy;
 mod results;
 mod room;
 mod rounds;

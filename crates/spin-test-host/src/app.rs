@@ -142,8 +142,9 @@ impl App {
     }
 
     /// From now on (while `discard` holds), every PostgreSQL `execute` reports success and
-    /// changes nothing: a broken store that acknowledges writes it never made, for
-    /// showing that a check catches the loss.
+    /// changes nothing, and every `query` answers as if its writes were made and then forgets
+    /// them: a broken store that acknowledges writes it never made, for showing that a check
+    /// catches the loss.
     pub fn discard_postgres_writes(&self, discard: bool) {
         self.0.controls.discard_postgres_writes(discard);
     }

@@ -1,4 +1,4 @@
-//! `loadtest`: seed, change and chaos runs against a running voting app.
+//! `loadtest`: seed, change, room and chaos runs against a running voting app.
 //! Exit status: 0 when every check holds, 1 when one fails (a vote lost, not counted in
 //! time, …), 2 when the run could not be made (bad arguments, app unreachable).
 
@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use loadtest::changes::{ChangesOptions, changes};
 use loadtest::chaos::{ChaosOptions, chaos};
 use loadtest::faults::{CommandFault, Fault, KillWorker};
+use loadtest::room::{Room, RoomOptions, room};
 use loadtest::seed::{SeedOptions, seed};
 use loadtest::split::Split;
 use loadtest::stores::{Postgres, Redis};
@@ -66,6 +67,31 @@ enum Command {
         /// rather than the command line, where other users can see its password).
         #[arg(long, env = "LOADTEST_POSTGRES", hide_env_values = true)]
         postgres: Option<String>,
+    },
+    /// A room of phones: each loads the vote page, votes once in the first half of the run and
+    /// polls /result/api about once a second with its ETag, as the page does; prints the
+    /// polls' latency, errors, votes and how soon each phone saw its vote counted.
+    Room {
+        #[command(flatten)]
+        app: App,
+        /// How many phones (each its own connection).
+        #[arg(long, default_value_t = 1000)]
+        phones: usize,
+        /// Seconds the room polls.
+        #[arg(long, default_value = "30", value_parser = seconds)]
+        duration: Duration,
+        /// Seconds over which the phones join at the start.
+        #[arg(long, default_value = "5", value_parser = seconds)]
+        ramp: Duration,
+        /// The most a poll's p99 latency may be, in seconds.
+        #[arg(long, default_value = "1", value_parser = seconds)]
+        p99_limit: Duration,
+        /// The most errors allowed.
+        #[arg(long, default_value_t = 0)]
+        max_errors: usize,
+        /// The most refused votes allowed.
+        #[arg(long, default_value_t = 0)]
+        max_refused: usize,
     },
     /// A steady vote load while the given faults are injected one after another; then
     /// compares every accepted vote with what PostgreSQL and /result/api count.
@@ -225,6 +251,33 @@ async fn run(command: Command) -> anyhow::Result<bool> {
                 limit,
             };
             let report = changes(&target, postgres.as_ref(), &options).await?;
+            print!("{report}");
+            Ok(report.is_success())
+        }
+        Command::Room {
+            app,
+            phones,
+            duration,
+            ramp,
+            p99_limit,
+            max_errors,
+            max_refused,
+        } => {
+            let target = Room::new(&app.url)?;
+            println!(
+                "room: {phones} phones for {} s at {}",
+                duration.as_secs_f64(),
+                app.url
+            );
+            let options = RoomOptions {
+                phones,
+                duration,
+                ramp,
+                p99_limit,
+                max_errors,
+                max_refused,
+            };
+            let report = room(&target, &options).await?;
             print!("{report}");
             Ok(report.is_success())
         }

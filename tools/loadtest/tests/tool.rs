@@ -258,6 +258,66 @@ async fn run_tool(arguments: &[&str]) -> Output {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_room_votes_once_per_phone_sees_its_votes_counted_and_reports() {
+    let env = TestEnv::start().await.unwrap();
+    let running = Running::start(&env).await;
+    let output = run_tool(&[
+        "room",
+        "--url",
+        &running.url(),
+        "--phones",
+        "40",
+        "--duration",
+        "6",
+        "--ramp",
+        "1",
+        "--p99-limit",
+        "60",
+    ])
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("votes:      40 accepted, 0 refused"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("errors:     0 (none)"), "{stdout}");
+    assert!(
+        stdout.contains("a phone saw its vote counted p50"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("limits:     held"), "{stdout}");
+    let counted = env.tally_in_database().await.unwrap();
+    assert_eq!(counted.total(), 40, "every phone's vote, once");
+
+    // A limit broken is a failing run: no vote refused is allowed by default.
+    let _: () = redis::AsyncCommands::hset(
+        &mut env.redis().await.unwrap(),
+        voting_shared::round::ROUND_KEY,
+        "open",
+        "0",
+    )
+    .await
+    .unwrap();
+    let closed = run_tool(&[
+        "room",
+        "--url",
+        &running.url(),
+        "--phones",
+        "5",
+        "--duration",
+        "2",
+        "--ramp",
+        "0",
+    ])
+    .await;
+    let stdout = String::from_utf8_lossy(&closed.stdout);
+    assert_eq!(closed.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("5 refused (409 × 5)"), "{stdout}");
+    assert!(stdout.contains("limits:     BROKEN"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_seed_is_fully_counted_and_reported() {
     let env = TestEnv::start().await.unwrap();
     let running = Running::start(&env).await;
@@ -273,7 +333,10 @@ async fn a_seed_is_fully_counted_and_reported() {
     .await;
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("answers:    200 OK × 600"), "{stdout}");
+    assert!(
+        stdout.contains("answers:    303 See Other × 600"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("a 400 (+400), b 200 (+200): exactly the accepted votes"),
         "{stdout}"

@@ -53,7 +53,17 @@ impl HostConnection for InstanceState {
             Ok(statement) => statement,
             Err(error) => return Ok(Err(query_failed(&error))),
         };
-        let rows = match client.query(&statement, &borrow(&params)).await {
+        // A store that discards writes answers a query as if it had made them (a function that
+        // writes and reads back), then forgets them.
+        let discards = self.component.discards_postgres_writes();
+        if discards && let Err(error) = client.batch_execute("BEGIN").await {
+            return Ok(Err(query_failed(&error)));
+        }
+        let queried = client.query(&statement, &borrow(&params)).await;
+        if discards && let Err(error) = client.batch_execute("ROLLBACK").await {
+            return Ok(Err(query_failed(&error)));
+        }
+        let rows = match queried {
             Ok(rows) if rows.is_empty() => {
                 return Err(wasmtime::Error::new(SpinHazard::ZeroRowQuery));
             }

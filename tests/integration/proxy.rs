@@ -1,0 +1,201 @@
+//! A room of thousands behind a proxy (guarantee 11): the nginx micro-cache docs/deploying.md
+//! gives, run with Debian's nginx in front of the app, answers thousands of polls a second
+//! while about one a second reaches the app, with the app's answers and 304s.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use spin_test_host::HostCall;
+use voting_shared::results::READ_SCRIPT;
+use voting_tests::{TestEnv, Visitor, poll_until, repository_root};
+
+/// nginx, serving the configuration docs/deploying.md gives in front of the app at `upstream`.
+struct Nginx {
+    process: Child,
+    port: u16,
+    _prefix: tempfile::TempDir,
+}
+
+impl Nginx {
+    async fn start(upstream: &str) -> Nginx {
+        let binary = ["nginx", "/usr/sbin/nginx"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|binary| {
+                Command::new(binary)
+                    .arg("-v")
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok()
+            })
+            .expect("the proxy test needs nginx (Debian: apt-get install nginx)");
+        let prefix = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let documented = documented_configuration()
+            .replace(
+                "/var/cache/nginx/voting-results",
+                &prefix.path().join("cache").display().to_string(),
+            )
+            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+            .replace("http://127.0.0.1:3000", &format!("http://{upstream}"));
+        let temp = |name: &str| prefix.path().join(name).display().to_string();
+        let configuration = format!(
+            "daemon off;\nmaster_process off;\npid {pid};\nerror_log stderr warn;\n\
+             events {{ worker_connections 4096; }}\n\
+             http {{\naccess_log off;\nclient_body_temp_path {body};\nproxy_temp_path {proxy};\n\
+             fastcgi_temp_path {fastcgi};\nuwsgi_temp_path {uwsgi};\nscgi_temp_path {scgi};\n\
+             {documented}\n}}\n",
+            pid = temp("nginx.pid"),
+            body = temp("body"),
+            proxy = temp("proxy"),
+            fastcgi = temp("fastcgi"),
+            uwsgi = temp("uwsgi"),
+            scgi = temp("scgi"),
+        );
+        let file = prefix.path().join("nginx.conf");
+        std::fs::write(&file, configuration).unwrap();
+        let process = Command::new(binary)
+            .arg("-p")
+            .arg(prefix.path())
+            .arg("-c")
+            .arg(&file)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        poll_until("nginx to listen", || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+        })
+        .await
+        .unwrap();
+        Nginx {
+            process,
+            port,
+            _prefix: prefix,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The first `nginx` block of docs/deploying.md's "A room of thousands behind a proxy".
+fn documented_configuration() -> String {
+    let guide = std::fs::read_to_string(repository_root().join("docs/deploying.md")).unwrap();
+    let section = guide
+        .split("## A room of thousands behind a proxy")
+        .nth(1)
+        .expect("docs/deploying.md has the proxy's section");
+    let block = section
+        .split("```nginx\n")
+        .nth(1)
+        .expect("the section gives nginx's configuration");
+    block.split("```").next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_the_documented_nginx_thousands_of_polls_reach_the_app_as_about_one_a_second() {
+    let env = TestEnv::start().await.unwrap();
+    for choice in ["a", "b", "b"] {
+        Visitor::new(&env.app).vote(choice).await.unwrap();
+    }
+    env.drain().await.unwrap();
+    let server = env.app.serve().await.unwrap();
+    let nginx = Nginx::start(&server.address().to_string()).await;
+
+    // Reads of the results that reach the app.
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counted = reads.clone();
+    env.app.on_host_call(Arc::new(move |call: &HostCall| {
+        if let HostCall::RedisExecute { arguments, .. } = call
+            && arguments.first().map(Vec::as_slice) == Some(READ_SCRIPT.as_bytes())
+        {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+        None
+    }));
+
+    let client: Client<HttpConnector, Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let first = client
+        .get(nginx.url("/result/api").parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let answer = first.into_body().collect().await.unwrap().to_bytes();
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(answer["total"], 3);
+
+    // A room of 100 phones, each polling as fast as it can, half of them with their ETag.
+    const PHONES: usize = 100;
+    const POLLS: usize = 40;
+    let started = Instant::now();
+    let phones = (0..PHONES).map(|phone| {
+        let client = client.clone();
+        let url = nginx.url("/result/api");
+        let etag = etag.clone();
+        tokio::spawn(async move {
+            for _ in 0..POLLS {
+                let mut request = http::Request::get(&url);
+                if phone % 2 == 0 {
+                    request = request.header("if-none-match", &etag);
+                }
+                let response = client
+                    .request(request.body(Empty::new()).unwrap())
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                match status {
+                    304 => assert_eq!(phone % 2, 0),
+                    200 => {
+                        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                        assert_eq!(answer["total"], 3);
+                    }
+                    other => panic!("a poll through nginx answered {other}"),
+                }
+            }
+        })
+    });
+    for phone in phones {
+        phone.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    env.app.clear_host_call_hook();
+    let polls = PHONES * POLLS;
+    let reached = reads.load(Ordering::SeqCst);
+    let per_second = polls as f64 / elapsed.as_secs_f64();
+    println!(
+        "{polls} polls in {elapsed:?} ({per_second:.0}/s) through nginx; {reached} reached the app"
+    );
+    assert!(
+        reached as f64 <= elapsed.as_secs_f64().ceil() + 2.0,
+        "about one read a second reaches the app: {reached} in {elapsed:?}"
+    );
+    assert!(
+        reached * 100 < polls,
+        "the cache answered the room: {reached} of {polls}"
+    );
+}
