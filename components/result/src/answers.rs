@@ -32,6 +32,8 @@ pub enum Failure {
     Redis(anyhow::Error),
     /// Only while rebuilding missing answers.
     Postgres(anyhow::Error),
+    /// The poll's variables, only needed to rebuild missing answers, make no poll.
+    Poll(anyhow::Error),
 }
 
 impl Failure {
@@ -40,6 +42,10 @@ impl Failure {
         match self {
             Failure::Redis(error) => voting_glue::redis::diagnose("result", error).advice(),
             Failure::Postgres(error) => postgres::diagnose("result", error).advice(),
+            Failure::Poll(error) => {
+                eprintln!("result: {error:#}");
+                "the results page is misconfigured; see the server log"
+            }
         }
     }
 }
@@ -122,8 +128,12 @@ pub fn decode(reply: &[RedisResult]) -> anyhow::Result<Reading> {
 
 /// Reads the answer for a client that has the one tagged `if_none_match` (empty: none), and
 /// answers whether to ring a catch-up over HTTP. Where the Redis trigger is the doorbell, the
-/// read itself publishes a catch-up when votes wait with no worker rung or draining.
-pub fn read(if_none_match: &str, configured: &Poll) -> Result<(Answer, bool), Failure> {
+/// read itself publishes a catch-up when votes wait with no worker rung or draining. The
+/// configured poll is read only to rebuild missing answers.
+pub fn read(
+    if_none_match: &str,
+    configured: impl FnOnce() -> anyhow::Result<Poll>,
+) -> Result<(Answer, bool), Failure> {
     let (redis, reading) = read_kept(if_none_match).map_err(Failure::Redis)?;
     let answer = match reading.read {
         Read::Answered {
@@ -139,7 +149,8 @@ pub fn read(if_none_match: &str, configured: &Poll) -> Result<(Answer, bool), Fa
         Read::Unchanged { etag } => Answer::Unchanged { etag },
         Read::Wait(state) => Answer::Preparing((state != "1").then_some(state)),
         Read::Rebuild => {
-            rebuild(&redis, configured, reading.now_ms, if_none_match).map_err(|error| {
+            let configured = configured().map_err(Failure::Poll)?;
+            rebuild(&redis, &configured, reading.now_ms, if_none_match).map_err(|error| {
                 let failure = Failure::Postgres(error);
                 let told = eval(
                     &redis,

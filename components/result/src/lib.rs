@@ -44,6 +44,21 @@ const SHARED_FOR: &str = "public, max-age=1";
 
 #[http_component]
 async fn handle_result(incoming: IncomingRequest, response_out: ResponseOutparam) {
+    // What every phone polls, once a second: nothing is read of the request but its ETag.
+    if is_results_poll(&incoming) {
+        let if_none_match = incoming
+            .headers()
+            .get("if-none-match")
+            .first()
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+            .unwrap_or_default();
+        let (reply, ring) = results_api(&if_none_match);
+        send(reply, response_out).await;
+        if ring && let Err(error) = catch_up().await {
+            eprintln!("result: catching up: {error:#}");
+        }
+        return;
+    }
     let request = match Request::try_from_incoming_request(incoming).await {
         Ok(request) => request,
         Err(error) => {
@@ -57,6 +72,14 @@ async fn handle_result(incoming: IncomingRequest, response_out: ResponseOutparam
     if ring && let Err(error) = catch_up().await {
         eprintln!("result: catching up: {error:#}");
     }
+}
+
+/// Whether the request is a `GET` (or `HEAD`) of `/result/api`.
+fn is_results_poll(request: &IncomingRequest) -> bool {
+    let path = request.path_with_query().unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default();
+    path.trim_end_matches('/') == "/result/api"
+        && matches!(request.method(), Method::Get | Method::Head)
 }
 
 /// The answer, and whether to ring the worker's HTTP doorbell for a catch-up after it.
@@ -83,7 +106,6 @@ fn respond(request: &Request) -> (Reply, bool) {
     };
     match path {
         "/result" => results_page(request, &poll),
-        "/result/api" => results_api(request, &poll),
         "/metrics" => (metrics(request, &poll), false),
         _ => {
             let reply = Reply::text(
@@ -104,7 +126,7 @@ async fn catch_up() -> anyhow::Result<()> {
 }
 
 fn results_page(request: &Request, configured: &Poll) -> (Reply, bool) {
-    let (served, ring) = match answers::read("", configured) {
+    let (served, ring) = match answers::read("", || Ok(configured.clone())) {
         Ok((Answer::Fresh { body, .. }, ring)) => (
             Served::parse(&body).map_err(|error| {
                 eprintln!("result: {error:#}");
@@ -152,12 +174,8 @@ fn vote_url(request: &Request) -> Option<String> {
 }
 
 /// The same answer for every viewer: nothing about the request but `If-None-Match` is read.
-fn results_api(request: &Request, configured: &Poll) -> (Reply, bool) {
-    let if_none_match = request
-        .header("if-none-match")
-        .and_then(|value| value.as_str())
-        .unwrap_or_default();
-    match answers::read(if_none_match, configured) {
+fn results_api(if_none_match: &str) -> (Reply, bool) {
+    match answers::read(if_none_match, || Poll::from_variables(variable)) {
         Ok((Answer::Fresh { etag, body }, ring)) => {
             let reply = Reply::new(200, "application/json", body)
                 .header("etag", &etag)
