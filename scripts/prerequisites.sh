@@ -44,6 +44,7 @@ require() {
     postgres-server) postgres_bin_dir >/dev/null && return 0 ;;
     openssl-headers) pkg-config --exists openssl 2>/dev/null && return 0 ;;
     postgres-user) { [[ $(id -u) != 0 ]] || id postgres >/dev/null 2>&1; } && return 0 ;;
+    nginx) { command -v nginx || [[ -x /usr/sbin/nginx ]]; } >/dev/null && return 0 ;;
     *) command -v "$what" >/dev/null && return 0 ;;
   esac
   missing_things+=("$what")

@@ -123,6 +123,8 @@ exit 1
         )
         .env("FAKE_SPIN_LOG", bin.path().join("spin.log"))
         .env("UP_DATA_DIR", data.path())
+        // Not about the results cache: no nginx on the default address.
+        .env("UP_PROXY", "off")
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -200,6 +202,8 @@ async fn up_restarts_an_exited_worker_rings_the_doorbell_each_time_and_stops_eve
         .env("FAKE_SPIN_LOG", &log)
         .env("UP_MAX_BACKOFF_SECONDS", "1")
         .env("UP_DATA_DIR", data.path())
+        // Not about the results cache: no nginx on the default address.
+        .env("UP_PROXY", "off")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -279,6 +283,8 @@ fn up_says_how_to_install_spin_when_it_is_missing() {
     let output = Command::new(repository_root().join("scripts/up"))
         .env("PATH", "/usr/bin:/bin")
         .env("UP_DATA_DIR", data.path())
+        // Not about the results cache: no nginx on the default address.
+        .env("UP_PROXY", "off")
         .output()
         .unwrap();
     assert!(!output.status.success());
@@ -325,6 +331,8 @@ fn up_restarts_the_redis_and_postgresql_it_started_when_they_exit() {
         .env("FAKE_SPIN_LOG", &log)
         .env("UP_MAX_BACKOFF_SECONDS", "1")
         .env("UP_DATA_DIR", data.path())
+        // Not about the results cache: no nginx on the default address.
+        .env("UP_PROXY", "off")
         .env(
             "SPIN_VARIABLE_REDIS_HOST",
             format!("127.0.0.1:{redis_port}"),
@@ -420,6 +428,8 @@ fn up_with(redis: &TestRedis, settings: &[(&str, &str)]) -> (bool, String, bool)
         .env("PATH", path)
         .env("FAKE_SPIN_LOG", &log)
         .env("UP_DATA_DIR", data.path())
+        // Not about the results cache: no nginx on the default address.
+        .env("UP_PROXY", "off")
         .stdin(Stdio::null())
         .output()
         .unwrap();

@@ -1,6 +1,6 @@
 //! `scripts/chaos` against `scripts/up --detach`, end to end: scripts/up starts its own Redis
-//! (with a password, as a managed one would want) and PostgreSQL and supervises the test
-//! host's stand-in for `spin up`; scripts/chaos stops PostgreSQL, shuts Redis down, kills the
+//! (with a password, as a managed one would want) and PostgreSQL, supervises the test host's
+//! stand-in for `spin up`, and puts nginx's results cache in front; scripts/chaos stops PostgreSQL, shuts Redis down, kills the
 //! worker's process group and restarts the whole app while the tool votes, and must find
 //! nothing lost; the password appears in no output.
 
@@ -19,6 +19,21 @@ exec "$SPIN_TEST_HOST" "$@"
 
 /// `s3cr/t@pa:ss`, URL-encoded as the variable wants it.
 const ENCODED_PASSWORD: &str = "s3cr%2Ft%40pa%3Ass";
+
+/// The results cache's verdict on a poll of `/result/api` at `port` (`X-Cache-Status`).
+fn results_cache_status(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .write_all(b"GET /result/api HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer
+        .lines()
+        .find_map(|line| line.strip_prefix("X-Cache-Status: "))
+        .map(str::to_owned)
+}
 
 #[test]
 fn scripts_chaos_against_scripts_up_loses_nothing() {
@@ -63,6 +78,10 @@ fn scripts_chaos_against_scripts_up_loses_nothing() {
     assert!(script("up").arg("--detach").status().unwrap().success());
     wait_for("the app to answer", || {
         std::net::TcpStream::connect(("127.0.0.1", web)).is_ok()
+    });
+    // With nginx installed, scripts/up puts the results cache in front of the web tier.
+    wait_for("the results cache to answer a poll", || {
+        results_cache_status(web).as_deref() == Some("HIT")
     });
     let chaos = script("chaos")
         .args([
