@@ -200,11 +200,11 @@ fn count_host_calls(app: &App, counts: &Arc<Mutex<Counts>>) {
             HostCall::RedisExecute { .. } => counts.other_redis += 1,
             HostCall::PostgresStatement(statement) => {
                 counts.postgres_statements += 1;
-                if statement.contains("record_votes") {
+                if statement.contains("record_batch") {
                     counts.batches += 1;
                 }
             }
-            HostCall::RedisOpen | HostCall::PostgresOpen => {}
+            HostCall::RedisOpen | HostCall::PostgresOpen | HostCall::HttpSend(_) => {}
         }
         None
     }));

@@ -94,6 +94,7 @@ fn count_host_calls(app: &App) -> Calls {
             HostCall::RedisExecute { .. } => "Redis commands (round trips)",
             HostCall::PostgresOpen => "PostgreSQL connections taken from the pool",
             HostCall::PostgresStatement(_) => "PostgreSQL statements (round trips)",
+            HostCall::HttpSend(_) => "HTTP requests (service chaining)",
         };
         *counter.lock().unwrap().entry(kind).or_default() += 1;
         None

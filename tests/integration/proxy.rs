@@ -104,8 +104,8 @@ impl Drop for Nginx {
 /// deploy/nginx/voting-app.conf, which scripts/up runs, without its opening comment; the same
 /// as docs/deploying.md gives in "A room of thousands behind a proxy".
 fn documented_configuration() -> String {
-    let file = std::fs::read_to_string(repository_root().join("deploy/nginx/voting-app.conf"))
-        .unwrap();
+    let file =
+        std::fs::read_to_string(repository_root().join("deploy/nginx/voting-app.conf")).unwrap();
     let configuration: String = file
         .lines()
         .skip_while(|line| line.starts_with('#'))
@@ -121,7 +121,10 @@ fn documented_configuration() -> String {
         .nth(1)
         .and_then(|block| block.split("```").next())
         .expect("the section gives nginx's configuration");
-    assert_eq!(documented, configuration, "the docs show the file scripts/up runs");
+    assert_eq!(
+        documented, configuration,
+        "the docs show the file scripts/up runs"
+    );
     configuration
 }
 

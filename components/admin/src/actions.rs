@@ -78,6 +78,9 @@ pub enum Change {
     Reveal,
 }
 
+/// A console form's fields, by name (empty when absent).
+pub type FormFields<'a> = &'a dyn Fn(&str) -> String;
+
 /// An action on the round, by the name the console's form (`POST /admin/<name>`) and the API
 /// (`POST /admin/api/<name>`) give it. Adding an action is one more line of [`ACTIONS`].
 pub struct Action {
@@ -88,7 +91,7 @@ pub struct Action {
     pub from_json: fn(&[u8]) -> Result<Change, String>,
     /// The change a console form asks for, `field` reading its fields; the error says what to
     /// change.
-    pub from_form: fn(&dyn Fn(&str) -> String) -> Result<Change, String>,
+    pub from_form: fn(FormFields) -> Result<Change, String>,
 }
 
 pub const ACTIONS: [Action; 7] = [
@@ -150,7 +153,7 @@ fn start_from_json(body: &[u8]) -> Result<Change, String> {
     Question::from_json(&value).map(Change::Start)
 }
 
-fn start_from_form(field: &dyn Fn(&str) -> String) -> Result<Change, String> {
+fn start_from_form(field: FormFields) -> Result<Change, String> {
     pages::question_from_form(field)
         .map(Change::Start)
         .map_err(|problem| format!("No new round: {problem}."))
@@ -176,7 +179,7 @@ fn next_from_json(body: &[u8]) -> Result<Change, String> {
     Ok(Change::Next { from_round })
 }
 
-fn next_from_form(field: &dyn Fn(&str) -> String) -> Result<Change, String> {
+fn next_from_form(field: FormFields) -> Result<Change, String> {
     let from_round = match field("from_round").trim() {
         "" => None,
         text => Some(

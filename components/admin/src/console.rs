@@ -12,8 +12,8 @@ use voting_shared::session;
 use crate::Asked;
 use crate::access::{Interface, check_token, end_session, open_session, signed_in};
 use crate::actions::{
-    self, MAX_NEW_VOTER_LIMIT, Refusal, change, clock, download, edit_deck, list_rounds, read_deck,
-    read_limit, replace_deck, set_limit,
+    self, FormFields, MAX_NEW_VOTER_LIMIT, Refusal, change, clock, download, edit_deck,
+    list_rounds, read_deck, read_limit, replace_deck, set_limit,
 };
 use crate::deck::Edit;
 use crate::notice::{self, see_other, see_other_with_notice};
@@ -89,11 +89,7 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
 
 /// Does what the form posted to `/admin/<route…>` asks, with `field` reading its fields;
 /// `None` for no such form.
-fn post(
-    route: &[&str],
-    field: &dyn Fn(&str) -> String,
-    configured: &Poll,
-) -> Option<Result<(), Refusal>> {
+fn post(route: &[&str], field: FormFields, configured: &Poll) -> Option<Result<(), Refusal>> {
     let shown_version = || {
         field("deck_version").trim().parse::<i64>().map_err(|_| {
             Refusal::new(

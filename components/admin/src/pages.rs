@@ -477,7 +477,7 @@ mod tests {
 
     #[test]
     fn the_deck_lists_each_question_with_its_controls_and_the_next_one() {
-        let deck = deck(&[question_from_form(&|name: &str| match name {
+        let deck = deck(&[question_from_form(|name: &str| match name {
             "question" => "Tabs?".into(),
             "options" => "Yes\nNo".into(),
             "results" => "on-reveal".into(),
