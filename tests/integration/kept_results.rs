@@ -12,20 +12,14 @@ use redis::AsyncCommands;
 use spin_test_host::{App, HostCall, Response};
 use voting_shared::results::RESULTS_KEY;
 use voting_shared::schema::POLL_SNAPSHOT;
-use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, poll_until};
+use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, body, poll_until};
 
 async fn with_console() -> TestEnv {
     TestEnv::setup().console().start().await.unwrap()
 }
 
-fn body(response: &Response) -> String {
-    String::from_utf8_lossy(response.body()).into_owned()
-}
-
 async fn results(env: &TestEnv) -> serde_json::Value {
-    let response = env.app.get("/result/api").await.unwrap();
-    assert_eq!(response.status(), 200, "{}", body(&response));
-    serde_json::from_slice(response.body()).unwrap()
+    env.results().await.unwrap()
 }
 
 /// Records every host call the app makes from now on, by kind.

@@ -6,9 +6,11 @@
 
 use bytes::Bytes;
 use redis::AsyncCommands;
-use spin_test_host::{App, Response};
+use spin_test_host::App;
 use voting_shared::round::{MIRROR_ROUND_SCRIPT, ROUND_KEY};
-use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, poll_until};
+use voting_tests::{
+    ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, body, form_field, poll_until,
+};
 
 async fn with_console(deployment: Deployment) -> TestEnv {
     TestEnv::setup()
@@ -19,24 +21,13 @@ async fn with_console(deployment: Deployment) -> TestEnv {
         .unwrap()
 }
 
-fn body(response: &Response) -> String {
-    String::from_utf8_lossy(response.body()).into_owned()
-}
-
 async fn results(env: &TestEnv) -> serde_json::Value {
-    let response = env.app.get("/result/api").await.unwrap();
-    assert_eq!(response.status(), 200, "{}", body(&response));
-    serde_json::from_slice(response.body()).unwrap()
+    env.results().await.unwrap()
 }
 
 /// The value of the hidden `name` field of a page's form.
 fn hidden_field(page: &str, name: &str) -> String {
-    let marker = format!(r#"name="{name}" value=""#);
-    let start = page
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name}: {page}"))
-        + marker.len();
-    page[start..].split('"').next().unwrap().to_owned()
+    form_field(page, name).unwrap_or_else(|| panic!("no {name}: {page}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

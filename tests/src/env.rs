@@ -255,6 +255,18 @@ impl TestEnv {
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
+    /// The answer of `/result/api`, which must be 200.
+    pub async fn results(&self) -> anyhow::Result<serde_json::Value> {
+        let response = self.app.get("/result/api").await?;
+        anyhow::ensure!(
+            response.status() == 200,
+            "/result/api answered {}: {}",
+            response.status(),
+            String::from_utf8_lossy(response.body())
+        );
+        Ok(serde_json::from_slice(response.body())?)
+    }
+
     /// Polls `/result/api` until it reports `total` votes, and returns that answer.
     pub async fn wait_for_total(&self, total: i64) -> anyhow::Result<serde_json::Value> {
         poll_until(&format!("/result/api to show {total} votes"), || async {

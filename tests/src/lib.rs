@@ -31,6 +31,19 @@ pub use visitor::Visitor;
 
 use test_services::{TestPostgres, TestRedis, percent_encode};
 
+/// A response's body as text.
+pub fn body(response: &spin_test_host::Response) -> String {
+    String::from_utf8_lossy(response.body()).into_owned()
+}
+
+/// The value of the hidden field `name` of a page's form, as a browser showing it would send
+/// it.
+pub fn form_field(page: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page.find(&marker)? + marker.len();
+    page[start..].split('"').next().map(str::to_owned)
+}
+
 /// The repository, where `spin.toml` is.
 pub fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
