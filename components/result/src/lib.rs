@@ -196,6 +196,11 @@ fn results_api(if_none_match: &str) -> (Reply, bool) {
             let body = serde_json::json!({ "error": error });
             (wait_a_second(Reply::json(503, &body)), ring)
         }
+        Err(failure @ answers::Failure::Poll(_)) => {
+            // Not something a second's wait mends: the operator must change a variable.
+            let body = serde_json::json!({ "error": failure.advice() });
+            (Reply::json(500, &body), false)
+        }
         Err(failure) => {
             let body = serde_json::json!({
                 "error": format!("results are unavailable: {}", failure.advice())

@@ -155,8 +155,8 @@ pub async fn chaos(
         let ledger = ledger.lock().unwrap();
         (ledger.unconfirmed_voters() as i64, ledger.accepted_ids())
     };
-    // With the queue empty every vote is committed, so the first tally read is final.
-    let (after, _) = wait::until_tally(target, options.converge_limit, |_| true).await;
+    // With the queue empty every vote is committed; the results may still be a second behind
+    // (a cache in front keeps a copy that long), so wait for them to show every stored vote.
     let stored = postgres.stored_votes(&ids).await?;
     let mut stored_counts = Counts::default();
     for vote in stored.values() {
@@ -164,6 +164,10 @@ pub async fn chaos(
             stored_counts.add_vote(choice);
         }
     }
+    let (after, _) = wait::until_tally(target, options.converge_limit, |tally| {
+        (tally - before).covers(&stored_counts)
+    })
+    .await;
     let results = after.map(|after| (after - before, stored_counts));
     // Votes never confirmed may be counted too, some under ids the tool never learnt.
     let duplicated = results.map_or(0, |(shown, stored)| {
