@@ -13,6 +13,7 @@
 //! - [`round`]: the current round, read from PostgreSQL, mirrored to Redis for votes, and its
 //!   results kept in Redis for the room.
 //! - [`reply`]: an HTTP answer, sent streaming with the security headers.
+//! - [`voter`]: who the voter is, by their signed cookie and the cookie secret.
 
 pub mod doorbell;
 pub mod headers;
@@ -20,6 +21,7 @@ pub mod postgres;
 pub mod redis;
 pub mod reply;
 pub mod round;
+pub mod voter;
 
 use anyhow::Context;
 

@@ -5,12 +5,11 @@
 use std::net::IpAddr;
 
 use anyhow::{Context, bail};
-use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use spin_sdk::redis::{RedisParameter, RedisResult};
 use voting_glue::redis::{binary, eval};
 use voting_glue::{doorbell, variable};
 use voting_shared::client::{self, LIMIT_WINDOW_SECONDS, NEW_VOTERS_KEY_PREFIX};
 use voting_shared::doorbell::{DOORBELL_KEY, LEASE_MS, VOTE_RING};
-use voting_shared::hex;
 use voting_shared::queue::{
     ENQUEUE_SCRIPT, NEW_VOTER_LIMIT_KEY, REFUSED_BY_LIMIT, REFUSED_CLOSED, REFUSED_NO_ROUND,
     REFUSED_NOT_ON_BALLOT, REFUSED_OTHER_ROUND, SEQUENCE_KEY, VOTES_KEY,
@@ -18,13 +17,7 @@ use voting_shared::queue::{
 use voting_shared::round::{ROUND_KEY, Round};
 
 use crate::ballot::Ballot;
-use crate::voter::{self, Voter};
-
-/// Where the cookie-signing secret lives when the `cookie_secret` variable is empty.
-const COOKIE_SECRET_KEY: &str = "voting:cookie_secret";
-/// Creates the secret on first use; every instance then reads the same one.
-const COOKIE_SECRET_SCRIPT: &str =
-    "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])";
+use voting_shared::cookie::Voter;
 
 /// What became of a vote, as the enqueue script answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +83,7 @@ pub fn queue(
     let channel = variable("votes_channel")?;
     let chained = doorbell::http_doorbell()?.is_some();
     let redis = voting_glue::redis::open()?;
-    let secret = cookie_secret(&redis)?;
-    let voter = voter::identify(cookie, secret.as_bytes(), random_bytes()?);
+    let voter = voting_glue::voter::identify(&redis, cookie)?;
     let limited = client.filter(|_| voter.new_cookie.is_some());
     // A key is passed either way: Redis checks an ACL user's key patterns on every key an
     // EVAL declares, used or not.
@@ -132,33 +124,6 @@ pub fn queue(
         voter,
         round,
     })
-}
-
-/// The `cookie_secret` variable, or when it is empty a random secret kept in Redis.
-fn cookie_secret(redis: &Connection) -> anyhow::Result<String> {
-    let configured = variable("cookie_secret")?;
-    if !configured.is_empty() {
-        return Ok(configured);
-    }
-    let candidate = hex::encode(&random_bytes::<32>()?);
-    match eval(
-        redis,
-        COOKIE_SECRET_SCRIPT,
-        &[COOKIE_SECRET_KEY],
-        &[binary(&candidate)],
-    )
-    .context("reading the cookie secret")?
-    .as_slice()
-    {
-        [RedisResult::Binary(secret)] => Ok(String::from_utf8_lossy(secret).into_owned()),
-        other => bail!("unexpected reply to the cookie secret script: {other:?}"),
-    }
-}
-
-fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
-    let mut bytes = [0; N];
-    getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
-    Ok(bytes)
 }
 
 #[cfg(test)]
