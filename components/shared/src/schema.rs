@@ -141,6 +141,61 @@ pub const CREATE_SCHEMA: &str = "DO $$ BEGIN
       FROM poll_state AS state JOIN poll_rounds AS rounds ON rounds.round = state.round;
     RETURN snapshot;
   END $snapshot$;
+  ALTER TABLE poll_state ADD COLUMN IF NOT EXISTS qa_mode TEXT NOT NULL DEFAULT 'off',
+    ADD COLUMN IF NOT EXISTS qa_highlighted BIGINT;
+  CREATE TABLE IF NOT EXISTS questions (
+    id BIGINT PRIMARY KEY,
+    voter_id VARCHAR(255) NOT NULL,
+    text TEXT NOT NULL,
+    name TEXT,
+    state TEXT NOT NULL,
+    answered BOOLEAN NOT NULL DEFAULT FALSE,
+    asked_ms BIGINT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS question_upvotes (
+    question BIGINT NOT NULL,
+    voter_id VARCHAR(255) NOT NULL,
+    up BOOLEAN NOT NULL,
+    seq BIGINT NOT NULL,
+    PRIMARY KEY (question, voter_id)
+  );
+  CREATE OR REPLACE FUNCTION qa_snapshot() RETURNS text LANGUAGE plpgsql AS $qa$
+  DECLARE
+    taken int8;
+    snapshot text;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(7010003);
+    taken := nextval('poll_versions');
+    SELECT json_build_object('instance', state.instance, 'version', taken,
+        'mode', state.qa_mode, 'highlighted', state.qa_highlighted,
+        'questions', COALESCE((SELECT json_agg(json_build_object('id', q.id, 'text', q.text,
+            'name', q.name, 'state', q.state, 'answered', q.answered, 'asked_ms', q.asked_ms,
+            'upvotes', (SELECT COUNT(*) FROM question_upvotes AS u
+              WHERE u.question = q.id AND u.up)) ORDER BY q.id)
+          FROM questions AS q), '[]'::json))::text
+      INTO snapshot
+      FROM poll_state AS state;
+    RETURN snapshot;
+  END $qa$;
+  CREATE OR REPLACE FUNCTION record_questions(ids int8[], voters varchar[], texts text[],
+      names text[], published boolean[], asked int8[], upvoted int8[], upvoters varchar[],
+      ups boolean[], seqs int8[]) RETURNS text LANGUAGE plpgsql AS $questions$
+  BEGIN
+    INSERT INTO questions (id, voter_id, text, name, state, asked_ms)
+      SELECT a.id, a.voter, a.text, a.name,
+        CASE WHEN a.published THEN 'published' ELSE 'pending' END, a.asked
+      FROM unnest(ids, voters, texts, names, published, asked)
+        AS a(id, voter, text, name, published, asked)
+      ORDER BY a.id
+      ON CONFLICT (id) DO NOTHING;
+    INSERT INTO question_upvotes AS u (question, voter_id, up, seq)
+      SELECT b.question, b.voter, b.up, b.seq
+      FROM unnest(upvoted, upvoters, ups, seqs) AS b(question, voter, up, seq)
+      ORDER BY b.question, b.voter
+      ON CONFLICT (question, voter_id) DO UPDATE SET up = EXCLUDED.up, seq = EXCLUDED.seq
+      WHERE u.seq < EXCLUDED.seq;
+    RETURN qa_snapshot();
+  END $questions$;
   DROP FUNCTION IF EXISTS record_votes(varchar[], varchar[], int8[], int8[]);
   CREATE OR REPLACE FUNCTION record_batch(ids varchar[], choices varchar[], seqs int8[],
       rounds int8[], now_ms int8) RETURNS text LANGUAGE plpgsql AS $record$
@@ -330,6 +385,34 @@ pub const LIST_ROUNDS: &str = "SELECT COALESCE(json_agg(json_build_object(
       SELECT vote, COUNT(*) FROM round_votes WHERE round_votes.round = rounds.round GROUP BY vote
     ) AS per_option
   ) AS tally ON TRUE";
+
+/// Writes a batch of questions and upvotes in one statement and answers the Q&A's snapshot
+/// after it, as [`QA_SNAPSHOT`] does: `$1`…`$6` the questions asked (ids, voter ids, texts,
+/// names, whether published at once, when asked), `$7`…`$10` the upvotes (question, voter id,
+/// `true` to upvote or `false` to take it back, sequence number). A question is written once;
+/// an upvote changes only for a newer one, so the last tap wins and replays change nothing.
+pub const RECORD_QUESTIONS: &str = "SELECT record_questions($1::int8[], $2::varchar[],
+  $3::text[], $4::text[], $5::bool[], $6::int8[], $7::int8[], $8::varchar[], $9::bool[],
+  $10::int8[])";
+
+/// Every question with its state, upvotes and whether it is answered, the Q&A's mode and the
+/// highlighted question, as one JSON object with a version ordered like [`POLL_SNAPSHOT`]'s
+/// (one row by construction).
+pub const QA_SNAPSHOT: &str = "SELECT qa_snapshot()";
+
+/// Sets the Q&A's mode to `$1` (`off`, `open`, `moderated`).
+pub const SET_QA_MODE: &str = "UPDATE poll_state SET qa_mode = $1";
+
+/// Moderates question `$1`: `$2` is `approve` (published), `hide` (hidden from the room),
+/// `answer` (marked answered) or `highlight` (the one on the projector; one at a time).
+/// Answers the rows changed: 0 for no such question.
+pub const MODERATE: &str = "WITH target AS (SELECT id FROM questions WHERE id = $1),
+  highlighted AS (UPDATE poll_state SET qa_highlighted = $1
+    WHERE $2 = 'highlight' AND EXISTS (SELECT 1 FROM target) RETURNING 1)
+  UPDATE questions SET
+    state = CASE $2 WHEN 'approve' THEN 'published' WHEN 'hide' THEN 'hidden' ELSE state END,
+    answered = answered OR $2 = 'answer'
+  WHERE id = $1";
 
 /// The original app's result query; its answer must always agree with the counts of
 /// [`POLL_SNAPSHOT`].
