@@ -1,6 +1,7 @@
-//! A request's headers, read from the host once: in WASI HTTP each `headers()` is a host call,
-//! and so is each lookup in them.
+//! A request's headers, read from the host once (in WASI HTTP each `headers()` is a host call,
+//! and so is each lookup in them), and its body, read within a limit.
 
+use futures::StreamExt;
 use spin_sdk::http::IncomingRequest;
 
 /// Every header of a request, as sent.
@@ -24,4 +25,37 @@ impl Headers {
     pub fn first(&self, name: &str) -> Option<String> {
         self.values(name).into_iter().next()
     }
+}
+
+/// Why a request's body was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyProblem {
+    /// Larger than the limit: said by `Content-Length`, or found while reading.
+    TooLarge,
+    /// The stream failed.
+    Unreadable,
+}
+
+/// The body of `request`, up to `limit` bytes, refused before reading it when its
+/// `Content-Length` is larger.
+pub async fn read_body(
+    request: IncomingRequest,
+    headers: &Headers,
+    limit: usize,
+) -> Result<Vec<u8>, BodyProblem> {
+    let declared = headers
+        .first("content-length")
+        .and_then(|length| length.trim().parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(BodyProblem::TooLarge);
+    }
+    let mut body = Vec::new();
+    let mut chunks = request.into_body_stream();
+    while let Some(chunk) = chunks.next().await {
+        body.extend(chunk.map_err(|_| BodyProblem::Unreadable)?);
+        if body.len() > limit {
+            return Err(BodyProblem::TooLarge);
+        }
+    }
+    Ok(body)
 }

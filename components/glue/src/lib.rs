@@ -7,9 +7,10 @@
 //!
 //! - [`variable`]: one application variable, with its name in the error.
 //! - [`doorbell`]: the worker's HTTP doorbell, where there is no Redis trigger.
-//! - [`headers`]: a request's headers, read from the host once.
+//! - [`headers`]: a request's headers, read from the host once, and its body within a limit.
 //! - [`redis`]: opening Redis (plain or TLS, with or without credentials) and running scripts.
 //! - [`postgres`]: opening PostgreSQL, and statements run against the schema.
+//! - [`qa`]: the audience's questions from PostgreSQL, and the list kept in Redis for the room.
 //! - [`round`]: the current round, read from PostgreSQL, mirrored to Redis for votes, and its
 //!   results kept in Redis for the room.
 //! - [`reply`]: an HTTP answer, sent streaming with the security headers.
@@ -18,6 +19,7 @@
 pub mod doorbell;
 pub mod headers;
 pub mod postgres;
+pub mod qa;
 pub mod redis;
 pub mod reply;
 pub mod round;

@@ -178,18 +178,18 @@ pub const CREATE_SCHEMA: &str = "DO $$ BEGIN
     RETURN snapshot;
   END $qa$;
   CREATE OR REPLACE FUNCTION record_questions(ids int8[], voters varchar[], texts text[],
-      names text[], published boolean[], asked int8[], upvoted int8[], upvoters varchar[],
-      ups boolean[], seqs int8[]) RETURNS text LANGUAGE plpgsql AS $questions$
+      names text[], published int8[], asked int8[], upvoted int8[], upvoters varchar[],
+      ups int8[], seqs int8[]) RETURNS text LANGUAGE plpgsql AS $questions$
   BEGIN
     INSERT INTO questions (id, voter_id, text, name, state, asked_ms)
       SELECT a.id, a.voter, a.text, a.name,
-        CASE WHEN a.published THEN 'published' ELSE 'pending' END, a.asked
+        CASE WHEN a.published = 1 THEN 'published' ELSE 'pending' END, a.asked
       FROM unnest(ids, voters, texts, names, published, asked)
         AS a(id, voter, text, name, published, asked)
       ORDER BY a.id
       ON CONFLICT (id) DO NOTHING;
     INSERT INTO question_upvotes AS u (question, voter_id, up, seq)
-      SELECT b.question, b.voter, b.up, b.seq
+      SELECT b.question, b.voter, b.up = 1, b.seq
       FROM unnest(upvoted, upvoters, ups, seqs) AS b(question, voter, up, seq)
       ORDER BY b.question, b.voter
       ON CONFLICT (question, voter_id) DO UPDATE SET up = EXCLUDED.up, seq = EXCLUDED.seq
@@ -388,11 +388,12 @@ pub const LIST_ROUNDS: &str = "SELECT COALESCE(json_agg(json_build_object(
 
 /// Writes a batch of questions and upvotes in one statement and answers the Q&A's snapshot
 /// after it, as [`QA_SNAPSHOT`] does: `$1`…`$6` the questions asked (ids, voter ids, texts,
-/// names, whether published at once, when asked), `$7`…`$10` the upvotes (question, voter id,
-/// `true` to upvote or `false` to take it back, sequence number). A question is written once;
+/// names, `1` when published at once, when asked), `$7`…`$10` the upvotes (question, voter id,
+/// `1` to upvote or `0` to take it back, sequence number): Spin's PostgreSQL interface has no
+/// arrays of booleans. A question is written once;
 /// an upvote changes only for a newer one, so the last tap wins and replays change nothing.
 pub const RECORD_QUESTIONS: &str = "SELECT record_questions($1::int8[], $2::varchar[],
-  $3::text[], $4::text[], $5::bool[], $6::int8[], $7::int8[], $8::varchar[], $9::bool[],
+  $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::varchar[], $9::int8[],
   $10::int8[])";
 
 /// Every question with its state, upvotes and whether it is answered, the Q&A's mode and the

@@ -2,9 +2,8 @@
 //! "round":3}`), the round being the one whose ballot the voter saw (optional: a client of the
 //! original app sends none, and votes in the current round).
 
-use futures::StreamExt;
 use spin_sdk::http::IncomingRequest;
-use voting_glue::headers::Headers;
+use voting_glue::headers::{BodyProblem, Headers, read_body};
 use voting_shared::choice::Choice;
 use voting_shared::poll::Poll;
 
@@ -71,21 +70,12 @@ pub async fn read(
     if !has_content_type(content_type.first().map(String::as_str), expected) {
         return Err(BadBallot::WrongContentType { expected });
     }
-    let declared_length = headers
-        .values("content-length")
-        .first()
-        .and_then(|length| length.parse::<usize>().ok());
-    if declared_length.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return Err(BadBallot::TooLarge);
-    }
-    let mut body = Vec::new();
-    let mut chunks = request.into_body_stream();
-    while let Some(chunk) = chunks.next().await {
-        body.extend(chunk.map_err(|_| BadBallot::Malformed("body"))?);
-        if body.len() > MAX_BODY_BYTES {
-            return Err(BadBallot::TooLarge);
-        }
-    }
+    let body = read_body(request, headers, MAX_BODY_BYTES)
+        .await
+        .map_err(|problem| match problem {
+            BodyProblem::TooLarge => BadBallot::TooLarge,
+            BodyProblem::Unreadable => BadBallot::Malformed("body"),
+        })?;
     if expected == FORM {
         from_form(&body)
     } else {

@@ -12,8 +12,12 @@
 //! gives the key up in the step that finds the queue empty; see
 //! [`voting_shared::doorbell`].
 //!
+//! After the votes, the same run drains the audience's questions and upvotes ([`questions`]).
+//!
 //! On hosts without a Redis trigger (`spin.http-only.toml`) the same component is a private
 //! HTTP endpoint, and the doorbell is a `POST` from vote or result by local service chaining.
+
+mod questions;
 
 use std::time::{Duration, Instant};
 
@@ -63,7 +67,7 @@ async fn on_http_doorbell(request: IncomingRequest, response_out: ResponseOutpar
 }
 
 /// Why a run stopped early, by what failed, so the log gives the right advice.
-enum Failure {
+pub(crate) enum Failure {
     /// The poll's options are misconfigured: nothing can be told valid or poison.
     Poll(anyhow::Error),
     /// The round's mirror kept vanishing as fast as it was restored.
@@ -81,7 +85,11 @@ fn drain_or_log(ring: Ring, limit: Option<Instant>) -> Result<(), &'static str> 
         eprintln!("worker: no randomness for the run's token; {RETRY}");
         return Err(RETRY);
     };
-    run.drain(ring, limit).map_err(|failure| {
+    let drained = run.drain(ring, limit).and_then(|()| {
+        let redis = voting_glue::redis::open().map_err(Failure::Redis)?;
+        questions::drain(&redis, limit)
+    });
+    drained.map_err(|failure| {
         match failure {
             Failure::Poll(error) | Failure::Round(error) => eprintln!("worker: {error:#}"),
             Failure::Redis(error) => {
