@@ -125,7 +125,7 @@ pub const SCRIPT: &str = concat!(
     if (left === 0) { deadline = null; refresh(); }
   }, 1000);
   start();
-  follow((answer) => {
+  follow("/result/api", (answer) => {
     const state = [answer.round, answer.open, answer.hidden, answer.total, answer.closes_at].join(" ");
     if (seen !== null && state !== seen) refresh();
     seen = state;

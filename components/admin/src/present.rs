@@ -254,7 +254,7 @@ pub const SCRIPT: &str = concat!(
     if (left === 0) { deadline = null; location.reload(); }
   };
   setInterval(tick, 1000);
-  follow((tally) => {
+  follow("/result/api", (tally) => {
     if (String(tally.round) !== stage.dataset.round || String(tally.hidden) !== stage.dataset.hidden ||
         String(tally.open) !== stage.dataset.open) {
       location.reload();

@@ -4,7 +4,9 @@
 use anyhow::Context;
 use spin_sdk::pg4;
 use spin_sdk::redis::Connection;
-use voting_shared::questions::{QA_KEY, QA_REBUILD_KEY, QaSnapshot, VISIBLE_KEY, WRITE_LIST_SCRIPT};
+use voting_shared::questions::{
+    QA_KEY, QA_REBUILD_KEY, QaSnapshot, VISIBLE_KEY, WRITE_LIST_SCRIPT,
+};
 use voting_shared::results::tag;
 use voting_shared::schema::QA_SNAPSHOT;
 

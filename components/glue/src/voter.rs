@@ -18,7 +18,11 @@ const COOKIE_SECRET_SCRIPT: &str =
 /// The voter behind the voter `cookie` (the request's, if any), or a new one.
 pub fn identify(redis: &Connection, cookie: Option<&str>) -> anyhow::Result<Voter> {
     let secret = cookie_secret(redis)?;
-    Ok(cookie::identify(cookie, secret.as_bytes(), random_bytes::<ID_BYTES>()?))
+    Ok(cookie::identify(
+        cookie,
+        secret.as_bytes(),
+        random_bytes::<ID_BYTES>()?,
+    ))
 }
 
 /// The `cookie_secret` variable, or when it is empty a random secret kept in Redis.

@@ -297,7 +297,7 @@ pub const SCRIPT: &str = concat!(
       $("meter-" + id).setAttribute("aria-label", option.label + " " + shares[index] + "%");
     });
   }
-  follow(show, (status) => freshness(true, status ? "Stale: the results are not answering" : "Stale: cannot reach the server"));
+  follow("/result/api", show, (status) => freshness(true, status ? "Stale: the results are not answering" : "Stale: cannot reach the server"));
 })();
 "#
 );
@@ -344,7 +344,7 @@ mod tests {
         assert!(page.contains(r#"<p id="total" class="total">3000 votes</p>"#));
         assert!(page.contains(r#"<p id="notice" class="notice" role="alert"></p>"#));
         assert!(page.contains(r#"class="results live roomy""#));
-        assert!(page.contains(r#"fetch("/result/api""#));
+        assert!(page.contains(r#"follow("/result/api""#));
     }
 
     #[test]

@@ -44,11 +44,12 @@ footer a { margin: 0 .5em; }
 .choice-g { background: var(--g); } .choice-h { background: var(--h); }
 ";
 
-/// The JavaScript every page that shows the poll starts its script with (the results page, the
-/// vote page, the presenter view, the console), put in with `concat!`:
+/// The JavaScript every page that follows the room starts its script with (the results page,
+/// the vote page, the presenter view, the console, the questions), put in with `concat!`:
 ///
-/// - `follow(onAnswer, onTrouble)` polls `/result/api` about once a second with its ETag,
-///   calling `onAnswer` with each new answer and `onTrouble` when it fails. A room of phones
+/// - `follow(url, onAnswer, onTrouble)` polls `url` (`/result/api`, `/api/questions`) about
+///   once a second with its ETag, calling `onAnswer` with each new answer and `onTrouble` when
+///   it fails. A room of phones
 ///   must not stampede: each wait is jittered by ±20%, a hidden tab does not poll (and polls at
 ///   once when shown again), and failures back off, doubling up to 30 s, never sooner than a
 ///   `Retry-After` says.
@@ -59,7 +60,7 @@ footer a { margin: 0 .5em; }
 macro_rules! follow_results_js {
     () => {
         r#"
-  const follow = (onAnswer, onTrouble) => {
+  const follow = (url, onAnswer, onTrouble) => {
     let etag = null, backoff = 1000, timer = null, busy = false;
     const schedule = (ms) => {
       clearTimeout(timer);
@@ -71,7 +72,7 @@ macro_rules! follow_results_js {
       busy = true;
       let wait = 1000;
       try {
-        const response = await fetch("/result/api", { headers: etag ? { "If-None-Match": etag } : {} });
+        const response = await fetch(url, { headers: etag ? { "If-None-Match": etag } : {} });
         if (response.status === 200 || response.status === 304) {
           backoff = 1000;
           if (response.status === 200) {

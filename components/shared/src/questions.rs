@@ -107,9 +107,11 @@ impl Ask {
             ));
         }
         if text.chars().any(char::is_control) {
-            return Err("the question has a control character (a line break, a tab, …): \
+            return Err(
+                "the question has a control character (a line break, a tab, …): \
                         write it on one line"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         let name = match name.map(str::trim) {
             None | Some("") => None,
@@ -140,6 +142,8 @@ impl Ask {
 /// 4. the voter's [`rate_key`]
 /// 5. the voter's [`asked_key`]
 /// 6. [`DOORBELL_KEY`](crate::doorbell::DOORBELL_KEY)
+/// 7. [`NEW_VOTER_LIMIT_KEY`](crate::queue::NEW_VOTER_LIMIT_KEY)
+/// 8. the client's new-voter count ([`new_voters_key`](crate::client::new_voters_key))
 ///
 /// # ARGV
 /// 1. the voter id
@@ -149,15 +153,25 @@ impl Ask {
 /// 5. [`VOTE_RING`](crate::doorbell::VOTE_RING)
 /// 6. `1` when the component rings the worker itself (service chaining)
 /// 7. [`LEASE_MS`](crate::doorbell::LEASE_MS)
+/// 8. `1` when the voter id is new and counts against the new-voter limit (else empty)
 ///
 /// # Returns
 /// The question's id and `1` when it is published at once (`0`: it waits for approval), then
 /// `1` when this rang the worker; or a refusal: [`QA_OFF`], [`QA_UNKNOWN`] (the list is not
-/// kept: the caller rebuilds it), or [`OVER_THE_RATE`] and the seconds to wait.
+/// kept: the caller rebuilds it), [`OVER_THE_RATE`] or [`NEW_VOTERS_OVER_THE_LIMIT`] and the
+/// seconds to wait.
 pub const ASK_SCRIPT: &str = r#"
 local mode = redis.call('HGET', KEYS[3], 'mode')
 if not mode then return {-6, 0, 0} end
 if mode == 'off' then return {-3, 0, 0} end
+if ARGV[8] == '1' then
+  local limit = tonumber(redis.call('GET', KEYS[7]) or '0') or 0
+  if limit > 0 then
+    local new = redis.call('INCR', KEYS[8])
+    if redis.call('TTL', KEYS[8]) < 0 then redis.call('EXPIRE', KEYS[8], 60) end
+    if new > limit then return {-7, math.max(redis.call('TTL', KEYS[8]), 1), 0} end
+  end
+end
 local count = redis.call('INCR', KEYS[4])
 if redis.call('TTL', KEYS[4]) < 0 then redis.call('EXPIRE', KEYS[4], 60) end
 if count > 3 then return {-1, math.max(redis.call('TTL', KEYS[4]), 1), 0} end
@@ -189,6 +203,8 @@ return {id, published and 1 or 0, ring and 1 or 0}
 /// 4. the voter's [`upvoted_key`]
 /// 5. [`QA_KEY`]
 /// 6. [`DOORBELL_KEY`](crate::doorbell::DOORBELL_KEY)
+/// 7. [`NEW_VOTER_LIMIT_KEY`](crate::queue::NEW_VOTER_LIMIT_KEY)
+/// 8. the client's new-voter count ([`new_voters_key`](crate::client::new_voters_key))
 ///
 /// # ARGV
 /// 1. the voter id
@@ -198,14 +214,23 @@ return {id, published and 1 or 0, ring and 1 or 0}
 /// 5. [`VOTE_RING`](crate::doorbell::VOTE_RING)
 /// 6. `1` when the component rings the worker itself (service chaining)
 /// 7. [`LEASE_MS`](crate::doorbell::LEASE_MS)
+/// 8. `1` when the voter id is new and counts against the new-voter limit (else empty)
 ///
 /// # Returns
 /// `1` when the voter now upvotes the question (`0`: not), and `1` when this rang the worker;
-/// or a refusal: [`QA_UNKNOWN`] (the list is not kept: the caller rebuilds it) or
-/// [`NO_SUCH_QUESTION`].
+/// or a refusal: [`QA_UNKNOWN`] (the list is not kept: the caller rebuilds it),
+/// [`NO_SUCH_QUESTION`], or [`NEW_VOTERS_OVER_THE_LIMIT`] and the seconds to wait.
 pub const UPVOTE_SCRIPT: &str = r#"
 if redis.call('EXISTS', KEYS[5]) == 0 then return {-6, 0} end
 if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {-2, 0} end
+if ARGV[8] == '1' then
+  local limit = tonumber(redis.call('GET', KEYS[7]) or '0') or 0
+  if limit > 0 then
+    local new = redis.call('INCR', KEYS[8])
+    if redis.call('TTL', KEYS[8]) < 0 then redis.call('EXPIRE', KEYS[8], 60) end
+    if new > limit then return {-7, math.max(redis.call('TTL', KEYS[8]), 1)} end
+  end
+end
 local up = ARGV[3] == 'up'
 if ARGV[3] == 'toggle' then up = redis.call('SISMEMBER', KEYS[4], ARGV[2]) == 0 end
 local time = redis.call('TIME')
@@ -231,6 +256,8 @@ pub const NO_SUCH_QUESTION: i64 = -2;
 pub const QA_OFF: i64 = -3;
 /// What both answer while the list is not kept in Redis.
 pub const QA_UNKNOWN: i64 = -6;
+/// What both answer for a new voter id over the limit for the client's address.
+pub const NEW_VOTERS_OVER_THE_LIMIT: i64 = -7;
 
 /// Reads the list at once with the voter's own marks, and rings a catch-up when questions wait
 /// with no worker rung or draining (at most once per interval), as a results read does.
@@ -382,8 +409,7 @@ pub fn parse_entry(entry: &[u8]) -> Result<Entry, Poison> {
     match text("kind") {
         Some("ask") => {
             let name = text("name").filter(|name| !name.is_empty());
-            let ask = Ask::new(text("text").unwrap_or_default(), name)
-                .map_err(|problem| Poison(problem))?;
+            let ask = Ask::new(text("text").unwrap_or_default(), name).map_err(Poison)?;
             Ok(Entry::Ask {
                 id: number("id")?,
                 voter_id,
@@ -579,7 +605,13 @@ mod tests {
     #[test]
     fn a_question_is_one_line_of_1_to_280_characters_and_a_name_of_1_to_40() {
         let asked = Ask::new("  Why Wasm?  ", Some(" Ada ")).unwrap();
-        assert_eq!(asked, Ask { text: "Why Wasm?".into(), name: Some("Ada".into()) });
+        assert_eq!(
+            asked,
+            Ask {
+                text: "Why Wasm?".into(),
+                name: Some("Ada".into())
+            }
+        );
         assert_eq!(Ask::new("Why?", Some("  ")).unwrap().name, None);
         assert!(Ask::new(&"é".repeat(280), None).is_ok());
         for (text, name, problem) in [
@@ -604,7 +636,10 @@ mod tests {
             Ok(Entry::Ask {
                 id: 1_700_000_000_000_001,
                 voter_id: "v".into(),
-                ask: Ask { text: "Why?".into(), name: None },
+                ask: Ask {
+                    text: "Why?".into(),
+                    name: None
+                },
                 published: true,
                 asked_ms: 1_700_000_000_000,
             })
@@ -612,7 +647,12 @@ mod tests {
         let upvote = br#"{"kind":"upvote","question":"42","voter_id":"v","up":false,"seq":"7"}"#;
         assert_eq!(
             parse_entry(upvote),
-            Ok(Entry::Upvote { question: 42, voter_id: "v".into(), up: false, seq: 7 })
+            Ok(Entry::Upvote {
+                question: 42,
+                voter_id: "v".into(),
+                up: false,
+                seq: 7
+            })
         );
         for poison in [
             &b"nope"[..],
@@ -621,7 +661,11 @@ mod tests {
             br#"{"kind":"upvote","question":"1","voter_id":"","up":true,"seq":"1"}"#,
             br#"{"kind":"other","voter_id":"v"}"#,
         ] {
-            assert!(parse_entry(poison).is_err(), "{}", String::from_utf8_lossy(poison));
+            assert!(
+                parse_entry(poison).is_err(),
+                "{}",
+                String::from_utf8_lossy(poison)
+            );
         }
     }
 
@@ -642,7 +686,12 @@ mod tests {
             .upvotes
             .iter()
             .map(|entry| match entry {
-                Entry::Upvote { question, voter_id, up, .. } => (*question, voter_id.as_str(), *up),
+                Entry::Upvote {
+                    question,
+                    voter_id,
+                    up,
+                    ..
+                } => (*question, voter_id.as_str(), *up),
                 Entry::Ask { .. } => unreachable!(),
             })
             .collect();
@@ -671,7 +720,10 @@ mod tests {
         assert_eq!(texts, ["Two?", "One?"]);
         assert_eq!(list["questions"][0]["highlighted"], true);
         assert_eq!(list["questions"][0]["id"], "2");
-        assert!(!list.to_string().contains("Hidden?"), "a hidden question reaches no phone");
+        assert!(
+            !list.to_string().contains("Hidden?"),
+            "a hidden question reaches no phone"
+        );
     }
 
     #[test]
@@ -686,7 +738,10 @@ mod tests {
             upvotes: 2,
         };
         let csv = to_csv(
-            &[question("=HYPERLINK(\"x\")", Some("@me")), question("ok", None)],
+            &[
+                question("=HYPERLINK(\"x\")", Some("@me")),
+                question("ok", None),
+            ],
             |_| "2026-12-06T00:00:00Z".into(),
         );
         assert_eq!(
@@ -705,6 +760,8 @@ mod tests {
         assert!(ASK_SCRIPT.contains(&format!("if count > {MAX_QUESTIONS_PER_MINUTE} then")));
         assert!(UPVOTE_SCRIPT.contains(&format!("return {{{QA_UNKNOWN}, 0}}")));
         assert!(UPVOTE_SCRIPT.contains(&format!("return {{{NO_SUCH_QUESTION}, 0}}")));
+        assert!(ASK_SCRIPT.contains(&format!("return {{{NEW_VOTERS_OVER_THE_LIMIT}, math.max")));
+        assert!(UPVOTE_SCRIPT.contains(&format!("return {{{NEW_VOTERS_OVER_THE_LIMIT}, math.max")));
         assert!(DRAIN_QUESTIONS_SCRIPT.contains(&format!("0, {} - 1)", crate::queue::BATCH_SIZE)));
     }
 }

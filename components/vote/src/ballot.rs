@@ -70,12 +70,13 @@ pub async fn read(
     if !has_content_type(content_type.first().map(String::as_str), expected) {
         return Err(BadBallot::WrongContentType { expected });
     }
-    let body = read_body(request, headers, MAX_BODY_BYTES)
-        .await
-        .map_err(|problem| match problem {
-            BodyProblem::TooLarge => BadBallot::TooLarge,
-            BodyProblem::Unreadable => BadBallot::Malformed("body"),
-        })?;
+    let body =
+        read_body(request, headers, MAX_BODY_BYTES)
+            .await
+            .map_err(|problem| match problem {
+                BodyProblem::TooLarge => BadBallot::TooLarge,
+                BodyProblem::Unreadable => BadBallot::Malformed("body"),
+            })?;
     if expected == FORM {
         from_form(&body)
     } else {

@@ -208,7 +208,7 @@ pub const SCRIPT: &str = concat!(
     });
     bars.replaceChildren(...rows);
   }
-  follow((answer) => {
+  follow("/result/api", (answer) => {
     if (String(answer.round) !== form.dataset.round) newBallot(answer);
     setOpen(answer.open);
     deadline = answer.open ? deadlineOf(answer) : null;
@@ -271,7 +271,7 @@ mod tests {
         assert!(page.contains("<noscript>"));
         assert!(page.contains("reload this page to see it"));
         assert!(
-            page.contains(r#"fetch("/result/api""#),
+            page.contains(r#"follow("/result/api""#),
             "the page follows the round"
         );
     }

@@ -80,7 +80,14 @@ fn step(
 
 /// Writes a batch in one statement; answers the questions as they then are.
 fn write(database: &pg4::Connection, plan: &QuestionPlan) -> anyhow::Result<QaSnapshot> {
-    let mut asked = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut asked = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for entry in &plan.asks {
         if let Entry::Ask {
             id,
