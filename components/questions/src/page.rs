@@ -84,7 +84,7 @@ pub fn render(listed: &Listed, order: Order, marks: &Marks, message: Message) ->
     };
     let mut questions: Vec<&ListedQuestion> = listed.questions.iter().collect();
     if order == Order::Newest {
-        questions.sort_by(|a, b| b.asked_at.cmp(&a.asked_at));
+        questions.sort_by_key(|question| std::cmp::Reverse(question.asked_at));
     }
     let items: String = questions
         .iter()
