@@ -221,7 +221,7 @@ async fn up_restarts_an_exited_worker_rings_the_doorbell_each_time_and_stops_eve
     );
     let web_starts = lines
         .lines()
-        .filter(|line| line.ends_with("up -c counter -c vote -c result -c admin"))
+        .filter(|line| line.ends_with("up -c counter -c vote -c result -c admin -c questions"))
         .count();
     assert_eq!(web_starts, 1, "the web tier stayed up:\n{lines}");
     let worker_starts = lines

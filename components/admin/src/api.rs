@@ -5,6 +5,7 @@ use spin_sdk::http::Method;
 use voting_glue::reply::Reply;
 use voting_shared::deck::deck_json;
 use voting_shared::poll::Poll;
+use voting_shared::questions::Mode;
 use voting_shared::round::Round;
 use voting_shared::session;
 
@@ -14,6 +15,7 @@ use crate::actions::{
     self, MAX_NEW_VOTER_LIMIT, Refusal, change, clock, download, list_rounds, read_deck,
     replace_deck, set_limit,
 };
+use crate::qa;
 use crate::rounds::RoundRecord;
 
 /// Answers `path` (under `/admin/api`) for a request that carries the token.
@@ -56,11 +58,57 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
             Err(message) => Err(Refusal::new(400, message)),
         },
         (Method::Get, ["rounds", number, file]) => download(number, file, configured),
-        (_, route @ (["rounds"] | ["limit"] | ["deck"] | ["rounds", _, _])) => {
+        (Method::Get, ["questions"]) => {
+            qa::read().map(|snapshot| Reply::json(200, &qa::snapshot_json(&snapshot)))
+        }
+        (Method::Get, ["questions.csv"]) => qa::read().map(|snapshot| {
+            Reply::new(200, "text/csv; charset=utf-8", qa::csv(&snapshot)).header(
+                "content-disposition",
+                "attachment; filename=\"questions.csv\"",
+            )
+        }),
+        (Method::Put, ["questions", "mode"]) => match mode_from_json(&asked.body) {
+            Ok(mode) => qa::set_mode(mode).map(|snapshot| {
+                Reply::json(200, &serde_json::json!({ "mode": snapshot.mode.as_str() }))
+            }),
+            Err(message) => Err(Refusal::new(400, message)),
+        },
+        (Method::Post, ["questions", id, action]) => {
+            match (id.parse::<i64>(), qa::Moderation::parse(action)) {
+                (Ok(id), Some(moderation)) => qa::moderate(id, moderation).and_then(|snapshot| {
+                    let question = snapshot
+                        .questions
+                        .iter()
+                        .find(|question| question.id == id)
+                        .ok_or_else(|| Refusal::new(404, format!("There is no question {id}.")))?;
+                    Ok(Reply::json(
+                        200,
+                        &qa::question_json(question, snapshot.highlighted),
+                    ))
+                }),
+                (Err(_), Some(_)) => Err(Refusal::new(404, format!("There is no question {id}."))),
+                (_, None) => Err(Refusal::new(
+                    404,
+                    "moderate with /approve, /hide, /answer or /highlight".into(),
+                )),
+            }
+        }
+        (
+            _,
+            route @ (["rounds"]
+            | ["limit"]
+            | ["deck"]
+            | ["rounds", _, _]
+            | ["questions"]
+            | ["questions.csv"]
+            | ["questions", "mode"]
+            | ["questions", _, _]),
+        ) => {
             return method_not_allowed(match route {
                 ["rounds"] => "GET, POST",
-                ["rounds", _, _] => "GET",
+                ["rounds", _, _] | ["questions"] | ["questions.csv"] => "GET",
                 ["deck"] => "GET, PUT",
+                ["questions", "mode"] => "PUT",
                 _ => "POST",
             });
         }
@@ -73,7 +121,8 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
             Err(Refusal::new(
                 404,
                 format!(
-                    "no such route: see docs/live-poll.md for /admin/api{}, /deck and /limit",
+                    "no such route: see docs/live-poll.md for /admin/api{}, /deck, /limit and \
+                     /questions",
                     names.join(", ")
                 ),
             ))
@@ -107,6 +156,14 @@ fn round_json(round: &Round, configured: &Poll) -> serde_json::Value {
         "results": round.results.as_str(),
         "closes_at": round.closes_ms,
         "revealed": round.revealed,
+    })
+}
+
+/// The Q&A's mode: `{"mode": "off" | "open" | "moderated"}`.
+fn mode_from_json(body: &[u8]) -> Result<Mode, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    value["mode"].as_str().and_then(Mode::parse).ok_or_else(|| {
+        r#"send {"mode": "off"}, {"mode": "open"} or {"mode": "moderated"}"#.to_owned()
     })
 }
 

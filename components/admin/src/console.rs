@@ -7,6 +7,7 @@ use spin_sdk::http::Method;
 use voting_glue::reply::Reply;
 use voting_shared::deck::{deck_json, parse_deck};
 use voting_shared::poll::Poll;
+use voting_shared::questions::Mode;
 use voting_shared::session;
 
 use crate::Asked;
@@ -17,7 +18,7 @@ use crate::actions::{
 };
 use crate::deck::Edit;
 use crate::notice::{self, see_other, see_other_with_notice};
-use crate::{pages, present};
+use crate::{pages, present, present_qa, qa};
 
 /// Answers `path` (under `/admin`, not the API).
 pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Reply {
@@ -52,9 +53,19 @@ pub fn handle(asked: &Asked, path: &str, token: &str, configured: &Poll) -> Repl
         (Method::Get | Method::Head, ["admin"]) => {
             shown_once(asked, console_page(asked, configured))
         }
+        (Method::Get | Method::Head, ["admin", "present"]) if asked.query == "qa" => {
+            shown_once(asked, present_qa::page(asked))
+        }
         (Method::Get | Method::Head, ["admin", "present"]) => {
             shown_once(asked, present::page(asked, configured))
         }
+        (Method::Get | Method::Head, ["admin", "questions.csv"]) => match qa::read() {
+            Ok(snapshot) => Reply::new(200, "text/csv; charset=utf-8", qa::csv(&snapshot)).header(
+                "content-disposition",
+                "attachment; filename=\"questions.csv\"",
+            ),
+            Err(refusal) => Reply::text(refusal.status, &format!("{}\n", refusal.message)),
+        },
         (Method::Get | Method::Head, ["admin", "deck.json"]) => match read_deck() {
             Ok(deck) => Reply::json(200, &deck_json(&deck.questions, deck.next))
                 .header("content-disposition", "attachment; filename=\"deck.json\""),
@@ -140,6 +151,17 @@ fn post(route: &[&str], field: FormFields, configured: &Poll) -> Option<Result<(
             };
             shown_version().and_then(|version| edit_deck(edit, version))
         }
+        ["questions", "mode"] => match Mode::parse(&field("mode")) {
+            Some(mode) => qa::set_mode(mode).map(|_| ()),
+            None => Err(Refusal::new(
+                400,
+                "The mode is off, open or moderated.".into(),
+            )),
+        },
+        ["questions", id, action] => match (id.parse::<i64>(), qa::Moderation::parse(action)) {
+            (Ok(id), Some(moderation)) => qa::moderate(id, moderation).map(|_| ()),
+            _ => return None,
+        },
         ["limit"] => match field("limit").trim().parse::<i64>() {
             Ok(limit) if (0..=MAX_NEW_VOTER_LIMIT).contains(&limit) => set_limit(limit).map(|_| ()),
             _ => Err(Refusal::new(
@@ -166,15 +188,17 @@ fn console_page(asked: &Asked, configured: &Poll) -> Reply {
             list_rounds(configured, now_ms)?,
             read_limit()?,
             read_deck()?,
+            qa::read()?,
             now_ms,
         ))
     });
     let notice = asked.notice.as_deref();
     match shown {
-        Ok((rounds, limit, deck, now_ms)) => {
+        Ok((rounds, limit, deck, questions, now_ms)) => {
             let console = pages::Console {
                 new_voter_limit: limit,
                 deck: &deck,
+                questions: Some(&questions),
                 notice,
                 now_ms,
             };
@@ -193,6 +217,7 @@ fn console_page(asked: &Asked, configured: &Poll) -> Reply {
             let console = pages::Console {
                 new_voter_limit: 0,
                 deck: &deck,
+                questions: None,
                 notice: Some(&message),
                 now_ms: 0,
             };

@@ -21,12 +21,14 @@
 //! - [`console`]: the console's routes: signing in and out, its forms, its downloads.
 //! - [`pages`]: the sign-in page, the console page and what its forms send.
 //! - [`present`]: the presenter view, full screen for a projector, driven from the keyboard.
+//! - [`present_qa`]: its Q&A screen: the highlighted question and the next ones.
 //! - [`deck`]: the talk's deck in PostgreSQL, and the console's edits to it.
 //! - [`access`]: the token check, its failures per address, and sessions.
 //! - [`actions`]: what both do: the table of actions on the round, list the rounds, download,
 //!   edit the deck, set the limit.
 //! - [`notice`]: every form answered with a redirect, and what went wrong carried to the page.
 //! - [`rounds`]: every round's results, and their CSV and JSON downloads.
+//! - [`qa`]: the audience's questions: the mode and the moderation.
 
 mod access;
 mod actions;
@@ -36,6 +38,8 @@ mod deck;
 mod notice;
 mod pages;
 mod present;
+mod present_qa;
+mod qa;
 mod rounds;
 
 use std::net::IpAddr;
@@ -79,6 +83,8 @@ async fn handle_admin(request: IncomingRequest, response_out: ResponseOutparam) 
 pub struct Asked {
     pub method: Method,
     pub path: String,
+    /// The query string, without its `?`.
+    pub query: String,
     pub client: Option<IpAddr>,
     /// The authority the request was sent to (`host:port`), for the vote page's address.
     pub host: Option<String>,
@@ -116,8 +122,9 @@ async fn read(request: IncomingRequest) -> Result<Asked, Reply> {
     let headers = Headers::of(&request);
     let values = |name: &str| headers.values(name);
     let first = |name: &str| headers.first(name);
-    let path = request.path_with_query().unwrap_or_default();
-    let path = path.split('?').next().unwrap_or_default().to_owned();
+    let full = request.path_with_query().unwrap_or_default();
+    let (path, query) = full.split_once('?').unwrap_or((&full, ""));
+    let (path, query) = (path.to_owned(), query.to_owned());
     let host = request.authority().or_else(|| first("host"));
     let cross_site = origin::is_cross_site(
         first("sec-fetch-site").as_deref(),
@@ -138,6 +145,7 @@ async fn read(request: IncomingRequest) -> Result<Asked, Reply> {
     let mut asked = Asked {
         method: request.method(),
         path,
+        query,
         client: client::address(&values("spin-client-addr")),
         host: host.clone(),
         authorization: first("authorization"),

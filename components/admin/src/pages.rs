@@ -5,8 +5,10 @@
 use voting_shared::deck::{MAX_SECONDS, MIN_SECONDS, Question, Visibility, deck_json, time_limit};
 use voting_shared::html::{self, escape};
 use voting_shared::poll::{Poll, PollProblem};
+use voting_shared::questions::{self, Mode, QaSnapshot};
 
 use crate::deck::Deck;
+use crate::qa::Moderation;
 use crate::rounds::{RoundRecord, utc};
 
 /// The sign-in page, with `notice` (why the last attempt failed) if any.
@@ -31,6 +33,8 @@ pub struct Console<'a> {
     /// The new-voter limit (0: off).
     pub new_voter_limit: i64,
     pub deck: &'a Deck,
+    /// The audience's questions, when they could be read.
+    pub questions: Option<&'a QaSnapshot>,
     /// Why the last action failed, if it did.
     pub notice: Option<&'a str>,
     /// Redis's clock (ms since 1970), by which deadlines are kept.
@@ -50,11 +54,13 @@ pub fn render(rounds: &[RoundRecord], console: &Console) -> String {
         .unwrap_or_default();
     let history: String = rounds.iter().rev().map(history_row).collect();
     let deck = deck_section(console.deck);
+    let questions = console.questions.map(questions_section).unwrap_or_default();
     let new_voter_limit = console.new_voter_limit;
     let new_round = question_fields("new", None);
     let main = format!(
         r#"<h1>Presenter's console</h1>
 {notice}{current}
+{questions}
 {deck}
 <section class="panel" aria-labelledby="new-round">
 <h2 id="new-round">Start a new round</h2>
@@ -125,6 +131,8 @@ pub const SCRIPT: &str = concat!(
     if (left === 0) { deadline = null; refresh(); }
   }, 1000);
   start();
+  // Questions arrive without changing the results: look again every five seconds.
+  setInterval(refresh, 5000);
   follow("/result/api", (answer) => {
     const state = [answer.round, answer.open, answer.hidden, answer.total, answer.closes_at].join(" ");
     if (seen !== null && state !== seen) refresh();
@@ -225,6 +233,77 @@ pub fn next_button(from_round: i64, back: &str, text: &str) -> String {
         "<form method=\"post\" action=\"/admin/next\">{back}<input type=\"hidden\" \
          name=\"from_round\" value=\"{from_round}\"><button type=\"submit\" id=\"next\" \
          data-key=\"next\">{text}</button></form>"
+    )
+}
+
+/// The audience's questions: the mode, and every question with its state and the moderation's
+/// buttons, most upvoted first.
+fn questions_section(snapshot: &QaSnapshot) -> String {
+    let modes: String = [Mode::Off, Mode::Open, Mode::Moderated]
+        .iter()
+        .map(|mode| {
+            let selected = if *mode == snapshot.mode {
+                " selected"
+            } else {
+                ""
+            };
+            format!(
+                "<option value=\"{0}\"{selected}>{0}</option>",
+                mode.as_str()
+            )
+        })
+        .collect();
+    let mut questions: Vec<&questions::Question> = snapshot.questions.iter().collect();
+    questions.sort_by(|a, b| b.upvotes.cmp(&a.upvotes).then(b.id.cmp(&a.id)));
+    let rows: String = questions
+        .iter()
+        .map(|question| {
+            let id = question.id;
+            let highlighted = if snapshot.highlighted == Some(id) {
+                " · on the screen"
+            } else {
+                ""
+            };
+            let answered = if question.answered { " · answered" } else { "" };
+            let name = question
+                .name
+                .as_deref()
+                .map(escape)
+                .unwrap_or_else(|| "Anonymous".to_owned());
+            let buttons: String = Moderation::ALL
+                .iter()
+                .map(|moderation| {
+                    let action = moderation.as_str();
+                    button(
+                        &format!("/admin/questions/{id}/{action}"),
+                        &format!("{action}-{id}"),
+                        action,
+                    )
+                })
+                .collect();
+            format!(
+                "<li class=\"deck-question\" id=\"question-{id}\"><p>{text}</p><p class=\"state\">{name} · \
+                 &#9650; {upvotes} · {state}{answered}{highlighted}</p><div class=\"actions\">{buttons}</div></li>\n",
+                text = escape(&question.text),
+                upvotes = question.upvotes,
+                state = escape(&question.state),
+            )
+        })
+        .collect();
+    let empty = if questions.is_empty() {
+        "<p>No questions yet.</p>"
+    } else {
+        ""
+    };
+    format!(
+        r#"<section class="panel" aria-labelledby="questions-heading" id="questions" data-refresh>
+<h2 id="questions-heading">The audience's questions</h2>
+<form method="post" action="/admin/questions/mode" class="actions">
+<label for="qa-mode">Q&amp;A</label><select id="qa-mode" name="mode">{modes}</select>
+<button type="submit" id="set-mode">Set</button></form>
+<p><a href="/questions">The room's page</a> · <a href="/admin/present?qa">Q&amp;A screen</a> · <a href="/admin/questions.csv" download>Download questions.csv</a></p>
+<ol class="deck">{rows}</ol>{empty}
+</section>"#
     )
 }
 
@@ -448,6 +527,7 @@ mod tests {
         Console {
             new_voter_limit: limit,
             deck,
+            questions: None,
             notice,
             now_ms: 0,
         }

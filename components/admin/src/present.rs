@@ -2,7 +2,7 @@
 //! the question, the bars (or, while the round hides them, the labels and how many have
 //! voted), the countdown, and the vote page's QR code, large — with the controls as buttons
 //! and keys: → or Space the next question, C close or open voting, R reveal, T thirty seconds
-//! more. A held or repeated key, or a second press while the first is on its way, does nothing,
+//! more, Q the audience's questions. A held or repeated key, or a second press while the first is on its way, does nothing,
 //! and the Next form names the round it moves on from, so a press moves on once. It fits a
 //! 1280×720 screen with eight long labels without scrolling, and follows every change within a
 //! second, polling `/result/api` as the results page does.
@@ -182,7 +182,8 @@ fn controls(view: &View, hidden: bool) -> String {
         String::new()
     };
     format!(
-        "{next}{toggle}{reveal}{time}<a href=\"/admin\">Console</a>",
+        "{next}{toggle}{reveal}{time}<a href=\"/admin/present?qa\" id=\"to-questions\">Questions (Q)</a>\
+         <a href=\"/admin\">Console</a>",
         time = button("/admin/time", "add-time", "t", "+30 s (T)"),
     )
 }
@@ -240,6 +241,11 @@ pub const SCRIPT: &str = concat!(
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const key = keys[event.key];
     const button = key && document.querySelector('button[data-key="' + key + '"]');
+    if ((event.key === "q" || event.key === "Q") && !event.repeat) {
+      event.preventDefault();
+      location.href = "/admin/present?qa";
+      return;
+    }
     if (!button) return;
     event.preventDefault();
     if (event.repeat || sending) return;

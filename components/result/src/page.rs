@@ -150,7 +150,8 @@ pub fn render(poll: &Poll, shown: Result<&Shown, &str>, vote_url: Option<&str>) 
             STALE
         },
     );
-    let footer = "<a href=\"/\">Vote</a> · Served by a Spin WebAssembly component";
+    let footer = "<a href=\"/\">Vote</a> · <a href=\"/questions\">Questions</a> · Served by a Spin \
+                  WebAssembly component";
     html::page(
         &format!("{question} — results"),
         STYLE,

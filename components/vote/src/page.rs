@@ -115,7 +115,8 @@ pub fn render(poll: &Poll, chosen: Option<Choice>, message: Message, state: Stat
         voted = chosen.is_some(),
         visibility = state.visibility.as_str(),
     );
-    let footer = "<a href=\"/result\">See the results</a> · Served by a Spin WebAssembly component";
+    let footer = "<a href=\"/result\">See the results</a> · <a href=\"/questions\">Questions</a> · \
+                  Served by a Spin WebAssembly component";
     html::page(&format!("{question} — vote"), STYLE, &main, footer, SCRIPT)
 }
 
