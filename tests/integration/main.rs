@@ -4,7 +4,8 @@
 //! `failures`, `compatibility`), each component's answers (`voting`, `results`, `counter`,
 //! `metrics`), polls of more options (`options`), rounds (`rounds`), a talk's deck, hidden
 //! results and time limits (`talk`), the room following the presenter (`room`), the results
-//! kept in Redis for a room of phones (`kept_results`), the presenter's console
+//! kept in Redis for a room of phones (`kept_results`), the audience's questions
+//! (`questions`), the presenter's console
 //! (`admin`), no secret in any answer or log (`secrets`), the running tally (`tally`), the
 //! documentation's links (`docs`), deployments (`http_only`, `managed_redis`,
 //! `postgres_tls`, `kubernetes`, `scripts`, `proxy`), Spin's behaviours as the test host models them
@@ -28,6 +29,7 @@ mod metrics;
 mod options;
 mod postgres_tls;
 mod proxy;
+mod questions;
 mod results;
 mod room;
 mod rounds;

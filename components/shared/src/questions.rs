@@ -113,6 +113,11 @@ impl Ask {
                     .to_owned(),
             );
         }
+        // What a lossy decoding makes of bytes that are not UTF-8.
+        let replaced = |text: &str| text.contains(char::REPLACEMENT_CHARACTER);
+        if replaced(text) || name.is_some_and(replaced) {
+            return Err("the question is not valid UTF-8: send it as UTF-8 text".to_owned());
+        }
         let name = match name.map(str::trim) {
             None | Some("") => None,
             Some(name) if name.chars().count() > MAX_NAME_CHARS => {
@@ -622,6 +627,7 @@ mod tests {
             ("bell\u{7}", None, "control character"),
             ("fine", Some(&*"n".repeat(41)), "longer than 40"),
             ("fine", Some("t\tb"), "control character"),
+            ("bad \u{FFFD}", None, "not valid UTF-8"),
         ] {
             let refused = Ask::new(text, name).unwrap_err();
             assert!(refused.contains(problem), "{text:?}: {refused}");
