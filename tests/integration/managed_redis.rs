@@ -103,6 +103,19 @@ async fn assert_the_whole_app_works(env: &TestEnv) {
     }
     let counter = env.app.get("/counter").await.unwrap();
     assert_eq!(counter.status(), 200, "{}", env.app.logs());
+    // The questions' scripts declare every key they may touch: the ACL must allow them all.
+    let questions = env.app.get("/api/questions").await.unwrap();
+    assert_eq!(questions.status(), 200, "{}", env.app.logs());
+    let asked = Visitor::new(&env.app)
+        .send(
+            "POST",
+            "/api/questions",
+            Some("application/json"),
+            br#"{"text":"Allowed?"}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 409, "Q&A is off: {}", env.app.logs());
     let health = env.app.get("/healthz").await.unwrap();
     assert_eq!(
         health.status(),

@@ -91,7 +91,7 @@ fn every_component_has_a_build_command_and_the_app_its_name() {
         ids.sort_unstable();
         assert_eq!(
             ids,
-            ["admin", "counter", "result", "vote", "worker"],
+            ["admin", "counter", "questions", "result", "vote", "worker"],
             "{name}"
         );
         for (id, component) in components {
@@ -121,7 +121,11 @@ fn the_http_only_manifest_has_no_redis_trigger_and_a_private_worker() {
         let chains = hosts
             .iter()
             .any(|host| host.as_str() == Some("http://worker.spin.internal"));
-        assert_eq!(chains, id == "vote" || id == "result", "{id}");
+        assert_eq!(
+            chains,
+            matches!(id.as_str(), "vote" | "result" | "questions"),
+            "{id}"
+        );
     }
 }
 

@@ -5,6 +5,7 @@
 //! ([`crate::results`]): one Redis read per phone, never a PostgreSQL query, rebuilt by one
 //! reader when Redis lost it, and never replaced by an older snapshot.
 //!
+//! Every key is under `voting:`, which the ACL user docs/configuration.md describes may reach.
 //! A question's id is Redis's clock in microseconds, bumped past the last one handed out: known
 //! when it is queued (the 202 gives it) and unique even if Redis loses the counter.
 
@@ -17,11 +18,11 @@ use serde_json::{Value, json};
 use crate::queue::Poison;
 
 /// The queue of asked questions and upvotes (a list of JSON entries).
-pub const QUESTIONS_KEY: &str = "questions";
+pub const QUESTIONS_KEY: &str = "voting:questions";
 /// Entries that can never be processed.
-pub const QUESTIONS_DEAD_KEY: &str = "questions:dead";
+pub const QUESTIONS_DEAD_KEY: &str = "voting:questions:dead";
 /// The last id handed out.
-pub const QUESTION_SEQUENCE_KEY: &str = "questions:seq";
+pub const QUESTION_SEQUENCE_KEY: &str = "voting:questions:seq";
 /// The list the room reads, kept by the worker and the console: `instance`, `version`,
 /// `mode`, `list` (the answer of `/api/questions`) and `tag` (its ETag's hash).
 pub const QA_KEY: &str = "voting:qa";
@@ -30,7 +31,7 @@ pub const VISIBLE_KEY: &str = "voting:qa:visible";
 /// Held by the one reader rebuilding a missing [`QA_KEY`].
 pub const QA_REBUILD_KEY: &str = "voting:qa:rebuild";
 /// When the last batch of questions was written.
-pub const QUESTIONS_LAST_BATCH_KEY: &str = "questions:last-batch";
+pub const QUESTIONS_LAST_BATCH_KEY: &str = "voting:questions:last-batch";
 
 /// The questions a voter upvoted (a set of ids), for their own page.
 pub fn upvoted_key(voter_id: &str) -> String {
