@@ -944,3 +944,267 @@ async fn a_phone_follows_the_presenter_and_a_press_moves_on_once() {
     view.close().await.unwrap();
     phone.close().await.unwrap();
 }
+
+/// A question of the full 280 characters, the longest a phone may ask.
+fn longest_question(opening: &str) -> String {
+    let filler = " and how does that hold up once a whole room of phones is polling it at once";
+    let mut text = opening.to_owned();
+    while text.chars().count() < voting_shared::questions::MAX_TEXT_CHARS {
+        text.push_str(filler);
+    }
+    let text: String = text
+        .chars()
+        .take(voting_shared::questions::MAX_TEXT_CHARS - 1)
+        .collect();
+    format!("{}?", text.trim_end())
+}
+
+/// The id of the question whose text is `text`, once the worker has stored it.
+async fn stored_id(presenter: &voting_tests::Presenter, text: &str) -> String {
+    poll_until("the question in PostgreSQL", || async {
+        let all = presenter
+            .api_json("GET", "/admin/api/questions", "", 200)
+            .await
+            .unwrap();
+        all["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|question| question["text"] == text)
+            .map(|question| question["id"].as_str().unwrap().to_owned())
+    })
+    .await
+    .unwrap()
+}
+
+/// The audience's questions, moderated, from phone to projector: a phone asks through the
+/// page's form, the console approves, a second phone sees the question without a reload and
+/// upvotes it, the asker's page follows the count, the console puts it on the screen, and the
+/// presenter view's Q&A screen shows it whole, with the next ones, on a projector.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_question_goes_from_a_phone_through_moderation_to_the_projector() {
+    let _turn = TURN.lock().await;
+    let served = serve_with(TestEnv::setup().console()).await;
+    let presenter = voting_tests::Presenter::new(&served.env.app, voting_tests::ADMIN_TOKEN);
+    let mut chromium = Chromium::start().await;
+
+    // The console turns moderated Q&A on.
+    let console = chromium.session(true).await;
+    sign_in(&console, &served).await;
+    console
+        .find(Locator::Id("qa-mode"))
+        .await
+        .unwrap()
+        .select_by_value("moderated")
+        .await
+        .unwrap();
+    console
+        .find(Locator::Id("set-mode"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until("moderated Q&A", || async {
+        let mode = match console.find(Locator::Id("qa-mode")).await {
+            Ok(select) => select.prop("value").await.ok().flatten(),
+            Err(_) => None,
+        };
+        mode.as_deref() == Some("moderated")
+            && text(&console, "current-heading")
+                .await
+                .starts_with("Round ")
+    })
+    .await;
+
+    // A phone asks the longest question the form takes; it waits for approval.
+    let asker = chromium.session(true).await;
+    asker.set_window_size(PHONE.0, PHONE.1).await.unwrap();
+    asker.goto(&served.url("/questions")).await.unwrap();
+    let question = longest_question("How do WebAssembly components keep a vote safe");
+    asker
+        .find(Locator::Id("text"))
+        .await
+        .unwrap()
+        .send_keys(&question)
+        .await
+        .unwrap();
+    asker
+        .find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys("Ada")
+        .await
+        .unwrap();
+    asker
+        .find(Locator::Css("#ask button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        "the page to say the question waits for approval",
+        || async {
+            asker
+                .source()
+                .await
+                .is_ok_and(|source| source.contains("once the presenter approves it"))
+        },
+    )
+    .await;
+    assert!(
+        displayed(&asker, "none").await,
+        "not published before approval"
+    );
+
+    // The console lists it (refreshing by itself) and approves it.
+    let id = stored_id(&presenter, &question).await;
+    let approve = format!("approve-{id}");
+    wait_until("the question in the console", || async {
+        displayed(&console, &approve).await
+    })
+    .await;
+    console
+        .find(Locator::Id(&approve))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // A second phone, already on the page, sees it without a reload and upvotes it.
+    let listed = format!("q-{id}");
+    let upvote = format!("#q-{id} button");
+    let neighbour = chromium.session(true).await;
+    neighbour.set_window_size(PHONE.0, PHONE.1).await.unwrap();
+    neighbour.goto(&served.url("/questions")).await.unwrap();
+    neighbour
+        .execute("window.notReloaded = true", Vec::new())
+        .await
+        .unwrap();
+    wait_until("the approved question on the second phone", || async {
+        text(&neighbour, &listed).await.contains("Ada")
+    })
+    .await;
+    let kept = neighbour
+        .execute("return window.notReloaded === true", Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(kept, serde_json::Value::Bool(true), "no reload");
+    neighbour
+        .find(Locator::Css(&upvote))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until("the upvote marked on the second phone", || async {
+        match neighbour.find(Locator::Css(&upvote)).await {
+            Ok(button) => button.attr("aria-pressed").await.ok().flatten() == Some("true".into()),
+            Err(_) => false,
+        }
+    })
+    .await;
+
+    // The asker's page follows the count, and marks the question as theirs.
+    wait_until("the upvote on the asker's page", || async {
+        let item = text(&asker, &listed).await;
+        item.contains("You asked this") && item.ends_with('1')
+    })
+    .await;
+    screenshot_at(&asker, "questions-phone", PHONE).await;
+
+    // Five more long questions wait under it, then the console puts it on the screen.
+    for number in 1..=5 {
+        let more = longest_question(&format!("Question {number}: what would you change"));
+        let mut phone = Visitor::new(&served.env.app);
+        let json = serde_json::json!({ "text": more }).to_string();
+        let asked = phone
+            .send(
+                "POST",
+                "/api/questions",
+                Some("application/json"),
+                json.as_bytes(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(asked.status(), 202);
+        let more_id = stored_id(&presenter, &more).await;
+        presenter
+            .api_json(
+                "POST",
+                &format!("/admin/api/questions/{more_id}/approve"),
+                "",
+                200,
+            )
+            .await
+            .unwrap();
+    }
+    let highlight = format!("highlight-{id}");
+    wait_until("the console's highlight button", || async {
+        displayed(&console, &highlight).await
+    })
+    .await;
+    console
+        .find(Locator::Id(&highlight))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until("the question on the screen in the console", || async {
+        text(&console, &format!("question-{id}"))
+            .await
+            .contains("on the screen")
+    })
+    .await;
+    wait_until("the On the screen badge on the asker's page", || async {
+        text(&asker, &listed).await.contains("On the screen")
+    })
+    .await;
+
+    // Q on the presenter view opens the Q&A screen: the question whole, the next five, the
+    // code to join, on a projector without scrolling.
+    let view = chromium.session(true).await;
+    sign_in(&view, &served).await;
+    view.goto(&served.url("/admin/present")).await.unwrap();
+    press(&view, "q").await;
+    wait_until("the Q&A screen", || async {
+        text(&view, "highlighted").await == question
+    })
+    .await;
+    wait_until("the next five", || async {
+        match view.find_all(Locator::Css("#next li")).await {
+            Ok(items) => items.len() == 5,
+            Err(_) => false,
+        }
+    })
+    .await;
+    assert!(text(&view, "highlighted-who").await.starts_with("Ada"));
+    for size in PROJECTORS {
+        set_viewport(&view, size).await;
+        assert_fits(
+            &view,
+            size,
+            &[
+                "#highlighted",
+                "#highlighted-who",
+                "#next",
+                ".qr svg",
+                "#to-poll",
+            ],
+            "the Q&A screen",
+        )
+        .await;
+        screenshot_at(&view, "present-questions", size).await;
+    }
+    press(&view, "q").await;
+    wait_until("back to the poll", || async {
+        displayed(&view, "to-questions").await
+    })
+    .await;
+    for client in [view, neighbour, asker, console] {
+        client.close().await.unwrap();
+    }
+}
