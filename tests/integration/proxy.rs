@@ -1,7 +1,7 @@
 //! A room of thousands behind a proxy (guarantee 11): the nginx micro-cache scripts/up runs and
 //! docs/deploying.md gives (deploy/nginx/voting-app.conf), with Debian's nginx in front of the
-//! app, answers thousands of polls a second while about one a second reaches the app, with the
-//! app's answers and 304s.
+//! app, answers thousands of polls a second of the results and of the questions while about one
+//! a second of each reaches the app, with the app's answers and 304s.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -15,8 +15,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use spin_test_host::HostCall;
+use voting_shared::questions::READ_LIST_SCRIPT;
 use voting_shared::results::READ_SCRIPT;
-use voting_tests::{TestEnv, Visitor, poll_until, repository_root};
+use voting_tests::{ADMIN_TOKEN, Presenter, TestEnv, Visitor, poll_until, repository_root};
 
 /// nginx, serving the configuration docs/deploying.md gives in front of the app at `upstream`.
 struct Nginx {
@@ -128,22 +129,22 @@ fn documented_configuration() -> String {
     configuration
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn behind_the_documented_nginx_thousands_of_polls_reach_the_app_as_about_one_a_second() {
-    let env = TestEnv::start().await.unwrap();
-    for choice in ["a", "b", "b"] {
-        Visitor::new(&env.app).vote(choice).await.unwrap();
-    }
-    env.drain().await.unwrap();
+/// A room of 100 phones polling `path` through the documented nginx as fast as they can, half
+/// of them with their ETag: every answer passes `check`, and about one read a second (a run of
+/// `read_script`) reaches the app.
+async fn a_room_polls_through_nginx(
+    env: &TestEnv,
+    path: &str,
+    read_script: &'static str,
+    check: fn(&serde_json::Value),
+) {
     let server = env.app.serve().await.unwrap();
     let nginx = Nginx::start(&server.address().to_string()).await;
-
-    // Reads of the results that reach the app.
     let reads = Arc::new(AtomicUsize::new(0));
     let counted = reads.clone();
     env.app.on_host_call(Arc::new(move |call: &HostCall| {
         if let HostCall::RedisExecute { arguments, .. } = call
-            && arguments.first().map(Vec::as_slice) == Some(READ_SCRIPT.as_bytes())
+            && arguments.first().map(Vec::as_slice) == Some(read_script.as_bytes())
         {
             counted.fetch_add(1, Ordering::SeqCst);
         }
@@ -152,23 +153,18 @@ async fn behind_the_documented_nginx_thousands_of_polls_reach_the_app_as_about_o
 
     let client: Client<HttpConnector, Empty<Bytes>> =
         Client::builder(TokioExecutor::new()).build(HttpConnector::new());
-    let first = client
-        .get(nginx.url("/result/api").parse().unwrap())
-        .await
-        .unwrap();
+    let first = client.get(nginx.url(path).parse().unwrap()).await.unwrap();
     assert_eq!(first.status(), 200);
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
     let answer = first.into_body().collect().await.unwrap().to_bytes();
-    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-    assert_eq!(answer["total"], 3);
+    check(&serde_json::from_slice(&answer).unwrap());
 
-    // A room of 100 phones, each polling as fast as it can, half of them with their ETag.
     const PHONES: usize = 100;
     const POLLS: usize = 40;
     let started = Instant::now();
     let phones = (0..PHONES).map(|phone| {
         let client = client.clone();
-        let url = nginx.url("/result/api");
+        let url = nginx.url(path);
         let etag = etag.clone();
         tokio::spawn(async move {
             for _ in 0..POLLS {
@@ -184,10 +180,7 @@ async fn behind_the_documented_nginx_thousands_of_polls_reach_the_app_as_about_o
                 let body = response.into_body().collect().await.unwrap().to_bytes();
                 match status {
                     304 => assert_eq!(phone % 2, 0),
-                    200 => {
-                        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                        assert_eq!(answer["total"], 3);
-                    }
+                    200 => check(&serde_json::from_slice(&body).unwrap()),
                     other => panic!("a poll through nginx answered {other}"),
                 }
             }
@@ -202,8 +195,9 @@ async fn behind_the_documented_nginx_thousands_of_polls_reach_the_app_as_about_o
     let reached = reads.load(Ordering::SeqCst);
     let per_second = polls as f64 / elapsed.as_secs_f64();
     println!(
-        "{polls} polls in {elapsed:?} ({per_second:.0}/s) through nginx; {reached} reached the app"
+        "{polls} polls of {path} in {elapsed:?} ({per_second:.0}/s) through nginx; {reached} reached the app"
     );
+    assert!(reached >= 1, "the first poll reached the app, and was counted");
     assert!(
         reached as f64 <= elapsed.as_secs_f64().ceil() + 2.0,
         "about one read a second reaches the app: {reached} in {elapsed:?}"
@@ -212,4 +206,46 @@ async fn behind_the_documented_nginx_thousands_of_polls_reach_the_app_as_about_o
         reached * 100 < polls,
         "the cache answered the room: {reached} of {polls}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_the_documented_nginx_thousands_of_polls_reach_the_app_as_about_one_a_second() {
+    let env = TestEnv::start().await.unwrap();
+    for choice in ["a", "b", "b"] {
+        Visitor::new(&env.app).vote(choice).await.unwrap();
+    }
+    env.drain().await.unwrap();
+    a_room_polls_through_nginx(&env, "/result/api", READ_SCRIPT, |answer| {
+        assert_eq!(answer["total"], 3)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_the_documented_nginx_the_questions_list_is_read_about_once_a_second() {
+    let env = TestEnv::setup().console().start().await.unwrap();
+    Presenter::new(&env.app, ADMIN_TOKEN)
+        .api_json(
+            "PUT",
+            "/admin/api/questions/mode",
+            r#"{"mode":"open"}"#,
+            200,
+        )
+        .await
+        .unwrap();
+    let asked = Visitor::new(&env.app)
+        .send(
+            "POST",
+            "/api/questions",
+            Some("application/json"),
+            br#"{"text":"Why Wasm?"}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+    env.drain().await.unwrap();
+    a_room_polls_through_nginx(&env, "/api/questions", READ_LIST_SCRIPT, |answer| {
+        assert_eq!(answer["questions"][0]["text"], "Why Wasm?")
+    })
+    .await;
 }
