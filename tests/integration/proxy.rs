@@ -197,7 +197,10 @@ async fn a_room_polls_through_nginx(
     println!(
         "{polls} polls of {path} in {elapsed:?} ({per_second:.0}/s) through nginx; {reached} reached the app"
     );
-    assert!(reached >= 1, "the first poll reached the app, and was counted");
+    assert!(
+        reached >= 1,
+        "the first poll reached the app, and was counted"
+    );
     assert!(
         reached as f64 <= elapsed.as_secs_f64().ceil() + 2.0,
         "about one read a second reaches the app: {reached} in {elapsed:?}"

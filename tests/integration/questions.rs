@@ -233,10 +233,11 @@ async fn moderated_questions_wait_and_hidden_ones_reach_no_phone() {
             .unwrap();
         assert_eq!(listed(&env).await[0][field], true, "{action}");
     }
-    presenter
+    let hidden = presenter
         .api_json("POST", &format!("/admin/api/questions/{id}/hide"), "", 200)
         .await
         .unwrap();
+    assert_eq!(hidden["highlighted"], false, "hidden: off the projector");
     let after = env.app.get("/api/questions").await.unwrap();
     assert!(!body(&after).contains("=1+1"), "hidden: in no answer");
     assert_ne!(after.headers()["etag"].to_str().unwrap(), etag);
@@ -266,6 +267,28 @@ async fn moderated_questions_wait_and_hidden_ones_reach_no_phone() {
         "{csv}"
     );
     assert!(csv.contains(",pending,false,"), "{csv}");
+
+    // Putting a pending question on the projector publishes it.
+    let pending = all["questions"][0]["id"].as_str().unwrap();
+    let highlighted = presenter
+        .api_json(
+            "POST",
+            &format!("/admin/api/questions/{pending}/highlight"),
+            "",
+            200,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (&highlighted["state"], &highlighted["highlighted"]),
+        (&serde_json::json!("published"), &serde_json::json!(true))
+    );
+    let room = listed(&env).await;
+    assert_eq!(room.len(), 1);
+    assert_eq!(
+        (&room[0]["text"], &room[0]["highlighted"]),
+        (&serde_json::json!("And another?"), &serde_json::json!(true))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

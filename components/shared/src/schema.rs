@@ -404,14 +404,17 @@ pub const QA_SNAPSHOT: &str = "SELECT qa_snapshot()";
 /// Sets the Q&A's mode to `$1` (`off`, `open`, `moderated`).
 pub const SET_QA_MODE: &str = "UPDATE poll_state SET qa_mode = $1";
 
-/// Moderates question `$1`: `$2` is `approve` (published), `hide` (hidden from the room),
-/// `answer` (marked answered) or `highlight` (the one on the projector; one at a time).
-/// Answers the rows changed: 0 for no such question.
+/// Moderates question `$1`: `$2` is `approve` (published), `hide` (hidden from the room, and
+/// off the projector), `answer` (marked answered) or `highlight` (published and the one on the
+/// projector; one at a time). Answers the rows changed: 0 for no such question.
 pub const MODERATE: &str = "WITH target AS (SELECT id FROM questions WHERE id = $1),
-  highlighted AS (UPDATE poll_state SET qa_highlighted = $1
-    WHERE $2 = 'highlight' AND EXISTS (SELECT 1 FROM target) RETURNING 1)
+  highlighted AS (UPDATE poll_state
+    SET qa_highlighted = CASE WHEN $2 = 'highlight' THEN $1 END
+    WHERE EXISTS (SELECT 1 FROM target)
+      AND ($2 = 'highlight' OR ($2 = 'hide' AND qa_highlighted = $1)) RETURNING 1)
   UPDATE questions SET
-    state = CASE $2 WHEN 'approve' THEN 'published' WHEN 'hide' THEN 'hidden' ELSE state END,
+    state = CASE WHEN $2 IN ('approve', 'highlight') THEN 'published'
+      WHEN $2 = 'hide' THEN 'hidden' ELSE state END,
     answered = answered OR $2 = 'answer'
   WHERE id = $1";
 
