@@ -1,12 +1,13 @@
-//! The cost of our own code per request: `POST /` (vote), `GET /counter` and `GET
-//! /result/api` (answered 200, and 304 to a phone whose ETag matches) next to floor components
-//! that only open Redis and RPUSH + PUBLISH, INCR, or GET one value (`tests/floor/`). Each
+//! The cost of our own code per request: `POST /` (vote), `GET /counter`, `GET /result/api`
+//! (answered 200, and 304 to a phone whose ETag matches), and the audience's questions (asking,
+//! upvoting, reading the list) next to floor components that only open Redis and RPUSH +
+//! PUBLISH, INCR, or GET one value (`tests/floor/`). Each
 //! request is a fresh instance (instantiate + handle) under the test host, on one real Redis;
 //! the kinds of request are interleaved so drift affects them alike. Also prints each
 //! component's size (the 1 MiB budget is a test: `manifest.rs`).
 //!
 //! Run: `cargo build --target wasm32-wasip2 --release -p counter -p vote -p worker -p result
-//! -p admin -p floor-vote -p floor-counter -p floor-results`, then `cargo bench -p voting-tests
+//! -p admin -p questions -p floor-vote -p floor-counter -p floor-results`, then `cargo bench -p voting-tests
 //! --bench floor`.
 
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ const ROUNDS: usize = 3000;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let release = repository_root().join("target/wasm32-wasip2/release");
-    for component in ["counter", "vote", "worker", "result", "admin"] {
+    for component in ["counter", "vote", "worker", "result", "admin", "questions"] {
         let size = std::fs::metadata(release.join(format!("{component}.wasm")))?.len();
         println!("{component:>8}.wasm: {:>4} KB", size / 1024);
     }
@@ -35,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
     mirror_round(&mut connection, &first_round()).await?;
     let answer = keep_results(&mut connection).await?;
     let _: () = redis::AsyncCommands::set(&mut connection, "floor:results", answer).await?;
+    let upvoted = keep_questions(&mut connection).await?;
     for (setting, secret) in [
         (
             "cookie_secret set (scripts/up, SpinKube)",
@@ -69,6 +71,9 @@ async fn main() -> anyhow::Result<()> {
             ("results 200", get("/result/api"), 200),
             ("results 304", unchanged("/result/api", &etag), 304),
             ("floor GET", get("/floor/results"), 200),
+            ("ask", ask(), 202),
+            ("upvote", upvote(upvoted), 202),
+            ("questions 200", get("/api/questions"), 200),
         ];
         let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(ROUNDS); requests.len()];
         for round in 0..WARM_UP + ROUNDS {
@@ -106,8 +111,15 @@ async fn main() -> anyhow::Result<()> {
             ratio(summaries[2].0, summaries[3].0),
             ratio(summaries[2].1, summaries[3].1)
         );
+        for (name, ours) in [("ask", 7), ("upvote", 8)] {
+            println!(
+                "  {name} / floor vote: {:.2}× (mean), {:.2}× (p50)",
+                ratio(summaries[ours].0, summaries[1].0),
+                ratio(summaries[ours].1, summaries[1].1)
+            );
+        }
         // The floor's throughput over ours: at least 0.8 for a 200, 0.9 for a 304 (issue 26).
-        for (name, ours) in [("results 200", 4), ("results 304", 5)] {
+        for (name, ours) in [("results 200", 4), ("results 304", 5), ("questions 200", 9)] {
             println!(
                 "  {name} at {:.2}× the floor's rate (mean), {:.2}× (p50)",
                 ratio(summaries[6].0, summaries[ours].0),
@@ -148,6 +160,60 @@ async fn keep_results(redis: &mut redis::aio::MultiplexedConnection) -> anyhow::
         .query_async(redis)
         .await?;
     Ok(kept.before.body)
+}
+
+/// Keeps a list of twenty published questions, in open Q&A, in Redis as the worker does, and
+/// answers the id of one to upvote.
+async fn keep_questions(redis: &mut redis::aio::MultiplexedConnection) -> anyhow::Result<i64> {
+    use voting_shared::questions::{
+        QA_KEY, QA_REBUILD_KEY, QaSnapshot, VISIBLE_KEY, WRITE_LIST_SCRIPT,
+    };
+    let questions: Vec<serde_json::Value> = (1..=20)
+        .map(|id| {
+            serde_json::json!({"id": id, "text": format!("Question {id}: how does it hold up?"),
+                "name": "Ada", "state": "published", "answered": false,
+                "asked_ms": 1_700_000_000_000_i64 + id, "upvotes": id * 3})
+        })
+        .collect();
+    let snapshot = QaSnapshot::parse(
+        &serde_json::json!({"instance": "bench", "version": 1, "mode": "open",
+            "highlighted": null, "questions": questions})
+        .to_string(),
+    )?;
+    let list = snapshot.list().to_string();
+    let mut script = redis::cmd("EVAL");
+    script
+        .arg(WRITE_LIST_SCRIPT)
+        .arg(3)
+        .arg(QA_KEY)
+        .arg(VISIBLE_KEY)
+        .arg(QA_REBUILD_KEY)
+        .arg(&snapshot.instance)
+        .arg(snapshot.version)
+        .arg(snapshot.mode.as_str())
+        .arg(&list)
+        .arg(voting_shared::results::tag(&list));
+    for question in snapshot.published() {
+        script.arg(question.id);
+    }
+    let written: i64 = script.query_async(redis).await?;
+    anyhow::ensure!(written == 1, "the questions' list was not kept");
+    Ok(7)
+}
+
+/// A question from a new voter.
+fn ask() -> http::Request<Bytes> {
+    App::request("POST", "/api/questions")
+        .header("content-type", "application/json")
+        .body(Bytes::from_static(br#"{"text":"How does it hold up?"}"#))
+        .expect("a valid request")
+}
+
+/// An upvote of question `id` from a new voter.
+fn upvote(id: i64) -> http::Request<Bytes> {
+    App::request("POST", &format!("/api/questions/{id}/upvote"))
+        .body(Bytes::new())
+        .expect("a valid request")
 }
 
 /// A poll from a phone whose answer is still `etag`.
