@@ -205,6 +205,11 @@ async fn the_floor_benchmarks_manifest_serves_every_request_it_measures() {
     for path in ["/counter", "/floor/counter"] {
         assert_eq!(app.get(path).await.unwrap().status(), 200, "{path}");
     }
+    // The questions component answers (the benchmark keeps its list in Redis first; here
+    // there is none, and no PostgreSQL to rebuild it from).
+    let questions = app.get("/api/questions").await.unwrap();
+    assert_eq!(questions.status(), 503);
+    assert!(voting_tests::body(&questions).contains("questions"));
 }
 
 #[tokio::test]
