@@ -301,7 +301,8 @@ async fn bad_questions_get_a_clear_4xx_and_store_nothing() {
     let cases: Vec<(&str, Option<&str>, &[u8], u16)> = vec![
         ("/questions", form, b"text=", 400),
         ("/questions", form, b"text=%0A%0A", 400),
-        ("/questions", form, b"text=bell%07", 400),
+        ("/questions", form, b"text=two%0Alines", 400),
+        ("/api/questions", json, br#"{"text":"bell\u0007"}"#, 400),
         ("/questions", form, b"text=%FF%FE", 400),
         ("/questions", json, b"text=x", 415),
         ("/api/questions", json, b"{", 400),
@@ -339,15 +340,14 @@ async fn bad_questions_get_a_clear_4xx_and_store_nothing() {
         .await
         .unwrap();
     assert_eq!(queued, 0, "nothing stored");
-
-    // A textarea's line breaks are not bad input: the question is kept on one line.
-    let typed = Visitor::new(&env.app)
-        .post_form("/questions", "text=+Two%0D%0A%0D%0Alines%3F+")
+    let refused = Visitor::new(&env.app)
+        .post_form("/questions", "text=two%0Alines&name=Ada")
         .await
         .unwrap();
-    assert_eq!(typed.status(), 303, "{}", body(&typed));
-    env.drain().await.unwrap();
-    assert_eq!(listed(&env).await[0]["text"], "Two lines?");
+    assert!(
+        body(&refused).contains(">two\nlines</textarea>"),
+        "what was typed is kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -370,6 +370,16 @@ async fn a_voter_asks_at_most_three_questions_a_minute() {
         .unwrap();
     assert!((1..=60).contains(&wait));
     assert!(body(&fourth).contains("three questions this minute"));
+    // The page's form gets the reason, and what was typed back to send later.
+    let form = phone
+        .post_form("/questions", "text=A+fifth+%3Cone%3E%3F&name=Ada")
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 429);
+    let page = body(&form);
+    assert!(page.contains("three questions this minute"), "{page}");
+    assert!(page.contains(">A fifth &lt;one&gt;?</textarea>"), "{page}");
+    assert!(page.contains(r#"value="Ada""#), "{page}");
     assert_eq!(
         ask(&mut Visitor::new(&env.app), "Someone else?")
             .await

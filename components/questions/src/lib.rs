@@ -26,7 +26,7 @@ use voting_shared::origin;
 use voting_shared::questions::{Ask, Listed};
 
 use crate::list::Listing;
-use crate::page::{Message, Order};
+use crate::page::{Draft, Message, Order};
 use crate::queue::{Queued, Sent, Tap};
 
 /// The largest body read: a question of 280 characters, a name, and their escapes.
@@ -129,12 +129,17 @@ async fn respond(request: IncomingRequest) -> (Reply, bool) {
                     .map(|(_, value)| value.into_owned())
             };
             let order = Order::parse(&field("sort").unwrap_or_default());
-            match Ask::new(&field("text").unwrap_or_default(), field("name").as_deref()) {
+            let (text, name) = (field("text").unwrap_or_default(), field("name"));
+            match Ask::new(&text, name.as_deref()) {
                 Ok(asked) => ask(&cookies, client, &asked, false, order),
-                Err(problem) => (
-                    show_page(&cookies, order, Message::Error(&problem), 400),
-                    false,
-                ),
+                Err(problem) => {
+                    let draft = Draft {
+                        text: &text,
+                        name: name.as_deref().unwrap_or_default(),
+                    };
+                    let message = Message::Error(&problem, draft);
+                    (show_page(&cookies, order, message, 400), false)
+                }
             }
         }
         (Route::Api, Method::Post) => {
@@ -301,7 +306,13 @@ fn ask(
                         ),
                     )
                 }
-                other => return (refused(other, api, cookies, order), false),
+                other => {
+                    let draft = Draft {
+                        text: &asked.text,
+                        name: asked.name.as_deref().unwrap_or_default(),
+                    };
+                    return (refused(other, api, cookies, order, draft), false);
+                }
             };
             (with_voter(reply, &voter), sent.rang)
         }
@@ -327,7 +338,10 @@ fn upvote(
                     &serde_json::json!({ "id": id.to_string(), "upvoted": up }),
                 ),
                 Queued::Upvoted { .. } => Reply::empty(303).header("location", order.path()),
-                other => return (refused(other, api, cookies, order), false),
+                other => {
+                    let reply = refused(other, api, cookies, order, Draft::default());
+                    return (reply, false);
+                }
             };
             (with_voter(reply, &voter), sent.rang)
         }
@@ -343,8 +357,9 @@ fn with_voter(reply: Reply, voter: &Voter) -> Reply {
     }
 }
 
-/// The answer to a refused question or upvote: the page with the reason, or JSON.
-fn refused(queued: Queued, api: bool, cookies: &[String], order: Order) -> Reply {
+/// The answer to a refused question or upvote: the page with the reason and the `draft` to
+/// send again, or JSON.
+fn refused(queued: Queued, api: bool, cookies: &[String], order: Order, draft: Draft) -> Reply {
     let (status, message, retry_after) = match queued {
         Queued::Off => (
             409,
@@ -382,7 +397,7 @@ fn refused(queued: Queued, api: bool, cookies: &[String], order: Order) -> Reply
     let reply = if api {
         Reply::json(status, &serde_json::json!({ "error": message }))
     } else {
-        show_page(cookies, order, Message::Error(&message), status)
+        show_page(cookies, order, Message::Error(&message, draft), status)
     };
     match retry_after {
         Some(seconds) => reply.header("retry-after", &seconds.to_string()),

@@ -50,7 +50,16 @@ pub enum Message<'a> {
     Sent,
     /// … and waits for the presenter's approval.
     Pending,
-    Error(&'a str),
+    /// Refused, with the reason and what the phone had typed.
+    Error(&'a str, Draft<'a>),
+}
+
+/// What a phone had typed, put back in the form when its question is refused, so that nothing
+/// typed is lost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Draft<'a> {
+    pub text: &'a str,
+    pub name: &'a str,
 }
 
 /// The page for `listed`, in `order`, with the phone's `marks`.
@@ -61,9 +70,13 @@ pub fn render(listed: &Listed, order: Order, marks: &Marks, message: Message) ->
         Message::Pending => "<p class=\"sent\" role=\"status\">Your question was sent: it will \
                              appear once the presenter approves it.</p>"
             .to_owned(),
-        Message::Error(error) => {
+        Message::Error(error, _) => {
             format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(error))
         }
+    };
+    let draft = match message {
+        Message::Error(_, draft) => draft,
+        _ => Draft::default(),
     };
     let ask = if listed.mode == Mode::Off {
         "<p id=\"closed\" class=\"closed\">Q&amp;A is closed for now: questions open when the \
@@ -74,12 +87,14 @@ pub fn render(listed: &Listed, order: Order, marks: &Marks, message: Message) ->
             r#"<form method="post" action="/questions" class="ask" id="ask">
 <input type="hidden" name="sort" value="{sort}">
 <label for="text">Your question</label>
-<textarea id="text" name="text" maxlength="{MAX_TEXT_CHARS}" rows="3" required></textarea>
+<textarea id="text" name="text" maxlength="{MAX_TEXT_CHARS}" rows="3" required>{text}</textarea>
 <label for="name">Your name (optional)</label>
-<input id="name" name="name" maxlength="{MAX_NAME_CHARS}" autocomplete="nickname">
+<input id="name" name="name" maxlength="{MAX_NAME_CHARS}" autocomplete="nickname" value="{name}">
 <button type="submit">Ask</button>
 </form>"#,
-            sort = order.value()
+            sort = order.value(),
+            text = escape(draft.text),
+            name = escape(draft.name),
         )
     };
     let mut questions: Vec<&ListedQuestion> = listed.questions.iter().collect();
@@ -228,6 +243,16 @@ pub const SCRIPT: &str = concat!(
     li.append(text, meta, form);
     return li;
   }
+  // A question is one line: Enter asks it, and a line break typed or pasted becomes a space.
+  const text = document.getElementById("text");
+  if (text) {
+    text.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.isComposing) { event.preventDefault(); text.form.requestSubmit(); }
+    });
+    text.addEventListener("input", () => {
+      if (/[\r\n\t]/.test(text.value)) text.value = text.value.replace(/\s*[\r\n\t]+\s*/g, " ");
+    });
+  }
   follow("/api/questions", (answer) => {
     const questions = answer.questions.slice();
     if (order === "new") questions.sort((a, b) => b.asked_at - a.asked_at);
@@ -295,5 +320,22 @@ mod tests {
             Message::Pending,
         );
         assert!(sent.contains("once the presenter approves it"));
+    }
+
+    #[test]
+    fn a_refused_question_is_put_back_in_the_form_escaped() {
+        let draft = Draft {
+            text: "Why </textarea><b>?",
+            name: "\"Ada\"",
+        };
+        let page = render(
+            &listed(Mode::Open),
+            Order::MostUpvoted,
+            &Marks::default(),
+            Message::Error("you asked three questions this minute", draft),
+        );
+        assert!(page.contains("required>Why &lt;/textarea&gt;&lt;b&gt;?</textarea>"));
+        assert!(page.contains(r#"value="&quot;Ada&quot;""#), "{page}");
+        assert!(page.contains("you asked three questions this minute"));
     }
 }
