@@ -26,3 +26,12 @@ pub async fn ring(url: &str, ring: &str) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Rings the HTTP doorbell with `ring` where there is one; where the Redis trigger is the
+/// doorbell, the enqueue script has rung it already.
+pub async fn ring_http(ring: &str) -> anyhow::Result<()> {
+    match http_doorbell()? {
+        Some(url) => self::ring(&url, ring).await,
+        None => Ok(()),
+    }
+}

@@ -48,12 +48,7 @@ async fn handle_questions(request: IncomingRequest, response_out: ResponseOutpar
 /// Where there is no Redis trigger, rings the worker after answering: a question queued, or
 /// questions waiting that a read found.
 async fn ring_worker() {
-    let rung = match doorbell::http_doorbell() {
-        Ok(Some(url)) => doorbell::ring(&url, VOTE_RING).await,
-        Ok(None) => Ok(()),
-        Err(error) => Err(error),
-    };
-    if let Err(error) = rung {
+    if let Err(error) = doorbell::ring_http(VOTE_RING).await {
         eprintln!("questions: {error:#}");
     }
 }

@@ -119,10 +119,7 @@ fn respond(request: &Request) -> (Reply, bool) {
 
 /// Rings the worker's HTTP doorbell with a catch-up (the read found votes waiting).
 async fn catch_up() -> anyhow::Result<()> {
-    match doorbell::http_doorbell()? {
-        Some(url) => doorbell::ring(&url, CATCH_UP_RING).await,
-        None => Ok(()),
-    }
+    doorbell::ring_http(CATCH_UP_RING).await
 }
 
 fn results_page(request: &Request, configured: &Poll) -> (Reply, bool) {

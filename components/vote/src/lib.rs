@@ -60,12 +60,7 @@ async fn handle_vote(request: IncomingRequest, response_out: ResponseOutparam) {
 /// answer is sent costs the voter nothing, and a failure only delays counting: the vote is
 /// queued, and the next doorbell drains it.
 async fn ring_http_doorbell() {
-    let rung = match doorbell::http_doorbell() {
-        Ok(Some(url)) => doorbell::ring(&url, VOTE_RING).await,
-        Ok(None) => Ok(()),
-        Err(error) => Err(error),
-    };
-    if let Err(error) = rung {
+    if let Err(error) = doorbell::ring_http(VOTE_RING).await {
         eprintln!("vote: {error:#}");
     }
 }
