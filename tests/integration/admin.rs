@@ -11,17 +11,9 @@ use bytes::Bytes;
 use redis::AsyncCommands;
 use spin_test_host::{App, Response};
 use voting_shared::{client, session};
-use voting_tests::{ADMIN_TOKEN, Presenter, TestEnv, Visitor};
+use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, body};
 
 const TOKEN: &str = ADMIN_TOKEN;
-
-async fn with_console() -> TestEnv {
-    TestEnv::setup().console().start().await.unwrap()
-}
-
-fn body(response: &Response) -> String {
-    String::from_utf8_lossy(response.body()).into_owned()
-}
 
 async fn round_and_open(env: &TestEnv) -> (i64, bool) {
     let tally: serde_json::Value =
@@ -66,7 +58,9 @@ async fn rounds_from(env: &TestEnv, client: &str, token: &str) -> Response {
 
 #[tokio::test]
 async fn the_api_refuses_wrong_tokens_then_limits_them_but_never_the_right_one() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     env.open_sign_in_window("127.0.0.1").await.unwrap();
     let wrong = Presenter::new(&env.app, "not-the-token");
     let closing = wrong.api("POST", "/admin/api/close", "").await.unwrap();
@@ -136,7 +130,9 @@ async fn the_api_refuses_wrong_tokens_then_limits_them_but_never_the_right_one()
 /// presenter behind the same address (guarantee 7).
 #[tokio::test(flavor = "multi_thread")]
 async fn fifty_wrong_guesses_at_once_are_limited_and_the_right_token_still_signs_in() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let guesser = "198.51.100.9:40000";
     env.open_sign_in_window("198.51.100.9").await.unwrap();
     let guesses = (0..50).map(|guess| {
@@ -201,7 +197,9 @@ async fn an_admin_token_shorter_than_128_bits_keeps_the_console_off_and_says_how
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_api_runs_every_action_and_refuses_bad_input_changing_nothing() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, TOKEN);
     for (body, message) in [
         (
@@ -321,7 +319,9 @@ async fn the_api_runs_every_action_and_refuses_bad_input_changing_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_in_gives_a_strict_session_for_every_console_action() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, TOKEN);
     let page = env.app.get("/admin").await.unwrap();
     assert_eq!(page.status(), 200);
@@ -440,7 +440,9 @@ async fn signing_in_gives_a_strict_session_for_every_console_action() {
 
 #[tokio::test]
 async fn behind_a_tls_proxy_the_session_cookie_is_secure() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let request = App::request("POST", "/admin/sign-in")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-forwarded-proto", "https")
@@ -457,7 +459,9 @@ async fn behind_a_tls_proxy_the_session_cookie_is_secure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forged_expired_or_signed_out_session_changes_nothing() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, TOKEN);
     let refused = |cookie: String| {
         let presenter = &presenter;
@@ -522,7 +526,9 @@ async fn a_forged_expired_or_signed_out_session_changes_nothing() {
 
 #[tokio::test]
 async fn a_console_post_from_another_site_is_refused() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, TOKEN);
     let cookie = presenter.sign_in().await.unwrap();
     let request = App::request("POST", "/admin/close")

@@ -14,10 +14,6 @@ use voting_shared::results::RESULTS_KEY;
 use voting_shared::schema::POLL_SNAPSHOT;
 use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, body, poll_until};
 
-async fn with_console() -> TestEnv {
-    TestEnv::setup().console().start().await.unwrap()
-}
-
 async fn results(env: &TestEnv) -> serde_json::Value {
     env.results().await.unwrap()
 }
@@ -45,7 +41,9 @@ fn record_host_calls(env: &TestEnv) -> Arc<Mutex<Vec<String>>> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_kept_results_follow_every_change_at_once() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     Visitor::new(&env.app).vote("a").await.unwrap();
     env.drain().await.unwrap();
@@ -200,7 +198,9 @@ async fn a_lost_copy_is_rebuilt_once_not_once_per_phone() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_field_of_the_kept_copy_serves_a_hidden_count() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     let mut redis = env.redis().await.unwrap();
     for (question, deadline_answer_has_counts) in [

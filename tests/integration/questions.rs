@@ -13,15 +13,6 @@ use voting_shared::questions::{QA_KEY, QUESTIONS_DEAD_KEY, QUESTIONS_KEY};
 use voting_shared::schema::QA_SNAPSHOT;
 use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, body, poll_until};
 
-async fn with_console(deployment: Deployment) -> TestEnv {
-    TestEnv::setup()
-        .deployment(deployment)
-        .console()
-        .start()
-        .await
-        .unwrap()
-}
-
 async fn set_mode(env: &TestEnv, mode: &str) {
     Presenter::new(&env.app, ADMIN_TOKEN)
         .api_json(
@@ -70,7 +61,9 @@ async fn upvote(phone: &mut Visitor, id: &str, method: &str) -> Response {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_qa_off_the_page_says_so_and_asking_is_refused() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let page = Visitor::new(&env.app)
         .send("GET", "/questions", None, b"")
         .await
@@ -98,7 +91,7 @@ async fn with_qa_off_the_page_says_so_and_asking_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn questions_appear_and_upvotes_count_once_per_voter_in_both_manifests() {
     for deployment in Deployment::BOTH {
-        let env = with_console(deployment).await;
+        let env = TestEnv::with_console(deployment).await.unwrap();
         set_mode(&env, "open").await;
         let mut asker = Visitor::new(&env.app);
         let sent = asker
@@ -184,7 +177,9 @@ async fn questions_appear_and_upvotes_count_once_per_voter_in_both_manifests() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn moderated_questions_wait_and_hidden_ones_reach_no_phone() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     set_mode(&env, "moderated").await;
     let mut asker = Visitor::new(&env.app);
@@ -293,7 +288,9 @@ async fn moderated_questions_wait_and_hidden_ones_reach_no_phone() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_questions_get_a_clear_4xx_and_store_nothing() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     set_mode(&env, "open").await;
     let form = Some("application/x-www-form-urlencoded");
     let json = Some("application/json");
@@ -352,7 +349,9 @@ async fn bad_questions_get_a_clear_4xx_and_store_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_voter_asks_at_most_three_questions_a_minute() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     set_mode(&env, "open").await;
     let mut phone = Visitor::new(&env.app);
     for n in 0..3 {
@@ -391,7 +390,7 @@ async fn a_voter_asks_at_most_three_questions_a_minute() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_question_asked_while_postgresql_is_down_appears_when_the_list_is_read() {
     for deployment in Deployment::BOTH {
-        let mut env = with_console(deployment).await;
+        let mut env = TestEnv::with_console(deployment).await.unwrap();
         let _triggers = match deployment {
             Deployment::RedisTrigger => Some(env.app.start_redis_triggers().await.unwrap()),
             Deployment::HttpOnly => None,
@@ -418,7 +417,9 @@ async fn a_question_asked_while_postgresql_is_down_appears_when_the_list_is_read
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_failing_mid_batch_loses_no_question_and_dead_letters_poison() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     set_mode(&env, "open").await;
     let fails = Arc::new(Mutex::new(1));
     let left = fails.clone();
@@ -447,7 +448,9 @@ async fn a_worker_failing_mid_batch_loses_no_question_and_dead_letters_poison() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reading_the_list_costs_one_redis_read_and_a_lost_list_is_rebuilt_once() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     set_mode(&env, "open").await;
     ask(&mut Visitor::new(&env.app), "Cheap?").await;
     env.drain().await.unwrap();

@@ -12,15 +12,6 @@ use voting_tests::{
     ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, body, form_field, poll_until,
 };
 
-async fn with_console(deployment: Deployment) -> TestEnv {
-    TestEnv::setup()
-        .deployment(deployment)
-        .console()
-        .start()
-        .await
-        .unwrap()
-}
-
 async fn results(env: &TestEnv) -> serde_json::Value {
     env.results().await.unwrap()
 }
@@ -33,7 +24,7 @@ fn hidden_field(page: &str, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vote_cast_on_an_earlier_question_is_refused_and_queued_nowhere() {
     for deployment in Deployment::BOTH {
-        let env = with_console(deployment).await;
+        let env = TestEnv::with_console(deployment).await.unwrap();
         let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
         presenter
             .start_round("Tabs or spaces?", &["Tabs", "Spaces"])
@@ -127,7 +118,9 @@ async fn a_form_vote_is_answered_with_a_redirect_and_the_page_thanks_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn next_from_a_round_moves_on_once_however_often_it_is_pressed() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     let deck = r#"{"questions":[{"question":"One?","options":["A","B"]},
         {"question":"Two?","options":["A","B"]},{"question":"Three?","options":["A","B"]},
@@ -206,7 +199,9 @@ async fn next_from_a_round_moves_on_once_however_often_it_is_pressed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_saved_but_not_read_back_says_it_was_saved() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     // The change reads the round before it and after it; the read after it fails (as when
     // PostgreSQL goes away between the two).
@@ -241,7 +236,9 @@ async fn a_change_saved_but_not_read_back_says_it_was_saved() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stale_deck_edit_is_refused_and_an_edit_never_undoes_a_next() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     let deck = r#"{"questions":[{"question":"One?","options":["A","B"]},
         {"question":"Two?","options":["A","B"]},{"question":"Three?","options":["A","B"]}]}"#;
@@ -358,7 +355,7 @@ async fn an_older_snapshot_never_replaces_a_newer_round_in_redis() {
 #[tokio::test(flavor = "multi_thread")]
 async fn votes_queued_at_a_deadline_are_counted_in_their_round_while_only_results_are_read() {
     for deployment in Deployment::BOTH {
-        let mut env = with_console(deployment).await;
+        let mut env = TestEnv::with_console(deployment).await.unwrap();
         let _triggers = match deployment {
             Deployment::RedisTrigger => Some(env.app.start_redis_triggers().await.unwrap()),
             Deployment::HttpOnly => None,
@@ -407,7 +404,9 @@ async fn votes_queued_at_a_deadline_are_counted_in_their_round_while_only_result
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_clock_decides_a_round_for_the_enqueue_script_the_answers_and_the_console() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     let timed =
         r#"{"question":"Quick?","options":["Yes","No"],"seconds":5,"results":"after-close"}"#;
@@ -489,7 +488,9 @@ async fn one_clock_decides_a_round_for_the_enqueue_script_the_answers_and_the_co
 
 #[tokio::test]
 async fn a_presenter_view_form_returns_to_the_view_with_what_went_wrong() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     let session = presenter.sign_in().await.unwrap();
     // No deck: Next has nothing to start.

@@ -9,21 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use redis::AsyncCommands;
-use spin_test_host::Response;
 use voting_shared::queue::{LegacyEntry, VOTES_KEY};
 use voting_shared::round::ROUND_KEY;
-use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, poll_until};
+use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, body, poll_until};
 
 const TOKEN: &str = ADMIN_TOKEN;
-
-async fn with_console(deployment: Deployment) -> TestEnv {
-    let setup = TestEnv::setup().deployment(deployment).console();
-    setup.start().await.unwrap()
-}
-
-fn body(response: &Response) -> String {
-    String::from_utf8_lossy(response.body()).into_owned()
-}
 
 async fn results(env: &TestEnv) -> serde_json::Value {
     let response = env.app.get("/result/api").await.unwrap();
@@ -55,7 +45,7 @@ async fn kept_votes(env: &TestEnv, round: i64) -> HashMap<String, String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_round_keeps_the_old_results_and_starts_empty_with_its_own_options() {
     for deployment in Deployment::BOTH {
-        let env = with_console(deployment).await;
+        let env = TestEnv::with_console(deployment).await.unwrap();
         let presenter = Presenter::new(&env.app, TOKEN);
         for choice in ["a", "a", "b"] {
             assert_eq!(
@@ -121,7 +111,9 @@ async fn a_new_round_keeps_the_old_results_and_starts_empty_with_its_own_options
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vote_queued_before_a_new_round_counts_in_its_round_and_last_vote_wins_there() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, TOKEN);
     let mut changer = Visitor::new(&env.app);
     assert_eq!(changer.vote("a").await.unwrap().status(), 200);
@@ -162,7 +154,9 @@ async fn a_vote_queued_before_a_new_round_counts_in_its_round_and_last_vote_wins
 #[tokio::test(flavor = "multi_thread")]
 async fn votes_in_flight_during_round_changes_each_count_in_the_round_they_were_accepted_in() {
     const VOTERS: usize = 12;
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, TOKEN);
     let stop = Arc::new(AtomicBool::new(false));
     let accepted = Arc::new(AtomicUsize::new(0));
@@ -269,7 +263,9 @@ async fn votes_in_flight_during_round_changes_each_count_in_the_round_they_were_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn closed_voting_takes_no_vote_and_reopened_voting_does() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, TOKEN);
     let closed = presenter
         .api_json("POST", "/admin/api/close", "", 200)
@@ -318,7 +314,9 @@ async fn closed_voting_takes_no_vote_and_reopened_voting_does() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_round_mirror_takes_no_vote_until_the_worker_restores_it_from_postgres() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, TOKEN);
     presenter
         .start_round("Lunch?", &["Pizza", "Soup", "Salad"])
@@ -358,7 +356,7 @@ async fn a_lost_round_mirror_takes_no_vote_until_the_worker_restores_it_from_pos
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_redis_trigger_the_vote_itself_rings_the_worker_to_restore_the_mirror() {
-    let env = with_console(Deployment::HttpOnly).await;
+    let env = TestEnv::with_console(Deployment::HttpOnly).await.unwrap();
     let mut redis = env.redis().await.unwrap();
     let _: () = redis.del(ROUND_KEY).await.unwrap();
     assert_eq!(env.app.get("/").await.unwrap().status(), 503);
@@ -375,7 +373,9 @@ async fn without_a_redis_trigger_the_vote_itself_rings_the_worker_to_restore_the
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_entry_without_a_round_belongs_to_the_current_round() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, TOKEN);
     presenter
         .start_round("", &["Tea", "Coffee", "Water"])
@@ -397,7 +397,9 @@ async fn an_entry_without_a_round_belongs_to_the_current_round() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_written_while_a_round_starts_waits_for_it_and_goes_to_its_own_round() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let mut voter = Visitor::new(&env.app);
     assert_eq!(voter.vote("b").await.unwrap().status(), 200);
     // A new round under way in PostgreSQL (its transaction still open) when the worker
@@ -449,7 +451,9 @@ async fn a_batch_written_while_a_round_starts_waits_for_it_and_goes_to_its_own_r
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_installation_from_before_rounds_keeps_its_votes_as_round_one() {
-    let env = with_console(Deployment::RedisTrigger).await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     for choice in ["a", "b", "b"] {
         assert_eq!(
             Visitor::new(&env.app).vote(choice).await.unwrap().status(),

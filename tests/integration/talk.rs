@@ -9,15 +9,7 @@ use redis::AsyncCommands;
 use spin_test_host::{App, Response};
 use voting_shared::queue::VOTES_KEY;
 use voting_shared::round::ROUND_KEY;
-use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor};
-
-fn body(response: &Response) -> String {
-    String::from_utf8_lossy(response.body()).into_owned()
-}
-
-async fn with_console() -> TestEnv {
-    TestEnv::setup().console().start().await.unwrap()
-}
+use voting_tests::{ADMIN_TOKEN, Deployment, Presenter, TestEnv, Visitor, body};
 
 async fn results(env: &TestEnv) -> (serde_json::Value, String) {
     let response = env.app.get("/result/api").await.unwrap();
@@ -33,7 +25,9 @@ const DECK: &str = r#"{"questions":[
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deck_is_stepped_through_with_next_and_nothing_changes_past_its_end() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     for (bad, message) in [
         ("not json", "as JSON"),
@@ -130,7 +124,9 @@ async fn a_deck_is_stepped_through_with_next_and_nothing_changes_past_its_end() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_imports_exports_and_edits_the_deck() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     let session = presenter.sign_in().await.unwrap();
     let form = |fields: &[(&str, &str)]| {
@@ -333,7 +329,9 @@ async fn assert_counts_hidden(env: &TestEnv, voter: &mut Visitor, total: i64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hidden_results_reach_no_voter_until_voting_closes_or_the_presenter_reveals_them() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
 
     let question = r#"{"question":"Q?","options":["Yes","No"],"results":"on-reveal"}"#;
@@ -391,7 +389,9 @@ async fn hidden_results_reach_no_voter_until_voting_closes_or_the_presenter_reve
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_phone_sees_the_results_after_voting_as_the_round_allows() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     let has_results = |page: &Response| {
         body(page).contains(
@@ -473,7 +473,9 @@ async fn set_deadline(env: &TestEnv, closes_ms: i64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_time_limit_closes_voting_at_its_deadline_by_redis_clock_alone() {
-    let mut env = with_console().await;
+    let mut env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let presenter = Presenter::new(&env.app, ADMIN_TOKEN);
     let question = r#"{"question":"Quick?","options":["Yes","No"],"seconds":60}"#;
     let round = presenter
@@ -631,7 +633,9 @@ async fn votes_in_flight_across_next_count_in_their_round_and_a_restart_carries_
 
 #[tokio::test]
 async fn the_deck_routes_need_the_token_and_the_right_method() {
-    let env = with_console().await;
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
     let stranger = Presenter::new(&env.app, "wrong");
     assert_eq!(
         stranger

@@ -157,6 +157,16 @@ impl TestEnv {
         Setup::default().start().await
     }
 
+    /// The app from `deployment`'s manifest with the presenter's console on (see
+    /// [`Setup::console`]).
+    pub async fn with_console(deployment: Deployment) -> anyhow::Result<TestEnv> {
+        TestEnv::setup()
+            .deployment(deployment)
+            .console()
+            .start()
+            .await
+    }
+
     /// Anything else: `TestEnv::setup().deployment(…).env(…).start()`.
     pub fn setup() -> Setup {
         Setup::default()
