@@ -2,7 +2,7 @@
 //! private HTTP endpoint that vote rings after each vote and result rings when votes wait,
 //! by local service chaining. The same guarantees as with the Redis trigger.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use redis::AsyncCommands;
@@ -214,6 +214,14 @@ async fn the_catch_up_rings_only_when_votes_wait_for_no_worker_and_once_per_inte
 #[tokio::test(flavor = "multi_thread")]
 async fn under_the_redis_trigger_a_results_read_publishes_the_catch_up() {
     let env = TestEnv::start().await.unwrap();
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let seen = sent.clone();
+    env.app.on_host_call(Arc::new(move |call: &HostCall| {
+        if let HostCall::HttpSend(authority) = call {
+            seen.lock().unwrap().push(authority.clone());
+        }
+        None
+    }));
     let voted = Visitor::new(&env.app).vote("a").await.unwrap();
     assert_eq!(voted.status(), 200);
     assert_eq!(
@@ -233,6 +241,11 @@ async fn under_the_redis_trigger_a_results_read_publishes_the_catch_up() {
         !env.app.logs().contains("doorbell at"),
         "{}",
         env.app.logs()
+    );
+    assert_eq!(
+        *sent.lock().unwrap(),
+        Vec::<String>::new(),
+        "no HTTP doorbell rung"
     );
 }
 

@@ -162,10 +162,12 @@ async fn a_room_polls_through_nginx(
     const PHONES: usize = 100;
     const POLLS: usize = 40;
     let started = Instant::now();
+    let unchanged = Arc::new(AtomicUsize::new(0));
     let phones = (0..PHONES).map(|phone| {
         let client = client.clone();
         let url = nginx.url(path);
         let etag = etag.clone();
+        let unchanged = unchanged.clone();
         tokio::spawn(async move {
             for _ in 0..POLLS {
                 let mut request = http::Request::get(&url);
@@ -179,7 +181,10 @@ async fn a_room_polls_through_nginx(
                 let status = response.status().as_u16();
                 let body = response.into_body().collect().await.unwrap().to_bytes();
                 match status {
-                    304 => assert_eq!(phone % 2, 0),
+                    304 => {
+                        assert_eq!(phone % 2, 0);
+                        unchanged.fetch_add(1, Ordering::SeqCst);
+                    }
                     200 => check(&serde_json::from_slice(&body).unwrap()),
                     other => panic!("a poll through nginx answered {other}"),
                 }
@@ -200,6 +205,10 @@ async fn a_room_polls_through_nginx(
     assert!(
         reached >= 1,
         "the first poll reached the app, and was counted"
+    );
+    assert!(
+        unchanged.load(Ordering::SeqCst) > 0,
+        "the phones that send their ETag get 304s through nginx"
     );
     assert!(
         reached as f64 <= elapsed.as_secs_f64().ceil() + 2.0,

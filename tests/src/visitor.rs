@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use spin_test_host::{App, Response};
 
-/// A visitor with a cookie jar: each request carries the cookies earlier answers set.
+/// A visitor with a cookie jar: each request carries the cookies earlier answers set. A clone
+/// is the same visitor in a second tab.
+#[derive(Clone)]
 pub struct Visitor {
     app: App,
     cookies: BTreeMap<String, String>,
