@@ -44,15 +44,14 @@ mod rounds;
 
 use std::net::IpAddr;
 
-use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
-use voting_glue::headers::Headers;
+use voting_glue::headers::{BodyProblem, Headers, read_body};
 use voting_glue::reply::{Reply, send};
 use voting_glue::variable;
+use voting_shared::client;
 use voting_shared::poll::Poll;
 use voting_shared::session::{self, SESSION_COOKIE};
-use voting_shared::{client, origin};
 
 /// The largest request body read: a deck of the most questions, each of eight long labels.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -126,11 +125,7 @@ async fn read(request: IncomingRequest) -> Result<Asked, Reply> {
     let (path, query) = full.split_once('?').unwrap_or((&full, ""));
     let (path, query) = (path.to_owned(), query.to_owned());
     let host = request.authority().or_else(|| first("host"));
-    let cross_site = origin::is_cross_site(
-        first("sec-fetch-site").as_deref(),
-        first("origin").as_deref(),
-        host.as_deref(),
-    );
+    let cross_site = headers.is_cross_site(&request);
     let public_url = variable("public_url").unwrap_or_default();
     let https = public_url.to_ascii_lowercase().starts_with("https://")
         || first("x-forwarded-proto").is_some_and(|proto| proto.trim() == "https");
@@ -155,20 +150,14 @@ async fn read(request: IncomingRequest) -> Result<Asked, Reply> {
         https,
         body: Vec::new(),
     };
-    let too_large = || Reply::text(413, "The body is too large for the console.\n");
-    if first("content-length")
-        .and_then(|length| length.parse::<usize>().ok())
-        .is_some_and(|length| length > MAX_BODY_BYTES)
-    {
-        return Err(too_large());
-    }
-    let mut chunks = request.into_body_stream();
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|_| Reply::text(400, "The body could not be read.\n"))?;
-        asked.body.extend(chunk);
-        if asked.body.len() > MAX_BODY_BYTES {
-            return Err(too_large());
-        }
-    }
+    asked.body =
+        read_body(request, &headers, MAX_BODY_BYTES)
+            .await
+            .map_err(|problem| match problem {
+                BodyProblem::TooLarge => {
+                    Reply::text(413, "The body is too large for the console.\n")
+                }
+                BodyProblem::Unreadable => Reply::text(400, "The body could not be read.\n"),
+            })?;
     Ok(asked)
 }

@@ -6,7 +6,7 @@
 use voting_glue::reply::Reply;
 
 /// The cookie carrying a form's notice to the page it returns to.
-pub const NOTICE_COOKIE: &str = "admin_notice";
+const NOTICE_COOKIE: &str = "admin_notice";
 /// Long enough to follow a redirect, short enough not to greet a later visit.
 const NOTICE_SECONDS: u32 = 60;
 

@@ -5,7 +5,7 @@
 use voting_shared::deck::{MAX_SECONDS, MIN_SECONDS, Question, Visibility, deck_json, time_limit};
 use voting_shared::html::{self, escape};
 use voting_shared::poll::{Poll, PollProblem};
-use voting_shared::questions::{self, Mode, QaSnapshot};
+use voting_shared::questions::{Mode, QaSnapshot};
 
 use crate::deck::Deck;
 use crate::qa::Moderation;
@@ -253,8 +253,7 @@ fn questions_section(snapshot: &QaSnapshot) -> String {
             )
         })
         .collect();
-    let mut questions: Vec<&questions::Question> = snapshot.questions.iter().collect();
-    questions.sort_by(|a, b| b.upvotes.cmp(&a.upvotes).then(b.id.cmp(&a.id)));
+    let questions = snapshot.by_upvotes();
     let rows: String = questions
         .iter()
         .map(|question| {

@@ -134,9 +134,8 @@ pub fn question_json(question: &Question, highlighted: Option<i64>) -> serde_jso
 
 /// Every question, most upvoted first, for the API.
 pub fn snapshot_json(snapshot: &QaSnapshot) -> serde_json::Value {
-    let mut questions: Vec<&Question> = snapshot.questions.iter().collect();
-    questions.sort_by(|a, b| b.upvotes.cmp(&a.upvotes).then(b.id.cmp(&a.id)));
-    let questions: Vec<serde_json::Value> = questions
+    let questions: Vec<serde_json::Value> = snapshot
+        .by_upvotes()
         .into_iter()
         .map(|question| question_json(question, snapshot.highlighted))
         .collect();

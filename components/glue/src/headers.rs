@@ -3,6 +3,7 @@
 
 use futures::StreamExt;
 use spin_sdk::http::IncomingRequest;
+use voting_shared::origin;
 
 /// Every header of a request, as sent.
 pub struct Headers(Vec<(String, Vec<u8>)>);
@@ -25,6 +26,29 @@ impl Headers {
     pub fn first(&self, name: &str) -> Option<String> {
         self.values(name).into_iter().next()
     }
+
+    /// Whether `request` comes from another site's page (see [`origin::is_cross_site`]); the
+    /// authority it was sent to is where wasi-http carries `Host`.
+    pub fn is_cross_site(&self, request: &IncomingRequest) -> bool {
+        let host = request.authority().or_else(|| self.first("host"));
+        origin::is_cross_site(
+            self.first("sec-fetch-site").as_deref(),
+            self.first("origin").as_deref(),
+            host.as_deref(),
+        )
+    }
+
+    /// Whether the `Content-Type` names `expected`.
+    pub fn content_type_is(&self, expected: &str) -> bool {
+        media_type_is(self.first("content-type").as_deref(), expected)
+    }
+}
+
+/// Whether a `Content-Type` header names `expected` (parameters such as charset aside).
+pub fn media_type_is(header: Option<&str>, expected: &str) -> bool {
+    header
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case(expected))
 }
 
 /// Why a request's body was not read.
@@ -58,4 +82,23 @@ pub async fn read_body(
         }
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_match_without_parameters_or_case() {
+        assert!(media_type_is(
+            Some("application/json; charset=utf-8"),
+            "application/json"
+        ));
+        assert!(media_type_is(
+            Some("Application/X-WWW-Form-Urlencoded"),
+            "application/x-www-form-urlencoded"
+        ));
+        assert!(!media_type_is(Some("text/plain"), "application/json"));
+        assert!(!media_type_is(None, "application/json"));
+    }
 }

@@ -81,7 +81,7 @@ fn is_schema_missing(error: &PgError) -> bool {
 }
 
 /// Creates the schema, or migrates one of an older version of the app.
-pub fn create_schema(database: &Connection) -> anyhow::Result<()> {
+fn create_schema(database: &Connection) -> anyhow::Result<()> {
     database
         .execute(CREATE_SCHEMA, &[])
         .context("creating the votes tables")?;

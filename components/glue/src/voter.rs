@@ -42,12 +42,16 @@ fn cookie_secret(redis: &Connection) -> anyhow::Result<String> {
     .as_slice()
     {
         [RedisResult::Binary(secret)] => Ok(String::from_utf8_lossy(secret).into_owned()),
-        other => bail!("unexpected reply to the cookie secret script: {other:?}"),
+        // The reply is not shown: it may hold the secret.
+        other => bail!(
+            "unexpected reply to the cookie secret script ({} values, not one string)",
+            other.len()
+        ),
     }
 }
 
 /// `N` bytes from WASI's randomness.
-pub fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
+fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
     Ok(bytes)

@@ -22,7 +22,6 @@ use voting_glue::{doorbell, redis};
 use voting_shared::client;
 use voting_shared::cookie::{VOTER_COOKIE, Voter, cookie, set_cookie};
 use voting_shared::doorbell::VOTE_RING;
-use voting_shared::origin;
 use voting_shared::questions::{Ask, Listed};
 
 use crate::list::Listing;
@@ -100,7 +99,7 @@ async fn respond(request: IncomingRequest) -> (Reply, bool) {
         route,
         Route::Api | Route::ApiUpvote(_) | Route::NoSuchQuestion { api: true }
     );
-    if matches!(method, Method::Post | Method::Delete) && is_cross_site(&request, &headers) {
+    if matches!(method, Method::Post | Method::Delete) && headers.is_cross_site(&request) {
         let message = "questions from other sites are refused: ask on this site's own page";
         return (refusal(api, 403, message), false);
     }
@@ -201,16 +200,6 @@ fn refusal(api: bool, status: u16, message: &str) -> Reply {
     }
 }
 
-/// Whether the request comes from another site's page.
-fn is_cross_site(request: &IncomingRequest, headers: &Headers) -> bool {
-    let host = request.authority().or_else(|| headers.first("host"));
-    origin::is_cross_site(
-        headers.first("sec-fetch-site").as_deref(),
-        headers.first("origin").as_deref(),
-        host.as_deref(),
-    )
-}
-
 /// A form's body, or the refusal to answer.
 async fn read_form(request: IncomingRequest, headers: &Headers) -> Result<Vec<u8>, Reply> {
     read(request, headers, "application/x-www-form-urlencoded", false).await
@@ -226,9 +215,7 @@ async fn read(
     expected: &str,
     api: bool,
 ) -> Result<Vec<u8>, Reply> {
-    let content_type = headers.first("content-type").unwrap_or_default();
-    let media_type = content_type.split(';').next().unwrap_or_default().trim();
-    if !media_type.eq_ignore_ascii_case(expected) {
+    if !headers.content_type_is(expected) {
         return Err(refusal(api, 415, &format!("send the body as {expected}")));
     }
     read_body(request, headers, MAX_BODY_BYTES)

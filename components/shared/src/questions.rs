@@ -517,14 +517,17 @@ impl QaSnapshot {
         serde_json::from_str(json).context("reading the questions' snapshot")
     }
 
+    /// Every question, most upvoted first (then the newest).
+    pub fn by_upvotes(&self) -> Vec<&Question> {
+        let mut questions: Vec<&Question> = self.questions.iter().collect();
+        questions.sort_by(|a, b| b.upvotes.cmp(&a.upvotes).then(b.id.cmp(&a.id)));
+        questions
+    }
+
     /// The published questions, most upvoted first (then the newest).
     pub fn published(&self) -> Vec<&Question> {
-        let mut published: Vec<&Question> = self
-            .questions
-            .iter()
-            .filter(|question| question.is_published())
-            .collect();
-        published.sort_by(|a, b| b.upvotes.cmp(&a.upvotes).then(b.id.cmp(&a.id)));
+        let mut published = self.by_upvotes();
+        published.retain(|question| question.is_published());
         published
     }
 

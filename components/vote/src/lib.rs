@@ -29,7 +29,6 @@ use voting_glue::reply::{Reply, send};
 use voting_glue::variable;
 use voting_shared::client;
 use voting_shared::doorbell::VOTE_RING;
-use voting_shared::origin;
 use voting_shared::poll::Poll;
 use voting_shared::round::choices_of;
 
@@ -79,7 +78,7 @@ async fn route(request: IncomingRequest, configured: &Poll) -> Answer {
         let showing = Showing::current_or_unknown(configured);
         answer::refusal(interface, status, &showing, &cookies, message)
     };
-    if request.method() == Method::Post && is_cross_site(&request, &headers) {
+    if request.method() == Method::Post && headers.is_cross_site(&request) {
         let message = "votes from other sites are refused: vote on this site's own page";
         return Answer::of(refuse(403, message));
     }
@@ -121,17 +120,6 @@ fn show_page(configured: &Poll, cookies: &[String]) -> Answer {
             ))
         }
     }
-}
-
-/// Whether the request comes from another site's page; the authority it was sent to is where
-/// wasi-http carries `Host`.
-fn is_cross_site(request: &IncomingRequest, headers: &Headers) -> bool {
-    let host = request.authority().or_else(|| headers.first("host"));
-    origin::is_cross_site(
-        headers.first("sec-fetch-site").as_deref(),
-        headers.first("origin").as_deref(),
-        host.as_deref(),
-    )
 }
 
 /// Reads the ballot, queues it if the round it was cast on is current, open and offers it, and
