@@ -48,7 +48,7 @@ pub fn page(asked: &Asked, configured: &Poll) -> Reply {
 
 /// The vote page's address for the QR code: `public_url`, or the address this page was
 /// reached at.
-fn vote_url(asked: &Asked) -> Option<String> {
+pub(crate) fn vote_url(asked: &Asked) -> Option<String> {
     let public_url = variable("public_url").unwrap_or_default();
     let proto = asked.https.then_some("https");
     qr::vote_url(&public_url, asked.host.as_deref(), proto)

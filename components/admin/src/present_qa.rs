@@ -4,7 +4,6 @@
 //! It follows the room's list within a second, polling `/api/questions` as the phones do.
 
 use voting_glue::reply::Reply;
-use voting_glue::variable;
 use voting_shared::html::{self, escape};
 use voting_shared::qr;
 use voting_shared::questions::{Mode, QaSnapshot, Question};
@@ -33,13 +32,7 @@ pub fn page(asked: &Asked) -> Reply {
 
 /// The questions page's address for the QR code.
 fn questions_url(asked: &Asked) -> Option<String> {
-    let public_url = variable("public_url").unwrap_or_default();
-    let proto = asked.https.then_some("https");
-    qr::vote_url(&public_url, asked.host.as_deref(), proto)
-        .or_else(|_| qr::vote_url("", asked.host.as_deref(), proto))
-        .ok()
-        .flatten()
-        .map(|vote| format!("{}/questions", vote.trim_end_matches('/')))
+    crate::present::vote_url(asked).map(|vote| format!("{}/questions", vote.trim_end_matches('/')))
 }
 
 /// The screen for `snapshot`.
