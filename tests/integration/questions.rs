@@ -501,3 +501,20 @@ async fn reading_the_list_costs_one_redis_read_and_a_lost_list_is_rebuilt_once()
     assert_eq!(snapshots, 1, "one reader rebuilt the list");
     assert_eq!(listed(&env).await[0]["text"], "Cheap?");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_list_with_postgresql_down_says_postgresql_is_the_problem() {
+    let mut env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
+    env.postgres.stop().unwrap();
+    let _: () = env.redis().await.unwrap().del(QA_KEY).await.unwrap();
+    let response = env.app.get("/api/questions").await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(
+        body(&response).contains("PostgreSQL"),
+        "{}",
+        body(&response)
+    );
+    assert!(!body(&response).contains("Redis"), "{}", body(&response));
+}

@@ -24,7 +24,7 @@ use voting_shared::cookie::{VOTER_COOKIE, Voter, cookie, set_cookie};
 use voting_shared::doorbell::VOTE_RING;
 use voting_shared::questions::{Ask, Listed};
 
-use crate::list::Listing;
+use crate::list::{Failure, Listing};
 use crate::page::{Draft, Message, Order};
 use crate::queue::{Queued, Sent, Tap};
 
@@ -252,7 +252,7 @@ fn ask_from_json(body: &[u8]) -> Result<Ask, String> {
 fn queue_with(
     cookies: &[String],
     queue_it: impl Fn(&spin_sdk::redis::Connection, &Voter) -> anyhow::Result<Sent>,
-) -> anyhow::Result<(Sent, Voter)> {
+) -> Result<(Sent, Voter), Failure> {
     let connection = redis::open()?;
     let voter = voting_glue::voter::identify(&connection, cookie(cookies, VOTER_COOKIE))?;
     let sent = queue_it(&connection, &voter)?;
@@ -387,20 +387,29 @@ fn refused(queued: Queued, api: bool, cookies: &[String], order: Order, draft: D
     }
 }
 
-/// What a phone reads when Redis fails; the log gets the details.
-fn unavailable(api: bool, error: &anyhow::Error) -> Reply {
-    let advice = redis::diagnose("questions", error).advice();
+/// What a phone reads when Redis (or, rebuilding the list, PostgreSQL) fails; the log gets
+/// the details.
+fn unavailable(api: bool, failure: &Failure) -> Reply {
+    let advice = failure.advice();
     let message = format!("questions are unavailable right now: {advice}. Nothing was sent.");
     refusal(api, 503, &message).header("retry-after", "1")
 }
 
 /// The page: the list, the phone's marks, and `message`.
 fn show_page(cookies: &[String], order: Order, message: Message, status: u16) -> Reply {
-    let read = redis::open().and_then(|connection| {
-        let voter = voting_glue::voter::identify(&connection, cookie(cookies, VOTER_COOKIE))?;
-        let known = voter.new_cookie.is_none().then_some(voter.id.as_str());
-        list::read(&connection, known, "")
-    });
+    let read = || -> Result<(Listing, bool), Failure> {
+        let connection = redis::open()?;
+        // Marks belong to a voter the app issued; a phone without the cookie has none.
+        let known = match cookie(cookies, VOTER_COOKIE) {
+            Some(value) => {
+                let voter = voting_glue::voter::identify(&connection, Some(value))?;
+                voter.new_cookie.is_none().then_some(voter.id)
+            }
+            None => None,
+        };
+        list::read(&connection, known.as_deref(), "")
+    };
+    let read = read();
     let sent = cookie(cookies, SENT_COOKIE);
     let message = match (message, sent) {
         (Message::Idle, Some("sent")) => Message::Sent,
@@ -410,7 +419,7 @@ fn show_page(cookies: &[String], order: Order, message: Message, status: u16) ->
     let (listed, marks) = match read {
         Ok((Listing::Fresh { list, marks, .. }, _)) => match Listed::parse(&list) {
             Ok(listed) => (listed, marks),
-            Err(error) => return page_unavailable(&error),
+            Err(error) => return page_unavailable(&Failure::from(error)),
         },
         Ok(_) => {
             return Reply::text(
@@ -433,8 +442,8 @@ fn show_page(cookies: &[String], order: Order, message: Message, status: u16) ->
     }
 }
 
-fn page_unavailable(error: &anyhow::Error) -> Reply {
-    let advice = redis::diagnose("questions", error).advice();
+fn page_unavailable(failure: &Failure) -> Reply {
+    let advice = failure.advice();
     Reply::text(
         503,
         &format!("The questions are unavailable right now: {advice}. This page can be reloaded.\n"),
@@ -443,7 +452,9 @@ fn page_unavailable(error: &anyhow::Error) -> Reply {
 
 /// `/api/questions`: the same for every viewer, shared for a second.
 fn api_list(if_none_match: &str) -> (Reply, bool) {
-    let read = redis::open().and_then(|connection| list::read(&connection, None, if_none_match));
+    let read = redis::open()
+        .map_err(Failure::Redis)
+        .and_then(|connection| list::read(&connection, None, if_none_match));
     match read {
         Ok((Listing::Fresh { etag, list, .. }, ring)) => (
             Reply::new(200, "application/json", list)

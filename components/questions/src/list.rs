@@ -5,7 +5,7 @@
 use anyhow::{Context, bail};
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use voting_glue::redis::{binary, eval};
-use voting_glue::{doorbell, postgres, qa, variable};
+use voting_glue::{doorbell, postgres, qa, redis, variable};
 use voting_shared::doorbell::{CATCH_UP_RING, DOORBELL_KEY};
 use voting_shared::questions::{
     QA_KEY, QA_REBUILD_KEY, QUESTIONS_KEY, READ_LIST_SCRIPT, asked_key, upvoted_key,
@@ -34,6 +34,31 @@ pub enum Listing {
     },
     /// Another reader is rebuilding the list: come back in a second.
     Preparing,
+}
+
+/// Why the list could not be read or a question queued, by what failed, so the answer gives
+/// the right advice. Everything but rebuilding the list is Redis.
+#[derive(Debug)]
+pub enum Failure {
+    Redis(anyhow::Error),
+    /// Only while rebuilding a list Redis lost.
+    Postgres(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure::Redis(error)
+    }
+}
+
+impl Failure {
+    /// What a phone reads; the log gets the details.
+    pub fn advice(&self) -> &'static str {
+        match self {
+            Failure::Redis(error) => redis::diagnose("questions", error).advice(),
+            Failure::Postgres(error) => postgres::diagnose("questions", error).advice(),
+        }
+    }
 }
 
 /// What [`READ_LIST_SCRIPT`] answered, and whether to ring a catch-up over HTTP.
@@ -100,7 +125,7 @@ pub fn read(
     redis: &Connection,
     voter: Option<&str>,
     if_none_match: &str,
-) -> anyhow::Result<(Listing, bool)> {
+) -> Result<(Listing, bool), Failure> {
     let channel = match doorbell::http_doorbell()? {
         Some(_) => String::new(),
         None => variable("votes_channel")?,
@@ -137,9 +162,10 @@ pub fn read(
 
 /// Rebuilds the kept list from PostgreSQL, and answers from it (without marks: Redis lost
 /// them with the list).
-fn rebuild(redis: &Connection, if_none_match: &str) -> anyhow::Result<Listing> {
-    let database = postgres::open()?;
-    let snapshot = qa::current(&database)?;
+fn rebuild(redis: &Connection, if_none_match: &str) -> Result<Listing, Failure> {
+    let snapshot = postgres::open()
+        .and_then(|database| qa::current(&database))
+        .map_err(Failure::Postgres)?;
     if let Err(error) = qa::keep_list(redis, &snapshot) {
         eprintln!("questions: {error:#}");
     }
