@@ -85,10 +85,15 @@ fn drain_or_log(ring: Ring, limit: Option<Instant>) -> Result<(), &'static str> 
         eprintln!("worker: no randomness for the run's token; {RETRY}");
         return Err(RETRY);
     };
-    let drained = run.drain(ring, limit).and_then(|()| {
-        let redis = voting_glue::redis::open().map_err(Failure::Redis)?;
-        questions::drain(&redis, limit)
-    });
+    let drained = voting_glue::redis::open()
+        .map_err(Failure::Redis)
+        .and_then(|redis| {
+            // One connection to each for the run, the votes first, then the questions; most
+            // doorbells find both queues drained, so PostgreSQL is opened only when needed.
+            let mut database = None;
+            run.drain(&redis, &mut database, ring, limit)?;
+            questions::drain(&redis, &mut database, limit)
+        });
     drained.map_err(|failure| {
         match failure {
             Failure::Poll(error) | Failure::Round(error) => eprintln!("worker: {error:#}"),
@@ -134,11 +139,14 @@ impl Run {
     /// Stops at once when another run is draining and `ring` is a vote's. Restores the
     /// round's mirror in Redis first when it is missing (the vote component refuses votes
     /// meanwhile, and rang this doorbell for it).
-    fn drain(&self, ring: Ring, limit: Option<Instant>) -> Result<(), Failure> {
+    fn drain(
+        &self,
+        redis: &redis::Connection,
+        database: &mut Option<pg4::Connection>,
+        ring: Ring,
+        limit: Option<Instant>,
+    ) -> Result<(), Failure> {
         let configured = Poll::from_variables(variable).map_err(Failure::Poll)?;
-        let redis = voting_glue::redis::open().map_err(Failure::Redis)?;
-        // Most doorbells find the queue already drained: connect to PostgreSQL only when needed.
-        let mut database: Option<pg4::Connection> = None;
         // A round change removes the mirror while it changes PostgreSQL, so a mirror restored
         // may vanish again at once; only one that keeps vanishing is a fault.
         let mut restores_in_a_row = 0;
@@ -146,12 +154,12 @@ impl Run {
         let mut written: Option<(Vec<Vec<u8>>, BatchPlan)> = None;
         loop {
             if limit.is_some_and(|limit| Instant::now() >= limit) {
-                self.step(&redis, Step::Release, written.as_ref())
+                self.step(redis, Step::Release, written.as_ref())
                     .map_err(Failure::Redis)?;
                 return Ok(());
             }
             let batch = match self
-                .step(&redis, step, written.as_ref())
+                .step(redis, step, written.as_ref())
                 .map_err(Failure::Redis)?
             {
                 Read::Stop => return Ok(()),
@@ -172,14 +180,14 @@ impl Run {
                     None => postgres::open().map_err(Failure::Postgres)?,
                 };
                 let current = round::current(&connection).map_err(Failure::Postgres)?;
-                if round::mirror(&redis, &current, true).map_err(Failure::Redis)? {
+                if round::mirror(redis, &current, true).map_err(Failure::Redis)? {
                     eprintln!(
                         "worker: restored round {} to Redis ({ROUND_KEY}) from PostgreSQL",
                         current.round.number
                     );
                 }
-                round::keep_results(&redis, &current, &configured).map_err(Failure::Redis)?;
-                database = Some(connection);
+                round::keep_results(redis, &current, &configured).map_err(Failure::Redis)?;
+                *database = Some(connection);
                 restores_in_a_row += 1;
                 continue;
             }
@@ -206,8 +214,8 @@ impl Run {
                 };
                 let written = write(&connection, &plan.upserts, batch.now_micros / 1000)
                     .map_err(Failure::Postgres)?;
-                database = Some(connection);
-                round::keep_results(&redis, &written, &configured).map_err(Failure::Redis)?;
+                *database = Some(connection);
+                round::keep_results(redis, &written, &configured).map_err(Failure::Redis)?;
             }
             if gathers_after(entries.len(), BATCH_SIZE) {
                 pause(GATHER_MS);

@@ -19,9 +19,13 @@ use voting_shared::schema::RECORD_QUESTIONS;
 
 use crate::Failure;
 
-/// Drains the questions' queue until it is empty (or `limit` has passed).
-pub fn drain(redis: &Connection, limit: Option<Instant>) -> Result<(), Failure> {
-    let mut database: Option<pg4::Connection> = None;
+/// Drains the questions' queue until it is empty (or `limit` has passed), on the run's
+/// connections (`database` opened only when needed).
+pub fn drain(
+    redis: &Connection,
+    database: &mut Option<pg4::Connection>,
+    limit: Option<Instant>,
+) -> Result<(), Failure> {
     let mut written: Option<(Vec<Vec<u8>>, QuestionPlan)> = None;
     loop {
         let entries = step(redis, written.as_ref()).map_err(Failure::Redis)?;
@@ -41,7 +45,7 @@ pub fn drain(redis: &Connection, limit: Option<Instant>) -> Result<(), Failure> 
                 None => postgres::open().map_err(Failure::Postgres)?,
             };
             let snapshot = write(&connection, &plan).map_err(Failure::Postgres)?;
-            database = Some(connection);
+            *database = Some(connection);
             qa::keep_list(redis, &snapshot).map_err(Failure::Redis)?;
         }
         written = Some((entries, plan));
