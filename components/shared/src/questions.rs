@@ -30,8 +30,6 @@ pub const QA_KEY: &str = "voting:qa";
 pub const VISIBLE_KEY: &str = "voting:qa:visible";
 /// Held by the one reader rebuilding a missing [`QA_KEY`].
 pub const QA_REBUILD_KEY: &str = "voting:qa:rebuild";
-/// When the last batch of questions was written.
-pub const QUESTIONS_LAST_BATCH_KEY: &str = "voting:questions:last-batch";
 
 /// The questions a voter upvoted (a set of ids), for their own page.
 pub fn upvoted_key(voter_id: &str) -> String {
@@ -343,19 +341,16 @@ return 1
 /// # KEYS
 /// 1. [`QUESTIONS_KEY`]
 /// 2. [`QUESTIONS_DEAD_KEY`]
-/// 3. [`QUESTIONS_LAST_BATCH_KEY`]
 ///
 /// # ARGV
 /// n, the n entries of the last batch as read, then the 1-based positions of its poison
 /// entries (nothing before the first batch).
 ///
 /// # Returns
-/// Redis's clock (ms), then up to [`BATCH_SIZE`](crate::queue::BATCH_SIZE) entries.
+/// Up to [`BATCH_SIZE`](crate::queue::BATCH_SIZE) entries.
 pub const DRAIN_QUESTIONS_SCRIPT: &str = r#"
-local time = redis.call('TIME')
 local n = tonumber(ARGV[1] or '0')
 if n > 0 then
-  redis.call('SET', KEYS[3], time[1])
   local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
   local start = nil
   for i = 1, n do
@@ -373,9 +368,7 @@ if n > 0 then
     end
   end
 end
-local entries = redis.call('LRANGE', KEYS[1], 0, 250 - 1)
-table.insert(entries, 1, tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
-return entries
+return redis.call('LRANGE', KEYS[1], 0, 250 - 1)
 "#;
 
 /// A queued entry: a question asked, or an upvote given or taken back.

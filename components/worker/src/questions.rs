@@ -5,14 +5,14 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use spin_sdk::pg4::{self, ParameterValue};
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use voting_glue::redis::{binary, eval};
 use voting_glue::{postgres, qa};
 use voting_shared::questions::{
-    DRAIN_QUESTIONS_SCRIPT, Entry, QUESTIONS_DEAD_KEY, QUESTIONS_KEY, QUESTIONS_LAST_BATCH_KEY,
-    QaSnapshot, QuestionPlan, plan_questions,
+    DRAIN_QUESTIONS_SCRIPT, Entry, QUESTIONS_DEAD_KEY, QUESTIONS_KEY, QaSnapshot, QuestionPlan,
+    plan_questions,
 };
 use voting_shared::queue::Poison;
 use voting_shared::schema::RECORD_QUESTIONS;
@@ -67,19 +67,16 @@ fn step(
                 .map(|(position, _)| RedisParameter::Int64(*position as i64 + 1)),
         );
     }
-    let keys = [QUESTIONS_KEY, QUESTIONS_DEAD_KEY, QUESTIONS_LAST_BATCH_KEY];
+    let keys = [QUESTIONS_KEY, QUESTIONS_DEAD_KEY];
     let reply = eval(redis, DRAIN_QUESTIONS_SCRIPT, &keys, &arguments)
         .context("reading queued questions")?;
-    match reply.as_slice() {
-        [RedisResult::Int64(_now_ms), entries @ ..] => entries
-            .iter()
-            .map(|entry| match entry {
-                RedisResult::Binary(bytes) => Ok(bytes.clone()),
-                other => Err(anyhow!("unexpected queued question {other:?}")),
-            })
-            .collect(),
-        other => bail!("unexpected reply reading queued questions: {other:?}"),
-    }
+    reply
+        .into_iter()
+        .map(|entry| match entry {
+            RedisResult::Binary(bytes) => Ok(bytes),
+            other => Err(anyhow!("unexpected queued question {other:?}")),
+        })
+        .collect()
 }
 
 /// Writes a batch in one statement; answers the questions as they then are.
