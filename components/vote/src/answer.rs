@@ -190,7 +190,7 @@ pub fn cast(
     configured: &Poll,
     cookies: &[String],
 ) -> Answer {
-    let Some(round) = cast.round.filter(|_| cast.queued != Queued::NoRound) else {
+    let Some(round) = cast.round else {
         return setting_up(interface, configured);
     };
     let showing = Showing::of(round, configured);
