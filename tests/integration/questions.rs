@@ -518,3 +518,42 @@ async fn a_lost_list_with_postgresql_down_says_postgresql_is_the_problem() {
     );
     assert!(!body(&response).contains("Redis"), "{}", body(&response));
 }
+
+/// The page's upvote button says what a press asks for: a double press, or the form resent,
+/// upvotes once, and the button then takes the upvote back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_double_press_of_the_upvote_button_upvotes_once() {
+    let env = TestEnv::with_console(Deployment::RedisTrigger)
+        .await
+        .unwrap();
+    set_mode(&env, "open").await;
+    let id = id_of(&ask(&mut Visitor::new(&env.app), "Twice?").await);
+    env.drain().await.unwrap();
+    let mut phone = Visitor::new(&env.app);
+    let page = body(&phone.send("GET", "/questions", None, b"").await.unwrap());
+    assert!(
+        page.contains(r#"name="up" value="1" aria-pressed="false""#),
+        "{page}"
+    );
+    let path = format!("/questions/{id}/upvote");
+    for _ in 0..2 {
+        let pressed = phone.post_form(&path, "sort=top&up=1").await.unwrap();
+        assert_eq!(pressed.status(), 303, "{}", body(&pressed));
+    }
+    env.drain().await.unwrap();
+    assert_eq!(
+        listed(&env).await[0]["upvotes"],
+        1,
+        "pressed twice, upvoted once"
+    );
+    let page = body(&phone.send("GET", "/questions", None, b"").await.unwrap());
+    assert!(
+        page.contains(r#"name="up" value="0" aria-pressed="true""#),
+        "{page}"
+    );
+    for _ in 0..2 {
+        phone.post_form(&path, "sort=top&up=0").await.unwrap();
+    }
+    env.drain().await.unwrap();
+    assert_eq!(listed(&env).await[0]["upvotes"], 0, "taken back once");
+}

@@ -147,16 +147,23 @@ async fn respond(request: IncomingRequest) -> (Reply, bool) {
             }
         }
         (Route::PageUpvote(id), Method::Post) => {
-            let order = match read_form(request, &headers).await {
-                Ok(body) => Order::parse(
-                    &form_urlencoded::parse(&body)
-                        .find(|(field, _)| field == "sort")
-                        .map(|(_, value)| value.into_owned())
-                        .unwrap_or_default(),
-                ),
+            let body = match read_form(request, &headers).await {
+                Ok(body) => body,
                 Err(reply) => return (reply, false),
             };
-            upvote(&cookies, client, id, Tap::Toggle, false, order)
+            let field = |name: &str| {
+                form_urlencoded::parse(&body)
+                    .find(|(field, _)| field == name)
+                    .map(|(_, value)| value.into_owned())
+            };
+            let order = Order::parse(&field("sort").unwrap_or_default());
+            // The page's button says what a press asks for, so pressing twice does it once.
+            let tap = match field("up").as_deref() {
+                Some("1") => Tap::Up,
+                Some("0") => Tap::Down,
+                _ => Tap::Toggle,
+            };
+            upvote(&cookies, client, id, tap, false, order)
         }
         (Route::ApiUpvote(id), Method::Post) => upvote(&cookies, client, id, Tap::Up, true, order),
         (Route::ApiUpvote(id), Method::Delete) => {

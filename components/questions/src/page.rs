@@ -157,12 +157,13 @@ fn item(question: &ListedQuestion, order: Order, marks: &Marks) -> String {
     format!(
         r#"<li class="question" id="q-{id}"><p class="text">{text}</p>
 <p class="meta">{name}{answered}{highlighted}{asked}</p>
-<form method="post" action="/questions/{id}/upvote"><input type="hidden" name="sort" value="{sort}"><button type="submit" aria-pressed="{upvoted}" aria-label="Upvote: {upvotes}"><span aria-hidden="true">&#9650;</span> <span class="count">{upvotes}</span></button></form></li>
+<form method="post" action="/questions/{id}/upvote"><input type="hidden" name="sort" value="{sort}"><button type="submit" name="up" value="{press}" aria-pressed="{upvoted}" aria-label="Upvote: {upvotes}"><span aria-hidden="true">&#9650;</span> <span class="count">{upvotes}</span></button></form></li>
 "#,
         id = escape(&question.id),
         text = escape(&question.text),
         upvotes = question.upvotes,
         sort = order.value(),
+        press = if upvoted { "0" } else { "1" },
     )
 }
 
@@ -230,6 +231,9 @@ pub const SCRIPT: &str = concat!(
     sort.value = order;
     const button = document.createElement("button");
     button.type = "submit";
+    // What a press asks for, not a toggle: a double press or a resent form does it once.
+    button.name = "up";
+    button.value = upvoted.has(question.id) ? "0" : "1";
     button.setAttribute("aria-pressed", String(upvoted.has(question.id)));
     button.setAttribute("aria-label", "Upvote: " + question.upvotes);
     const arrow = document.createElement("span");
@@ -294,8 +298,8 @@ mod tests {
         assert!(!page.contains("<Wasm>"));
         assert!(page.find("Why &lt;Wasm&gt;?").unwrap() < page.find("And Rust?").unwrap());
         assert!(page.contains(r#"action="/questions/2/upvote""#));
-        assert!(page.contains(r#"aria-pressed="true" aria-label="Upvote: 5""#));
-        assert!(page.contains(r#"aria-pressed="false" aria-label="Upvote: 1""#));
+        assert!(page.contains(r#"value="0" aria-pressed="true" aria-label="Upvote: 5""#));
+        assert!(page.contains(r#"value="1" aria-pressed="false" aria-label="Upvote: 1""#));
         assert!(page.contains("Answered") && page.contains("On the screen"));
         assert!(page.contains("You asked this"));
         assert!(page.contains(r#"<form method="post" action="/questions" class="ask""#));

@@ -43,7 +43,7 @@ pub enum Queued {
 pub enum Tap {
     Up,
     Down,
-    /// Up if the voter has not upvoted the question, else down (a form's button).
+    /// Up if the voter has not upvoted the question, else down (a form that does not say).
     Toggle,
 }
 
