@@ -84,7 +84,13 @@ pub fn moderate(id: i64, moderation: Moderation) -> Result<QaSnapshot, Refusal> 
         .with_context(|| format!("moderating a question ({})", moderation.as_str())),
     )?;
     if changed == 0 {
-        return Err(Refusal::new(404, format!("There is no question {id}.")));
+        return Err(Refusal::new(
+            404,
+            format!(
+                "There is no question {id}: one asked a moment ago is stored within a second, \
+                 try again then."
+            ),
+        ));
     }
     publish(&database)
 }
